@@ -1,0 +1,41 @@
+# The same short verbs everywhere. Each target creates the virtual environment first.
+PYTHON ?= python3.11
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: demo test bench lint format run serve broker clean
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	@touch $(STAMP)
+
+demo: $(STAMP)          ## broker + synthetic month + pipeline + API + Dagster UI
+	$(BIN)/billing demo
+
+test: $(STAMP)          ## the whole test suite (DuckDB, PostgreSQL, Tansu broker)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+bench: $(STAMP)         ## benchmark (N events, default 1,000,000: make bench EVENTS=200000)
+	$(BIN)/billing bench --events $(or $(EVENTS),1000000)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(STAMP)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+run: $(STAMP)
+	$(BIN)/billing run
+
+serve: $(STAMP)
+	$(BIN)/billing serve
+
+broker: $(STAMP)
+	$(BIN)/billing broker
+
+clean:
+	rm -rf .billing dbt_project/target dbt_project/logs .pytest_cache

@@ -1,0 +1,1 @@
+"""The FastAPI service: serves the marts and manages the control plane. Never imports Dagster."""

@@ -1,0 +1,141 @@
+"""Typed dependencies: settings, control-plane sessions, the serving reader, the caller."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request, Security
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from api import security
+from api.db import session_factory
+from api.models import ApiKey, Meter as MeterRow
+from ingestion.kafka import EventProducer
+from ingestion.meters import Aggregation, Meter, meters_by_event_type
+from ingestion.serving import ServingReader
+from ingestion.settings import Settings
+
+_bearer = HTTPBearer(auto_error=False, description="`Authorization: Bearer <key>`")
+_api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="The API key")
+
+
+def get_settings(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    session = session_factory(request.app.state.settings)()
+    try:
+        yield session
+    finally:
+        session.close()
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+
+
+def get_reader(request: Request) -> ServingReader:
+    return request.app.state.reader
+
+
+ReaderDep = Annotated[ServingReader, Depends(get_reader)]
+
+
+def get_producer(request: Request) -> EventProducer:
+    state = request.app.state
+    with state.lock:
+        if state.producer is None:
+            state.producer = EventProducer(state.settings)
+        return state.producer
+
+
+ProducerDep = Annotated[EventProducer, Depends(get_producer)]
+
+
+def get_caller(
+    request: Request,
+    session: SessionDep,
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)],
+    header_key: Annotated[str | None, Security(_api_key_header)],
+) -> security.Caller:
+    presented = header_key or (bearer.credentials if bearer else None)
+    if not presented:
+        raise HTTPException(
+            401, "an API key is required (Authorization: Bearer <key> or X-API-Key)",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    if security.is_admin_key(presented, request.app.state.admin_key):
+        return security.Caller(is_admin=True)
+    parts = security.split_tenant_key(presented)
+    if parts is not None:
+        key_id, secret = parts
+        row = session.get(ApiKey, key_id)
+        if row is not None and row.revoked_at is None and security.matches(secret, row.secret_hash):
+            return security.Caller(is_admin=False, tenant_id=row.tenant_id, key_id=row.id)
+    raise HTTPException(401, "invalid or revoked API key", headers={"WWW-Authenticate": "Bearer"})
+
+
+CallerDep = Annotated[security.Caller, Depends(get_caller)]
+
+
+def require_admin(caller: CallerDep) -> security.Caller:
+    if not caller.is_admin:
+        raise HTTPException(403, "this endpoint needs the admin key")
+    return caller
+
+
+AdminDep = Annotated[security.Caller, Depends(require_admin)]
+
+
+def scoped_tenant(caller: security.Caller, tenant_id: str | None) -> str | None:
+    """The tenant a request may read: a tenant key sees only its own tenant."""
+    if caller.is_admin:
+        return tenant_id
+    if tenant_id is not None and tenant_id != caller.tenant_id:
+        raise HTTPException(403, f"this key may not read tenant {tenant_id!r}")
+    return caller.tenant_id
+
+
+class MeterCache:
+    """Active meters for validating ingested events, refreshed every few seconds."""
+
+    def __init__(self, ttl: float = 5.0):
+        self.ttl = ttl
+        self._at = 0.0
+        self._index: dict[str, tuple[Meter, ...]] = {}
+
+    def index(self, session: Session) -> dict[str, tuple[Meter, ...]]:
+        if time.monotonic() - self._at > self.ttl:
+            rows = session.scalars(select(MeterRow).where(MeterRow.archived_at.is_(None))).all()
+            self._index = meters_by_event_type([to_meter(r) for r in rows])
+            self._at = time.monotonic()
+        return self._index
+
+    def invalidate(self) -> None:
+        self._at = 0.0
+
+
+def to_meter(row: MeterRow) -> Meter:
+    return Meter(
+        key=row.key,
+        event_type=row.event_type,
+        aggregation=Aggregation(row.aggregation),
+        value_property=row.value_property,
+        unit=row.unit,
+        group_by=tuple(row.group_by or ()),
+        name=row.name,
+    )
+
+
+def get_meter_cache(request: Request) -> MeterCache:
+    return request.app.state.meter_cache
+
+
+MeterCacheDep = Annotated[MeterCache, Depends(get_meter_cache)]

@@ -1,0 +1,100 @@
+"""Builds the FastAPI app: ``uvicorn api.main:app`` or ``billing serve``."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import OperationalError
+
+from api.db import migrate
+from api.deps import MeterCache
+from api.routes import api_keys, health, meters, usage
+from ingestion.serving import MissingTable, ServingReader
+from ingestion.settings import Settings, get_settings
+
+log = logging.getLogger(__name__)
+
+API_PREFIX = "/api/v1/billing"
+
+
+def _validation_message(exc: RequestValidationError) -> str:
+    parts = []
+    for error in exc.errors():
+        location = ".".join(str(p) for p in error.get("loc", ()) if p != "body") or "body"
+        parts.append(f"{location}: {error.get('msg', 'invalid')}")
+    return "; ".join(parts)
+
+
+def create_app(settings: Settings | None = None, run_migrations: bool = True) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        yield
+        app.state.reader.close()
+        if app.state.producer is not None:
+            app.state.producer.close()
+
+    app = FastAPI(
+        title="Billing warehouse API",
+        version="0.1.0",
+        description=(
+            "Usage, billing and cost marts served from the warehouse, and the control plane "
+            "(meters, keys, ...). Every `/api/v1/billing` endpoint needs a key: "
+            "`Authorization: Bearer <key>` or `X-API-Key: <key>`."
+        ),
+        lifespan=lifespan,
+    )
+    if run_migrations:
+        migrate(settings)
+    app.state.settings = settings
+    app.state.admin_key = settings.resolved_admin_api_key()
+    app.state.reader = ServingReader(settings)
+    app.state.producer = None
+    app.state.lock = threading.Lock()
+    app.state.meter_cache = MeterCache()
+
+    @app.exception_handler(RequestValidationError)
+    async def on_validation_error(_request: Request, exc: RequestValidationError):
+        return JSONResponse(
+            status_code=422,
+            content={"detail": _validation_message(exc), "errors": exc.errors()},
+        )
+
+    @app.exception_handler(MissingTable)
+    async def on_missing_table(_request: Request, exc: MissingTable):
+        return JSONResponse(
+            status_code=503,
+            content={"detail": f"{exc}; the pipeline has not built it yet"},
+        )
+
+    @app.exception_handler(OperationalError)
+    async def on_database_unavailable(_request: Request, exc: OperationalError):
+        log.error("control-plane database error: %s", exc)
+        return JSONResponse(
+            status_code=503, content={"detail": "the control-plane database is unavailable"}
+        )
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz():
+        return {"status": "ok"}
+
+    billing = APIRouter(prefix=API_PREFIX)
+    billing.include_router(usage.router)
+    billing.include_router(meters.router)
+    billing.include_router(api_keys.router)
+    billing.include_router(health.router)
+    app.include_router(billing)
+    return app
+
+
+def __getattr__(name: str):
+    # `uvicorn api.main:app` builds the app from the environment on first access only.
+    if name == "app":
+        return create_app()
+    raise AttributeError(name)

@@ -1,0 +1,48 @@
+"""Meters and tenant API keys.
+
+Revision ID: 0001
+Revises:
+Create Date: 2026-11-24
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0001"
+down_revision = None
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "meters",
+        sa.Column("key", sa.String(63), primary_key=True),
+        sa.Column("name", sa.String(200), nullable=False),
+        sa.Column("event_type", sa.String(200), nullable=False),
+        sa.Column("aggregation", sa.String(20), nullable=False),
+        sa.Column("value_property", sa.String(63), nullable=True),
+        sa.Column("unit", sa.String(32), nullable=False),
+        sa.Column("group_by", sa.JSON(), nullable=False),
+        sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.Column("updated_at", sa.DateTime(), nullable=False),
+        sa.Column("archived_at", sa.DateTime(), nullable=True),
+    )
+    op.create_index("ix_meters_event_type", "meters", ["event_type"])
+    op.create_table(
+        "api_keys",
+        sa.Column("id", sa.String(32), primary_key=True),
+        sa.Column("tenant_id", sa.String(128), nullable=False),
+        sa.Column("name", sa.String(200), nullable=False),
+        sa.Column("secret_hash", sa.String(64), nullable=False),
+        sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.Column("revoked_at", sa.DateTime(), nullable=True),
+    )
+    op.create_index("ix_api_keys_tenant_id", "api_keys", ["tenant_id"])
+
+
+def downgrade() -> None:
+    op.drop_index("ix_api_keys_tenant_id", "api_keys")
+    op.drop_table("api_keys")
+    op.drop_index("ix_meters_event_type", "meters")
+    op.drop_table("meters")

@@ -1,0 +1,47 @@
+"""Control-plane records (SQLAlchemy 2.0). Migrations live in ``api/migrations``.
+
+Timestamps are stored as naive UTC. The pipeline snapshots these tables into the warehouse
+(``raw.control_<table>``); the API never writes the warehouse.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, DateTime, Index, String
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from ingestion.events import utc_now
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Meter(Base):
+    __tablename__ = "meters"
+
+    key: Mapped[str] = mapped_column(String(63), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    event_type: Mapped[str] = mapped_column(String(200), index=True)
+    aggregation: Mapped[str] = mapped_column(String(20))
+    value_property: Mapped[str | None] = mapped_column(String(63), nullable=True)
+    unit: Mapped[str] = mapped_column(String(32))
+    group_by: Mapped[list[str]] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utc_now)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utc_now, onupdate=utc_now)
+    archived_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+
+
+class ApiKey(Base):
+    """A tenant API key. Only a SHA-256 hash of the secret part is stored."""
+
+    __tablename__ = "api_keys"
+    __table_args__ = (Index("ix_api_keys_tenant_id", "tenant_id"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(String(128))
+    name: Mapped[str] = mapped_column(String(200), default="")
+    secret_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utc_now)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)

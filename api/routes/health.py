@@ -1,0 +1,39 @@
+"""Service status: what data is being served and whether the control plane answers."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from fastapi import APIRouter
+from pydantic import BaseModel
+from sqlalchemy import text
+
+from api.deps import CallerDep, ReaderDep, SessionDep
+from ingestion.serving import NoSnapshot
+
+router = APIRouter(tags=["status"])
+
+
+class StatusPublic(BaseModel):
+    status: str
+    control_plane: str
+    snapshot: str | None
+    published_at: datetime | None
+    tables: list[str]
+
+
+@router.get("/status", response_model=StatusPublic)
+def status(_caller: CallerDep, session: SessionDep, reader: ReaderDep):
+    """The serving snapshot in use and the state of the control plane."""
+    try:
+        session.execute(text("select 1"))
+        control = "ok"
+    except Exception as exc:  # noqa: BLE001 - reported, not raised
+        control = f"unavailable: {type(exc).__name__}"
+    try:
+        info = reader.snapshot()
+    except NoSnapshot:
+        return StatusPublic(status="no data published yet", control_plane=control, snapshot=None,
+                            published_at=None, tables=[])
+    return StatusPublic(status="ok", control_plane=control, snapshot=info.name,
+                        published_at=info.published_at, tables=list(info.tables))

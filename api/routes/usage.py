@@ -1,0 +1,251 @@
+"""Usage: read aggregates from the serving snapshot; ingest events onto Kafka."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Annotated, Any, Literal
+
+import orjson
+from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+
+from api.deps import (
+    AdminDep,
+    CallerDep,
+    MeterCacheDep,
+    ProducerDep,
+    ReaderDep,
+    SessionDep,
+    SettingsDep,
+    scoped_tenant,
+)
+from api.schemas import (
+    DeadLettersPublic,
+    IngestResponse,
+    IngestResult,
+    UsagePublic,
+    UsagesPublic,
+)
+from ingestion.events import RejectCode, Rejection, UsageEvent, utc_now, validate_event
+from ingestion.kafka import KafkaUnavailable
+from ingestion.periods import next_period
+from ingestion.serving import NoSnapshot
+
+router = APIRouter(prefix="/usage", tags=["usage"])
+
+MAX_BATCH = 1000
+INGEST_EXAMPLE = {
+    "specversion": "1.0",
+    "id": "evt-0001",
+    "source": "api-gateway",
+    "type": "api.request",
+    "time": "2026-11-02T10:15:00Z",
+    "subject": "tenant-042",
+    "data": {"endpoint": "/v1/search", "user_id": "u-17", "response_gb": "0.002"},
+}
+
+
+def _where(filters: list[tuple[str, str, Any]]) -> tuple[str, dict[str, Any]]:
+    clauses, params = [], {}
+    for i, (column, op, value) in enumerate(filters):
+        if value is None:
+            continue
+        clauses.append(f"{column} {op} :p{i}")
+        params[f"p{i}"] = value
+    return (" where " + " and ".join(clauses)) if clauses else "", params
+
+
+@router.get("", response_model=UsagesPublic)
+def read_usage(
+    caller: CallerDep,
+    reader: ReaderDep,
+    tenant_id: str | None = None,
+    meter: str | None = None,
+    start: Annotated[date | None, Query(description="First day (inclusive).")] = None,
+    end: Annotated[date | None, Query(description="Last day (exclusive).")] = None,
+    granularity: Literal["day", "period"] = "day",
+    group_by: Annotated[
+        bool, Query(description="Break period usage down by each meter's group-by properties.")
+    ] = False,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+):
+    """Usage per tenant and meter, per UTC day or per billing period (calendar month, UTC)."""
+    tenant = scoped_tenant(caller, tenant_id)
+    if start and end and end <= start:
+        raise HTTPException(422, "end must be after start")
+    if group_by and granularity != "period":
+        raise HTTPException(422, "group_by is only available with granularity=period")
+    if granularity == "day":
+        table, order = "fct_usage_daily", "usage_date, tenant_id, meter_key"
+        filters = [("tenant_id", "=", tenant), ("meter_key", "=", meter),
+                   ("usage_date", ">=", start), ("usage_date", "<", end)]
+        columns = ("tenant_id, meter_key, usage_date as start_date, aggregation, quantity, unit, "
+                   "event_count, late_event_count")
+    else:
+        table = "fct_usage_period_by_group" if group_by else "fct_usage_period"
+        order = "period_start, tenant_id, meter_key" + (", group_key" if group_by else "")
+        # Periods overlapping [start, end).
+        first_period = date(start.year, start.month, 1) if start else None
+        filters = [("tenant_id", "=", tenant), ("meter_key", "=", meter),
+                   ("period_start", ">=", first_period), ("period_start", "<", end)]
+        columns = ("tenant_id, meter_key, period_start as start_date, aggregation, quantity, "
+                   "event_count, "
+                   + ("group_key, null as unit, null as late_event_count" if group_by
+                      else "unit, late_event_count"))
+    where, params = _where(filters)
+    try:
+        counted, _ = reader.query(f"select count(*) as n from {{{table}}}{where}", params)
+        rows, info = reader.query(
+            f"select {columns} from {{{table}}}{where} order by {order} "
+            f"limit {limit} offset {offset}",
+            params,
+        )
+    except NoSnapshot:
+        return UsagesPublic(data=[], count=0, limit=limit, offset=offset, as_of=None)
+    data = [
+        UsagePublic(
+            tenant_id=r["tenant_id"],
+            meter=r["meter_key"],
+            granularity=granularity,
+            start=r["start_date"],
+            end=(r["start_date"] + timedelta(days=1)) if granularity == "day"
+            else next_period(r["start_date"]),
+            group_key=r.get("group_key"),
+            aggregation=r["aggregation"],
+            quantity=r["quantity"],
+            unit=r["unit"],
+            event_count=r["event_count"],
+            late_event_count=r["late_event_count"],
+        )
+        for r in rows
+    ]
+    return UsagesPublic(data=data, count=counted[0]["n"], limit=limit, offset=offset,
+                        as_of=info.published_at)
+
+
+@router.post(
+    "",
+    status_code=202,
+    response_model=IngestResponse,
+    responses={
+        400: {"description": "The body is not JSON."},
+        413: {"description": f"More than {MAX_BATCH} events."},
+        422: {"description": "No event was valid; the body lists each reason.",
+              "model": IngestResponse},
+        503: {"description": "Kafka is unreachable; nothing was accepted."},
+    },
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "oneOf": [
+                            {"type": "object", "description": "One CloudEvent 1.0"},
+                            {"type": "array", "items": {"type": "object"},
+                             "maxItems": MAX_BATCH},
+                        ]
+                    },
+                    "example": INGEST_EXAMPLE,
+                }
+            },
+        }
+    },
+)
+async def ingest_usage(
+    request: Request,
+    caller: CallerDep,
+    session: SessionDep,
+    settings: SettingsDep,
+    producer: ProducerDep,
+    meters: MeterCacheDep,
+):
+    """Validate CloudEvents (one, or a batch of up to 1,000) and produce the valid ones to Kafka.
+
+    Each event is accepted or rejected on its own, with the same rules and reasons the landing
+    consumer applies. A tenant key may only send events whose `subject` is its tenant.
+    """
+    body = await request.body()
+    try:
+        parsed = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise HTTPException(400, f"the body is not valid JSON: {exc}") from None
+    events = parsed if isinstance(parsed, list) else [parsed]
+    if not events:
+        raise HTTPException(422, "the batch is empty")
+    if len(events) > MAX_BATCH:
+        raise HTTPException(413, f"at most {MAX_BATCH} events per request, got {len(events)}")
+    return await run_in_threadpool(
+        _ingest, events, caller, session, settings, producer, meters
+    )
+
+
+def _ingest(events, caller, session, settings, producer, meters):
+    index = meters.index(session)
+    now = utc_now()
+    max_future = timedelta(seconds=settings.max_event_future_seconds)
+    results: list[IngestResult] = []
+    outgoing: list[tuple[bytes, bytes]] = []
+    for i, event in enumerate(events):
+        event_id = event.get("id") if isinstance(event, dict) else None
+        if not isinstance(event, dict):
+            checked: UsageEvent | Rejection = Rejection(
+                RejectCode.NOT_AN_OBJECT, "event must be a JSON object"
+            )
+        else:
+            checked = validate_event(event, index, now, max_future)
+        if isinstance(checked, UsageEvent) and not caller.can_see(checked.tenant_id):
+            checked = Rejection(
+                RejectCode.FORBIDDEN_TENANT,
+                f"this key may not send events for tenant {checked.tenant_id!r}",
+            )
+        if isinstance(checked, UsageEvent):
+            results.append(IngestResult(index=i, id=checked.event_id, status="accepted"))
+            outgoing.append((checked.tenant_id.encode(), orjson.dumps(event)))
+        else:
+            results.append(
+                IngestResult(
+                    index=i, id=event_id if isinstance(event_id, str) else None,
+                    status="rejected", code=checked.code, reason=checked.message,
+                )
+            )
+    if outgoing:
+        try:
+            producer.send(settings.usage_topic, outgoing)
+        except KafkaUnavailable as exc:
+            raise HTTPException(503, f"events were not accepted: {exc}") from None
+    response = IngestResponse(
+        accepted=len(outgoing), rejected=len(results) - len(outgoing), results=results
+    )
+    if not outgoing:
+        return JSONResponse(status_code=422, content=response.model_dump(mode="json"))
+    return response
+
+
+@router.get("/dead-letters", response_model=DeadLettersPublic)
+def read_dead_letters(
+    _admin: AdminDep,
+    reader: ReaderDep,
+    reason_code: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+):
+    """Messages rejected at landing, newest first (admin only)."""
+    where, params = _where([("reason_code", "=", reason_code)])
+    try:
+        counted, _ = reader.query(f"select count(*) as n from {{fct_dead_lettered_events}}{where}",
+                                  params)
+        rows, info = reader.query(
+            "select kafka_topic, kafka_partition, kafka_offset, kafka_key, payload, "
+            "payload_encoding, reason_code, reason, dead_lettered_at "
+            f"from {{fct_dead_lettered_events}}{where} "
+            f"order by dead_lettered_at desc, kafka_partition, kafka_offset "
+            f"limit {limit} offset {offset}",
+            params,
+        )
+    except NoSnapshot:
+        return DeadLettersPublic(data=[], count=0, limit=limit, offset=offset, as_of=None)
+    return DeadLettersPublic(data=rows, count=counted[0]["n"], limit=limit, offset=offset,
+                             as_of=info.published_at)

@@ -1,0 +1,1 @@
+"""Dagster code location: assembles the domain modules in ``definitions.py``."""

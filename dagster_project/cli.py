@@ -1,0 +1,277 @@
+"""The ``billing`` command: broker, migrate, run, serve, demo, bench."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from ingestion.settings import Settings, SettingsError, get_settings
+
+ROOT = Path(__file__).resolve().parents[1]
+log = logging.getLogger("billing")
+
+
+def _settings() -> Settings:
+    try:
+        settings = get_settings()
+    except (SettingsError, ValueError) as exc:
+        sys.exit(f"billing: invalid settings: {exc}")
+    settings.data_path.mkdir(parents=True, exist_ok=True)
+    return settings
+
+
+def _quiet_environment() -> None:
+    os.environ.setdefault("DO_NOT_TRACK", "1")
+    os.environ.setdefault("DAGSTER_DISABLE_TELEMETRY", "1")
+    os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
+
+
+# ----------------------------------------------------------------------------- broker
+def start_embedded_broker(settings: Settings):
+    from ingestion.broker import BrokerError, EmbeddedBroker, parse_bootstrap
+
+    host, port = parse_bootstrap(settings.kafka_bootstrap_servers)
+    try:
+        return EmbeddedBroker.start(host, port, log_file=settings.data_path / "broker.log")
+    except BrokerError as exc:
+        sys.exit(
+            f"billing: could not start the embedded broker on {host}:{port}: {exc}. "
+            "Is the port taken? Set BILLING_KAFKA_BOOTSTRAP_SERVERS to another address."
+        )
+
+
+def cmd_broker(args) -> int:
+    from ingestion.kafka import ensure_topics
+
+    settings = _settings()
+    broker = start_embedded_broker(settings)
+    ensure_topics(settings)
+    print(f"Kafka-compatible broker (Tansu, memory storage) at {broker.bootstrap_servers}")
+    print(f"topics: {settings.usage_topic}, {settings.billing_events_topic}; Ctrl-C stops it")
+    sys.stdout.flush()
+    try:
+        broker.process.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        broker.stop()
+    return 0
+
+
+# ----------------------------------------------------------------------------- migrate / run
+def cmd_migrate(args) -> int:
+    from api.db import migrate
+
+    settings = _settings()
+    migrate(settings)
+    print(f"control plane at {settings.resolved_control_db_url} is up to date")
+    return 0
+
+
+def run_once(settings: Settings) -> int:
+    import dagster as dg
+
+    from api.db import migrate
+    from dagster_project.instance import prepare_dagster_home
+    from dagster_project.pipeline import run_pipeline
+    from ingestion.warehouse import Warehouse
+
+    prepare_dagster_home(settings)
+    migrate(settings)
+    Warehouse(settings).ensure_schema()
+    with dg.DagsterInstance.get() as instance:
+        outcome = run_pipeline(settings, instance)
+    for run in outcome.runs:
+        state = "ok" if run.success else f"FAILED: {run.error}"
+        print(f"  {run.job:<20} run {run.run_id[:8]}  {state}")
+    if outcome.landing:
+        landing = outcome.landing
+        print(
+            f"  landed {landing.get('landed', 0)} events "
+            f"({landing.get('duplicates', 0)} duplicates skipped, "
+            f"{landing.get('late', 0)} late); periods built: "
+            f"{', '.join(outcome.built_periods) or 'none'}"
+        )
+    return 0 if outcome.success else 1
+
+
+def cmd_run(args) -> int:
+    settings = _settings()
+    return run_once(settings)
+
+
+# ----------------------------------------------------------------------------- serve
+def cmd_serve(args) -> int:
+    import uvicorn
+
+    from api.main import create_app
+
+    settings = _settings()
+    app = create_app(settings)
+    uvicorn.run(app, host=args.host or settings.api_host, port=args.port or settings.api_port,
+                log_level="info")
+    return 0
+
+
+# ----------------------------------------------------------------------------- demo
+def seed_demo_control_plane(settings: Settings) -> str:
+    """Demo meters, and a tenant key for tenant-001 (returned)."""
+    from sqlalchemy import select
+
+    from api import security
+    from api.db import migrate, session_scope
+    from api.models import ApiKey, Meter
+    from ingestion.meters import DEMO_METERS
+
+    migrate(settings)
+    with session_scope(settings) as session:
+        for m in DEMO_METERS:
+            if session.get(Meter, m.key) is None:
+                session.add(Meter(key=m.key, name=m.name, event_type=m.event_type,
+                                  aggregation=m.aggregation.value, value_property=m.value_property,
+                                  unit=m.unit, group_by=list(m.group_by)))
+        existing = session.scalars(select(ApiKey).where(ApiKey.name == "demo")).first()
+        if existing is not None:
+            session.delete(existing)
+        key_id, key, secret_hash = security.new_tenant_key()
+        session.add(ApiKey(id=key_id, tenant_id="tenant-001", name="demo", secret_hash=secret_hash))
+    return key
+
+
+def produce_demo_month(settings: Settings) -> int:
+    from ingestion.kafka import EventProducer
+    from ingestion.synthetic import SyntheticPlan, generate
+
+    now = datetime.now(UTC).replace(tzinfo=None)
+    this_month = datetime(now.year, now.month, 1)
+    last_month = (this_month - timedelta(days=1)).replace(day=1)
+    plan = SyntheticPlan(start=last_month, end=now - timedelta(minutes=1))
+    producer = EventProducer(settings)
+    batch, sent = [], 0
+    for message in generate(plan):
+        batch.append(message)
+        if len(batch) >= 20_000:
+            producer.send(settings.usage_topic, batch)
+            sent += len(batch)
+            batch = []
+    if batch:
+        producer.send(settings.usage_topic, batch)
+        sent += len(batch)
+    producer.close()
+    return sent
+
+
+def _spawn(cmd: list[str], env: dict[str, str], log_path: Path) -> subprocess.Popen:
+    out = open(log_path, "ab")  # noqa: SIM115 - owned by the child
+    return subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT,
+                            start_new_session=True)
+
+
+def _stop(proc: subprocess.Popen, timeout: float = 15) -> None:
+    if proc.poll() is not None:
+        return
+    try:
+        os.killpg(proc.pid, signal.SIGINT)
+        proc.wait(timeout)
+    except (subprocess.TimeoutExpired, ProcessLookupError):
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        proc.wait()
+
+
+def cmd_demo(args) -> int:
+    from dagster_project.instance import prepare_dagster_home
+    from ingestion.kafka import ensure_topics
+
+    settings = _settings()
+    home = prepare_dagster_home(settings)
+    print(f"data directory: {settings.data_path}")
+    broker = start_embedded_broker(settings)
+    children: list[subprocess.Popen] = []
+    try:
+        ensure_topics(settings)
+        print(f"embedded broker at {broker.bootstrap_servers}")
+        tenant_key = seed_demo_control_plane(settings)
+        sent = produce_demo_month(settings)
+        print(f"produced {sent} synthetic usage events (duplicates and malformed ones included)")
+        print("running the pipeline (land -> dbt build -> publish) ...")
+        if run_once(settings) != 0:
+            print("billing: the pipeline failed; see the runs in the Dagster UI", file=sys.stderr)
+        env = {**os.environ, "DAGSTER_HOME": str(home),
+               "BILLING_DATA_DIR": str(settings.data_path),
+               "BILLING_KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap_servers}
+        logs = settings.data_path / "logs"
+        logs.mkdir(exist_ok=True)
+        children.append(_spawn([sys.executable, "-m", "dagster_project.cli", "serve"], env,
+                               logs / "api.log"))
+        children.append(_spawn(
+            [str(Path(sys.executable).parent / "dagster"), "dev", "-w", str(ROOT / "workspace.yaml"),
+             "-h", settings.api_host, "-p", str(settings.dagster_port)], env, logs / "dagster.log"))
+        api_url = f"http://{settings.api_host}:{settings.api_port}"
+        print()
+        print(f"  read API     {api_url}/docs")
+        print(f"  Dagster UI   http://{settings.api_host}:{settings.dagster_port}")
+        print(f"  admin key    {settings.resolved_admin_api_key()}")
+        print(f"  tenant key   {tenant_key}  (tenant-001)")
+        print(f"  try:  curl -H 'X-API-Key: {tenant_key}' "
+              f"'{api_url}/api/v1/billing/usage?granularity=period'")
+        print(f"  logs in {logs}; Ctrl-C stops everything")
+        sys.stdout.flush()
+        while all(c.poll() is None for c in children):
+            time.sleep(1)
+        failed = [c for c in children if c.poll() is not None]
+        print(f"billing: a demo process exited ({failed[0].args[:3]}); see {logs}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("\nstopping ...")
+        return 0
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not skip cleanup
+        for child in reversed(children):
+            _stop(child)
+        broker.stop()
+
+
+# ----------------------------------------------------------------------------- bench
+def cmd_bench(args) -> int:
+    from dagster_project.bench import run_benchmark
+
+    return run_benchmark(events=args.events, tenants=args.tenants)
+
+
+def main(argv: list[str] | None = None) -> int:
+    _quiet_environment()
+    logging.basicConfig(level=os.environ.get("BILLING_LOG_LEVEL", "INFO"),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    parser = argparse.ArgumentParser(prog="billing", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("broker", help="start the embedded Kafka-compatible broker").set_defaults(
+        func=cmd_broker)
+    sub.add_parser("migrate", help="create or upgrade the control-plane database").set_defaults(
+        func=cmd_migrate)
+    sub.add_parser("run", help="run the whole pipeline once").set_defaults(func=cmd_run)
+    serve = sub.add_parser("serve", help="serve the read API")
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+    serve.set_defaults(func=cmd_serve)
+    sub.add_parser("demo", help="broker + synthetic month + pipeline + API + Dagster UI").set_defaults(
+        func=cmd_demo)
+    bench = sub.add_parser("bench", help="measure landing and dbt against baselines")
+    bench.add_argument("--events", type=int, default=1_000_000)
+    bench.add_argument("--tenants", type=int, default=50)
+    bench.set_defaults(func=cmd_bench)
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,38 @@
+"""Assembles the code location; each domain module owns its assets, sensors and jobs."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+
+from dagster_project.jobs import billing_period_job, ingest_job, refresh_job
+from dagster_project.resources import BillingSettings
+from dagster_project.schedules import nightly_refresh
+from dagster_project.serving.assets import serving_snapshot
+from dagster_project.transform.assets import billing_period_models, warehouse_models
+from dagster_project.transform.project import dbt_resource
+from dagster_project.usage.assets import (
+    closed_billing_periods,
+    control_plane_snapshot,
+    land_usage_events,
+)
+from dagster_project.usage.sensors import billing_period_sensor, usage_landing_sensor
+
+defs = dg.Definitions(
+    assets=[
+        control_plane_snapshot,
+        land_usage_events,
+        closed_billing_periods,
+        billing_period_models,
+        warehouse_models,
+        serving_snapshot,
+    ],
+    jobs=[ingest_job, billing_period_job, refresh_job],
+    sensors=[usage_landing_sensor, billing_period_sensor],
+    schedules=[nightly_refresh],
+    resources={
+        "dbt": dbt_resource(),
+        "billing": BillingSettings(),
+    },
+    executor=dg.multi_or_in_process_executor,
+)

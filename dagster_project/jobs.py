@@ -1,0 +1,46 @@
+"""Jobs shared by the sensors, the schedule and ``billing run``."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from dagster_project.partitions import billing_periods
+from dagster_project.serving.assets import serving_snapshot
+from dagster_project.transform.assets import billing_period_models, warehouse_models
+from dagster_project.usage.assets import (
+    closed_billing_periods,
+    control_plane_snapshot,
+    land_usage_events,
+)
+
+# Steps run one after another in the run's process: the embedded DuckDB warehouse admits one
+# writing process. On PostgreSQL, switch a job to the multiprocess (or a Kubernetes/Celery)
+# executor in its run config.
+IN_PROCESS = {"execution": {"config": {"in_process": {}}}}
+
+ingest_job = dg.define_asset_job(
+    "ingest_job",
+    selection=dg.AssetSelection.assets(
+        control_plane_snapshot, land_usage_events, closed_billing_periods
+    ),
+    description="Snapshot the control plane, land new usage events, close due periods.",
+    config=IN_PROCESS,
+    tags={"billing/warehouse-writer": "true"},
+)
+
+billing_period_job = dg.define_asset_job(
+    "billing_period_job",
+    selection=dg.AssetSelection.assets(billing_period_models, warehouse_models, serving_snapshot),
+    partitions_def=billing_periods,
+    description="Rebuild the usage marts for billing periods, then publish the serving snapshot.",
+    config=IN_PROCESS,
+    tags={"billing/warehouse-writer": "true"},
+)
+
+refresh_job = dg.define_asset_job(
+    "refresh_job",
+    selection=dg.AssetSelection.assets(warehouse_models, serving_snapshot),
+    description="Rebuild the unpartitioned models (dimensions) and publish the serving snapshot.",
+    config=IN_PROCESS,
+    tags={"billing/warehouse-writer": "true"},
+)

@@ -1,0 +1,124 @@
+"""``billing run``: the whole pipeline once, in this process, recorded in the Dagster instance.
+
+The same jobs the sensors launch, in order: land (ingest_job) -> rebuild the billing periods with
+new events, in one run over their range (billing_period_job) -> or, when no period changed,
+refresh the dimensions (refresh_job). Each job publishes a serving snapshot at its end.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import date
+
+import dagster as dg
+
+from dagster_project.partitions import billing_periods, period_key
+from ingestion.landing import pending_periods
+from ingestion.settings import Settings
+from ingestion.warehouse import Warehouse
+
+log = logging.getLogger(__name__)
+
+RESOURCE_FIELDS = (
+    "data_dir", "warehouse_url", "control_db_url", "kafka_bootstrap_servers", "usage_topic",
+    "grace_period_hours",
+)
+
+
+@dataclass
+class JobOutcome:
+    job: str
+    run_id: str
+    success: bool
+    error: str | None = None
+
+
+@dataclass
+class PipelineOutcome:
+    runs: list[JobOutcome] = field(default_factory=list)
+    landing: dict = field(default_factory=dict)
+    built_periods: list[str] = field(default_factory=list)
+
+    @property
+    def success(self) -> bool:
+        return all(r.success for r in self.runs)
+
+
+def billing_run_config(settings: Settings) -> dict:
+    """Resource config that pins a run to these settings (and not the environment's)."""
+    config = {}
+    for name in RESOURCE_FIELDS:
+        value = getattr(settings, name)
+        if name == "data_dir":
+            value = str(settings.data_path)
+        if value not in ("", None):
+            config[name] = value
+    return {
+        "resources": {"billing": {"config": config}},
+        "loggers": {"console": {"config": {"log_level": "INFO"}}},
+    }
+
+
+def _error_text(result: dg.ExecuteInProcessResult) -> str:
+    messages = []
+    for event in result.all_events:
+        if event.is_step_failure and event.step_failure_data and event.step_failure_data.error:
+            error = event.step_failure_data.error
+            while error.cause is not None and "DagsterExecutionStepExecutionError" in error.cls_name:
+                error = error.cause
+            messages.append(f"{event.step_key}: {error.message.strip()}")
+    return "; ".join(messages) or "the run failed"
+
+
+def _execute(defs: dg.Definitions, job_name: str, instance: dg.DagsterInstance, settings: Settings,
+             tags: dict[str, str] | None = None, partition_key: str | None = None) -> tuple[
+                 JobOutcome, dg.ExecuteInProcessResult]:
+    job = defs.resolve_job_def(job_name)
+    result = job.execute_in_process(
+        run_config=billing_run_config(settings),
+        instance=instance,
+        tags=tags,
+        partition_key=partition_key,
+        raise_on_error=False,
+    )
+    outcome = JobOutcome(job_name, result.run_id, result.success,
+                         None if result.success else _error_text(result))
+    return outcome, result
+
+
+def run_pipeline(
+    settings: Settings, instance: dg.DagsterInstance, defs: dg.Definitions | None = None
+) -> PipelineOutcome:
+    if defs is None:
+        from dagster_project.definitions import defs as loaded
+
+        defs = loaded
+    outcome = PipelineOutcome()
+    ingest, result = _execute(defs, "ingest_job", instance, settings)
+    outcome.runs.append(ingest)
+    if not ingest.success:
+        return outcome
+    for event in result.get_asset_materialization_events():
+        materialization = event.event_specific_data.materialization
+        if materialization and materialization.asset_key.path == ["landing", "usage_events"]:
+            outcome.landing = {k: v.value for k, v in materialization.metadata.items()}
+    # Everything landed and not yet built (including periods whose earlier build failed).
+    with Warehouse(settings).connection() as con:
+        pending = sorted(pending_periods(con))
+    first = date.fromisoformat(billing_periods.start.strftime("%Y-%m-%d"))
+    pending = [p for p in pending if p >= first]
+    if pending:
+        start, end = period_key(pending[0]), period_key(pending[-1])
+        last = billing_periods.get_last_partition_key()
+        end = min(end, last) if last else end
+        tags = {"dagster/asset_partition_range_start": start,
+                "dagster/asset_partition_range_end": end}
+        build, _ = _execute(defs, "billing_period_job", instance, settings, tags=tags)
+        outcome.runs.append(build)
+        if build.success:
+            outcome.built_periods = [period_key(p) for p in pending]
+    else:
+        refresh, _ = _execute(defs, "refresh_job", instance, settings)
+        outcome.runs.append(refresh)
+    return outcome

@@ -1,0 +1,1 @@
+"""Publishing the marts as an immutable serving snapshot for the API."""

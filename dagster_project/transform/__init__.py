@@ -1,0 +1,1 @@
+"""dbt: the warehouse models, as Dagster assets with tests as asset checks."""

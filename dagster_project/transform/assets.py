@@ -1,0 +1,103 @@
+"""dbt models as Dagster assets, split by selector.
+
+* ``billing_period_models`` (tag ``billing_period``): the large incremental usage models,
+  partitioned by billing period; the partition window goes to dbt as ``period_start`` /
+  ``period_end`` vars and a single run covers a whole range.
+* ``warehouse_models``: everything else (staging views, dimensions), unpartitioned.
+
+dbt tests become asset checks; they are ``severity: error``, so a failing one fails the run and
+nothing downstream (the serving snapshot, later invoicing and payment collection) proceeds.
+"""
+
+
+import json
+import os
+from collections.abc import Mapping
+from typing import Any
+
+import dagster as dg
+from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
+
+from dagster_project.partitions import billing_periods, periods_in_window
+from dagster_project.resources import BillingSettings
+from dagster_project.transform.project import dbt_project
+from ingestion.landing import mark_period_built, period_build_watermark
+from ingestion.warehouse import Warehouse
+
+BILLING_PERIOD_SELECTOR = "tag:billing_period"
+
+
+class BillingDbtTranslator(DagsterDbtTranslator):
+    """Models are keyed ``<schema>/<model>`` and grouped by layer; sources keep dbt's
+    ``<source>/<table>`` keys, which the landing and snapshot assets produce."""
+
+    def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
+        if dbt_resource_props["resource_type"] == "source":
+            return super().get_asset_key(dbt_resource_props)
+        return dg.AssetKey([dbt_resource_props["schema"], dbt_resource_props["name"]])
+
+    def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
+        if dbt_resource_props["resource_type"] == "source":
+            return dbt_resource_props["source_name"]
+        return dbt_resource_props["schema"]
+
+
+translator = BillingDbtTranslator()
+
+
+def _dbt_env(billing: BillingSettings) -> None:
+    # profiles.yml reads the target from these; the dbt subprocess inherits them.
+    os.environ.update(billing.get().dbt_env())
+
+
+@dbt_assets(
+    manifest=dbt_project().manifest_path,
+    project=dbt_project(),
+    select=BILLING_PERIOD_SELECTOR,
+    partitions_def=billing_periods,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    dagster_dbt_translator=translator,
+    name="billing_period_models",
+)
+def billing_period_models(
+    context: dg.AssetExecutionContext, dbt: DbtCliResource, billing: BillingSettings
+):
+    """Rebuild whole billing periods of the usage models for the partition window."""
+    settings = billing.get()
+    _dbt_env(billing)
+    window = context.partition_time_window
+    periods = periods_in_window(window)
+    # What is landed now is what this build will include; record it only if dbt succeeds.
+    with Warehouse(settings).connection() as con:
+        watermarks = {p: period_build_watermark(con, p) for p in periods}
+    dbt_vars = {
+        "period_start": window.start.strftime("%Y-%m-%d"),
+        "period_end": window.end.strftime("%Y-%m-%d"),
+    }
+    yield from dbt.cli(["build", "--vars", json.dumps(dbt_vars)], context=context).stream()
+    with Warehouse(settings).connection() as con:
+        for period, watermark in watermarks.items():
+            if watermark is not None:
+                mark_period_built(con, period, watermark)
+
+
+@dbt_assets(
+    manifest=dbt_project().manifest_path,
+    project=dbt_project(),
+    exclude=BILLING_PERIOD_SELECTOR,
+    dagster_dbt_translator=translator,
+    name="warehouse_models",
+)
+def warehouse_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, billing: BillingSettings):
+    """Staging views and dimensions."""
+    _dbt_env(billing)
+    yield from dbt.cli(["build"], context=context).stream()
+
+
+def model_key(model: str) -> dg.AssetKey:
+    """The asset key of a dbt model, by name."""
+    for assets_def in (billing_period_models, warehouse_models):
+        for key in assets_def.keys:
+            if key.path[-1] == model:
+                return key
+    raise KeyError(model)

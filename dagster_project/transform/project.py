@@ -1,0 +1,56 @@
+"""The dbt project, built once. The manifest is prepared by ``dagster dev`` and by the
+``billing`` CLI; if it is missing (fresh checkout, tests) it is parsed on first load."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from functools import cache
+from pathlib import Path
+
+from dagster_dbt import DbtCliResource, DbtProject
+
+DBT_PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
+
+
+def dbt_executable() -> str:
+    """The dbt installed next to this interpreter (the venv need not be activated)."""
+    local = Path(sys.executable).parent / "dbt"
+    return str(local) if local.exists() else (shutil.which("dbt") or "dbt")
+
+
+def dbt_resource() -> DbtCliResource:
+    return DbtCliResource(project_dir=dbt_project(), dbt_executable=dbt_executable())
+
+
+@cache
+def dbt_project() -> DbtProject:
+    os.environ.setdefault("DO_NOT_TRACK", "1")
+    os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
+    project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
+    if project.preparer.using_dagster_dev() or manifest_is_stale(project):
+        prepare_manifest(project)
+    return project
+
+
+def manifest_is_stale(project: DbtProject) -> bool:
+    """Missing, or older than any file of the dbt project."""
+    if not project.manifest_path.exists():
+        return True
+    built = project.manifest_path.stat().st_mtime
+    for folder in ("models", "macros", "tests", "snapshots", "seeds", "analyses"):
+        for path in (DBT_PROJECT_DIR / folder).rglob("*"):
+            if path.is_file() and path.stat().st_mtime > built:
+                return True
+    return any(
+        (DBT_PROJECT_DIR / name).stat().st_mtime > built
+        for name in ("dbt_project.yml", "profiles.yml")
+    )
+
+
+def prepare_manifest(project: DbtProject) -> None:
+    """``dbt parse`` into the project's target directory (no warehouse connection needed)."""
+    DbtCliResource(project_dir=project, dbt_executable=dbt_executable()).cli(
+        ["--quiet", "parse"], target_path=project.target_path
+    ).wait()

@@ -1,0 +1,1 @@
+"""Usage metering domain: control-plane snapshot, landing from Kafka, period closing."""

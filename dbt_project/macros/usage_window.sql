@@ -1,0 +1,29 @@
+{#-
+  The billing periods an incremental usage model rebuilds.
+
+  * With vars `period_start` / `period_end` (Dagster passes the partition window): exactly the
+    periods in [period_start, period_end).
+  * Otherwise, on an incremental run: every period that received events in a landing batch
+    newer than the newest batch the model already holds.
+  * Otherwise (first run, --full-refresh): everything.
+
+  Periods are always rebuilt whole: unique counts and latest values cannot be patched.
+-#}
+{% macro usage_window_filter(period_column='period_start', batch_column='last_landing_batch_id') -%}
+    {%- set start = var('period_start', none) -%}
+    {%- set end = var('period_end', none) -%}
+    {%- if start and end -%}
+        {{ period_column }} >= cast('{{ start }}' as date)
+        and {{ period_column }} < cast('{{ end }}' as date)
+    {%- elif is_incremental() -%}
+        {{ period_column }} in (
+            select period_start
+            from {{ source('landing', 'usage_period_watermarks') }}
+            where last_landing_batch_id > (
+                select coalesce(max({{ batch_column }}), 0) from {{ this }}
+            )
+        )
+    {%- else -%}
+        1 = 1
+    {%- endif -%}
+{%- endmacro %}

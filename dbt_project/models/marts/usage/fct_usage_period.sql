@@ -1,0 +1,69 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='period_start',
+        tags=['billing_period'],
+        on_schema_change='fail',
+        contract={'enforced': true},
+    )
+}}
+
+{#- Usage per tenant, meter and billing period, each meter's aggregation applied over the
+    whole period (a period's unique count is not the sum of daily unique counts). -#}
+with
+
+metered as (
+
+    select * from {{ ref('int_usage_events_metered') }}
+    where {{ usage_window_filter('period_start') }}
+
+),
+
+meters as (
+
+    select meter_key, unit from {{ ref('stg_control_plane__meters') }}
+
+),
+
+per_period as (
+
+    select
+        tenant_id,
+        meter_key,
+        aggregation,
+        period_start,
+        {{ usage_quantity() }} as quantity,
+        count(*) as event_count,
+        sum(case when is_late then 1 else 0 end) as late_event_count,
+        min(event_at) as first_event_at,
+        max(event_at) as last_event_at,
+        max(landing_batch_id) as last_landing_batch_id
+
+    from metered
+    group by tenant_id, meter_key, aggregation, period_start
+
+),
+
+final as (
+
+    select
+        cast(per_period.tenant_id as {{ dbt.type_string() }}) as tenant_id,
+        cast(per_period.meter_key as {{ dbt.type_string() }}) as meter_key,
+        cast(per_period.period_start as date) as period_start,
+        cast({{ dbt.dateadd('month', 1, 'per_period.period_start') }} as date) as period_end,
+        cast(per_period.aggregation as {{ dbt.type_string() }}) as aggregation,
+        cast(per_period.quantity as {{ quantity_type() }}) as quantity,
+        cast(meters.unit as {{ dbt.type_string() }}) as unit,
+        cast(per_period.event_count as bigint) as event_count,
+        cast(per_period.late_event_count as bigint) as late_event_count,
+        cast(per_period.first_event_at as timestamp) as first_event_at,
+        cast(per_period.last_event_at as timestamp) as last_event_at,
+        cast(per_period.last_landing_batch_id as bigint) as last_landing_batch_id
+
+    from per_period
+    inner join meters on meters.meter_key = per_period.meter_key
+
+)
+
+select * from final

@@ -1,0 +1,327 @@
+"""Warehouse access for the pipeline: one interface, a DuckDB and a PostgreSQL implementation.
+
+Only the pipeline writes the warehouse. SQL here is written once with ``:name`` parameters and
+translated to each driver's style; where the dialects differ (types, bulk loading) the
+implementations say so explicitly.
+
+Schemas: ``raw`` (landed events, dead letters, offsets, control-plane snapshots, pipeline
+bookkeeping), ``staging`` / ``intermediate`` / ``marts`` (dbt), and the serving snapshots the API
+reads (see :mod:`ingestion.serving`).
+"""
+
+from __future__ import annotations
+
+import re
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from ingestion.settings import Settings
+
+_PARAM_RE = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
+
+# Column types of a bulk-loaded batch: name -> (duckdb type, postgres type).
+ColumnTypes = Sequence[tuple[str, str, str]]
+
+
+def _raw_ddl(json_type: str, text: str) -> list[str]:
+    return [
+        "create schema if not exists raw",
+        "create sequence if not exists raw.landing_batch_seq start 1",
+        f"""create table if not exists raw.usage_events (
+            source {text} not null,
+            event_id {text} not null,
+            spec_version {text} not null,
+            event_type {text} not null,
+            tenant_id {text} not null,
+            event_at timestamp not null,
+            period_start date not null,
+            data {json_type} not null,
+            extensions {json_type},
+            kafka_topic {text} not null,
+            kafka_partition integer not null,
+            kafka_offset bigint not null,
+            landing_batch_id bigint not null,
+            landed_at timestamp not null,
+            is_late boolean not null,
+            primary key (source, event_id)
+        )""",
+        f"""create table if not exists raw.usage_events_dead_letter (
+            kafka_topic {text} not null,
+            kafka_partition integer not null,
+            kafka_offset bigint not null,
+            kafka_key {text},
+            kafka_timestamp timestamp,
+            payload {text} not null,
+            payload_encoding {text} not null,
+            reason_code {text} not null,
+            reason {text} not null,
+            landing_batch_id bigint not null,
+            dead_lettered_at timestamp not null,
+            primary key (kafka_topic, kafka_partition, kafka_offset)
+        )""",
+        f"""create table if not exists raw.kafka_offsets (
+            consumer_name {text} not null,
+            topic {text} not null,
+            kafka_partition integer not null,
+            topic_id {text},
+            next_offset bigint not null,
+            landing_batch_id bigint,
+            updated_at timestamp not null,
+            primary key (consumer_name, topic, kafka_partition)
+        )""",
+        f"""create table if not exists raw.landing_batches (
+            landing_batch_id bigint primary key,
+            consumer_name {text} not null,
+            topic {text} not null,
+            started_at timestamp not null,
+            committed_at timestamp not null,
+            messages integer not null,
+            landed integer not null,
+            duplicates integer not null,
+            dead_lettered integer not null,
+            late integer not null,
+            min_event_at timestamp,
+            max_event_at timestamp
+        )""",
+        """create table if not exists raw.usage_period_watermarks (
+            period_start date primary key,
+            last_landing_batch_id bigint not null,
+            last_landed_at timestamp not null
+        )""",
+        """create table if not exists raw.usage_period_builds (
+            period_start date primary key,
+            built_through_batch_id bigint not null,
+            built_at timestamp not null
+        )""",
+        f"""create table if not exists raw.closed_billing_periods (
+            period_start date primary key,
+            closed_at timestamp not null,
+            closed_by {text} not null
+        )""",
+    ]
+
+
+class WarehouseConnection(ABC):
+    """A connection with explicit transactions and ``:name`` parameters."""
+
+    kind: str
+
+    @abstractmethod
+    def execute(self, sql: str, params: dict[str, Any] | None = None) -> int:
+        """Run a statement; return the affected row count where the driver reports one."""
+
+    @abstractmethod
+    def fetchall(self, sql: str, params: dict[str, Any] | None = None) -> list[tuple]: ...
+
+    def fetchone(self, sql: str, params: dict[str, Any] | None = None) -> tuple | None:
+        rows = self.fetchall(sql, params)
+        return rows[0] if rows else None
+
+    @abstractmethod
+    def load_temp_table(
+        self, name: str, columns: ColumnTypes, data: dict[str, list[Any]]
+    ) -> None:
+        """Create (or replace) a temporary table ``name`` holding ``data`` (column lists)."""
+
+    @abstractmethod
+    def begin(self) -> None: ...
+
+    @abstractmethod
+    def commit(self) -> None: ...
+
+    @abstractmethod
+    def rollback(self) -> None: ...
+
+    @abstractmethod
+    def close(self) -> None: ...
+
+    @contextmanager
+    def transaction(self) -> Iterator[WarehouseConnection]:
+        self.begin()
+        try:
+            yield self
+        except BaseException:
+            self.rollback()
+            raise
+        self.commit()
+
+    def table_exists(self, schema: str, table: str) -> bool:
+        row = self.fetchone(
+            "select count(*) from information_schema.tables "
+            "where table_schema = :schema and table_name = :table",
+            {"schema": schema, "table": table},
+        )
+        return bool(row and row[0])
+
+    def list_tables(self, schema: str) -> list[str]:
+        rows = self.fetchall(
+            "select table_name from information_schema.tables where table_schema = :schema "
+            "and table_type = 'BASE TABLE' order by table_name",
+            {"schema": schema},
+        )
+        return [r[0] for r in rows]
+
+
+class DuckDBConnection(WarehouseConnection):
+    kind = "duckdb"
+
+    def __init__(self, path: Path, read_only: bool = False):
+        import duckdb
+
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._con = duckdb.connect(str(path), read_only=read_only)
+        self.path = path
+
+    @staticmethod
+    def _prepare(sql: str, params: dict[str, Any] | None) -> tuple[str, dict[str, Any]]:
+        used = set(_PARAM_RE.findall(sql))
+        return _PARAM_RE.sub(r"$\1", sql), {k: v for k, v in (params or {}).items() if k in used}
+
+    def execute(self, sql: str, params: dict[str, Any] | None = None) -> int:
+        rel = self._con.execute(*self._prepare(sql, params))
+        try:
+            row = rel.fetchone()
+        except Exception:  # statements without a result set
+            return -1
+        if row and len(row) == 1 and isinstance(row[0], int):
+            return row[0]
+        return -1
+
+    def fetchall(self, sql: str, params: dict[str, Any] | None = None) -> list[tuple]:
+        return self._con.execute(*self._prepare(sql, params)).fetchall()
+
+    def load_temp_table(self, name: str, columns: ColumnTypes, data: dict[str, list[Any]]) -> None:
+        import pyarrow as pa
+
+        arrow = pa.table({col: pa.array(data[col]) for col, _, _ in columns})
+        view = f"__arrow_{name}"
+        self._con.register(view, arrow)
+        try:
+            casts = ", ".join(f"cast({col} as {duck}) as {col}" for col, duck, _ in columns)
+            self._con.execute(f"create or replace temp table {name} as select {casts} from {view}")
+        finally:
+            self._con.unregister(view)
+
+    @property
+    def raw(self) -> Any:
+        """The underlying duckdb connection."""
+        return self._con
+
+    def begin(self) -> None:
+        self._con.begin()
+
+    def commit(self) -> None:
+        self._con.commit()
+
+    def rollback(self) -> None:
+        self._con.rollback()
+
+    def close(self) -> None:
+        self._con.close()
+
+
+class PostgresConnection(WarehouseConnection):
+    kind = "postgres"
+
+    def __init__(self, dsn: str):
+        import psycopg
+
+        self._con = psycopg.connect(dsn, autocommit=True)
+        self._in_tx = False
+
+    @staticmethod
+    def _sql(sql: str) -> str:
+        return _PARAM_RE.sub(r"%(\1)s", sql.replace("%", "%%"))
+
+    def execute(self, sql: str, params: dict[str, Any] | None = None) -> int:
+        with self._con.cursor() as cur:
+            if params:
+                cur.execute(self._sql(sql), params)
+            else:
+                cur.execute(sql)
+            return cur.rowcount
+
+    def fetchall(self, sql: str, params: dict[str, Any] | None = None) -> list[tuple]:
+        with self._con.cursor() as cur:
+            if params:
+                cur.execute(self._sql(sql), params)
+            else:
+                cur.execute(sql)
+            return cur.fetchall() if cur.description else []
+
+    def load_temp_table(self, name: str, columns: ColumnTypes, data: dict[str, list[Any]]) -> None:
+        cols = ", ".join(f"{col} {pg}" for col, _, pg in columns)
+        with self._con.cursor() as cur:
+            cur.execute(f"drop table if exists pg_temp.{name}")
+            cur.execute(f"create temp table {name} ({cols})")
+            names = [col for col, _, _ in columns]
+            series = [data[col] for col in names]
+            with cur.copy(f"copy {name} ({', '.join(names)}) from stdin") as copy:
+                for row in zip(*series, strict=True):
+                    copy.write_row(row)
+
+    @property
+    def raw(self) -> Any:
+        return self._con
+
+    def begin(self) -> None:
+        self._con.execute("begin")
+        self._in_tx = True
+
+    def commit(self) -> None:
+        self._con.execute("commit")
+        self._in_tx = False
+
+    def rollback(self) -> None:
+        if not self._con.closed:
+            self._con.execute("rollback")
+        self._in_tx = False
+
+    def close(self) -> None:
+        self._con.close()
+
+
+class Warehouse:
+    """Factory for warehouse connections, chosen by ``BILLING_WAREHOUSE_URL``."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.kind = settings.warehouse_kind
+
+    def connect(self, read_only: bool = False) -> WarehouseConnection:
+        if self.kind == "duckdb":
+            return DuckDBConnection(self.settings.duckdb_path, read_only=read_only)
+        return PostgresConnection(self.settings.postgres_dsn)
+
+    @contextmanager
+    def connection(self, read_only: bool = False) -> Iterator[WarehouseConnection]:
+        con = self.connect(read_only=read_only)
+        try:
+            yield con
+        finally:
+            con.close()
+
+    def json_type(self) -> str:
+        return "varchar" if self.kind == "duckdb" else "jsonb"
+
+    def ensure_schema(self, con: WarehouseConnection | None = None) -> None:
+        """Create the raw landing schema and bookkeeping tables if missing (idempotent)."""
+        text = "varchar" if self.kind == "duckdb" else "text"
+        statements = _raw_ddl(self.json_type(), text)
+        if con is not None:
+            for statement in statements:
+                con.execute(statement)
+            return
+        with self.connection() as own:
+            if self.kind == "postgres":
+                # Serialise concurrent first runs: DDL "if not exists" races on catalog rows.
+                with own.transaction():
+                    own.execute("select pg_advisory_xact_lock(7243001)")
+                    for statement in statements:
+                        own.execute(statement)
+            else:
+                for statement in statements:
+                    own.execute(statement)
