@@ -13,7 +13,8 @@ from sqlalchemy.orm import Session
 
 from api import security
 from api.db import session_factory
-from api.models import ApiKey, Meter as MeterRow
+from api.models import ApiKey
+from api.models import Meter as MeterRow
 from ingestion.kafka import EventProducer
 from ingestion.meters import Aggregation, Meter, meters_by_event_type
 from ingestion.serving import ServingReader
@@ -68,7 +69,8 @@ def get_caller(
     presented = header_key or (bearer.credentials if bearer else None)
     if not presented:
         raise HTTPException(
-            401, "an API key is required (Authorization: Bearer <key> or X-API-Key)",
+            401,
+            "an API key is required (Authorization: Bearer <key> or X-API-Key)",
             headers={"WWW-Authenticate": "Bearer"},
         )
     if security.is_admin_key(presented, request.app.state.admin_key):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
 import signal
@@ -115,8 +116,12 @@ def cmd_serve(args) -> int:
 
     settings = _settings()
     app = create_app(settings)
-    uvicorn.run(app, host=args.host or settings.api_host, port=args.port or settings.api_port,
-                log_level="info")
+    uvicorn.run(
+        app,
+        host=args.host or settings.api_host,
+        port=args.port or settings.api_port,
+        log_level="info",
+    )
     return 0
 
 
@@ -134,9 +139,17 @@ def seed_demo_control_plane(settings: Settings) -> str:
     with session_scope(settings) as session:
         for m in DEMO_METERS:
             if session.get(Meter, m.key) is None:
-                session.add(Meter(key=m.key, name=m.name, event_type=m.event_type,
-                                  aggregation=m.aggregation.value, value_property=m.value_property,
-                                  unit=m.unit, group_by=list(m.group_by)))
+                session.add(
+                    Meter(
+                        key=m.key,
+                        name=m.name,
+                        event_type=m.event_type,
+                        aggregation=m.aggregation.value,
+                        value_property=m.value_property,
+                        unit=m.unit,
+                        group_by=list(m.group_by),
+                    )
+                )
         existing = session.scalars(select(ApiKey).where(ApiKey.name == "demo")).first()
         if existing is not None:
             session.delete(existing)
@@ -170,8 +183,9 @@ def produce_demo_month(settings: Settings) -> int:
 
 def _spawn(cmd: list[str], env: dict[str, str], log_path: Path) -> subprocess.Popen:
     out = open(log_path, "ab")  # noqa: SIM115 - owned by the child
-    return subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT,
-                            start_new_session=True)
+    return subprocess.Popen(
+        cmd, env=env, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT, start_new_session=True
+    )
 
 
 def _stop(proc: subprocess.Popen, timeout: float = 15) -> None:
@@ -181,10 +195,8 @@ def _stop(proc: subprocess.Popen, timeout: float = 15) -> None:
         os.killpg(proc.pid, signal.SIGINT)
         proc.wait(timeout)
     except (subprocess.TimeoutExpired, ProcessLookupError):
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
         proc.wait()
 
 
@@ -206,24 +218,43 @@ def cmd_demo(args) -> int:
         print("running the pipeline (land -> dbt build -> publish) ...")
         if run_once(settings) != 0:
             print("billing: the pipeline failed; see the runs in the Dagster UI", file=sys.stderr)
-        env = {**os.environ, "DAGSTER_HOME": str(home),
-               "BILLING_DATA_DIR": str(settings.data_path),
-               "BILLING_KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap_servers}
+        env = {
+            **os.environ,
+            "DAGSTER_HOME": str(home),
+            "BILLING_DATA_DIR": str(settings.data_path),
+            "BILLING_KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap_servers,
+        }
         logs = settings.data_path / "logs"
         logs.mkdir(exist_ok=True)
-        children.append(_spawn([sys.executable, "-m", "dagster_project.cli", "serve"], env,
-                               logs / "api.log"))
-        children.append(_spawn(
-            [str(Path(sys.executable).parent / "dagster"), "dev", "-w", str(ROOT / "workspace.yaml"),
-             "-h", settings.api_host, "-p", str(settings.dagster_port)], env, logs / "dagster.log"))
+        children.append(
+            _spawn([sys.executable, "-m", "dagster_project.cli", "serve"], env, logs / "api.log")
+        )
+        children.append(
+            _spawn(
+                [
+                    str(Path(sys.executable).parent / "dagster"),
+                    "dev",
+                    "-w",
+                    str(ROOT / "workspace.yaml"),
+                    "-h",
+                    settings.api_host,
+                    "-p",
+                    str(settings.dagster_port),
+                ],
+                env,
+                logs / "dagster.log",
+            )
+        )
         api_url = f"http://{settings.api_host}:{settings.api_port}"
         print()
         print(f"  read API     {api_url}/docs")
         print(f"  Dagster UI   http://{settings.api_host}:{settings.dagster_port}")
         print(f"  admin key    {settings.resolved_admin_api_key()}")
         print(f"  tenant key   {tenant_key}  (tenant-001)")
-        print(f"  try:  curl -H 'X-API-Key: {tenant_key}' "
-              f"'{api_url}/api/v1/billing/usage?granularity=period'")
+        print(
+            f"  try:  curl -H 'X-API-Key: {tenant_key}' "
+            f"'{api_url}/api/v1/billing/usage?granularity=period'"
+        )
         print(f"  logs in {logs}; Ctrl-C stops everything")
         sys.stdout.flush()
         while all(c.poll() is None for c in children):
@@ -250,21 +281,26 @@ def cmd_bench(args) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     _quiet_environment()
-    logging.basicConfig(level=os.environ.get("BILLING_LOG_LEVEL", "INFO"),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=os.environ.get("BILLING_LOG_LEVEL", "INFO"),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
     parser = argparse.ArgumentParser(prog="billing", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("broker", help="start the embedded Kafka-compatible broker").set_defaults(
-        func=cmd_broker)
+        func=cmd_broker
+    )
     sub.add_parser("migrate", help="create or upgrade the control-plane database").set_defaults(
-        func=cmd_migrate)
+        func=cmd_migrate
+    )
     sub.add_parser("run", help="run the whole pipeline once").set_defaults(func=cmd_run)
     serve = sub.add_parser("serve", help="serve the read API")
     serve.add_argument("--host")
     serve.add_argument("--port", type=int)
     serve.set_defaults(func=cmd_serve)
-    sub.add_parser("demo", help="broker + synthetic month + pipeline + API + Dagster UI").set_defaults(
-        func=cmd_demo)
+    sub.add_parser(
+        "demo", help="broker + synthetic month + pipeline + API + Dagster UI"
+    ).set_defaults(func=cmd_demo)
     bench = sub.add_parser("bench", help="measure landing and dbt against baselines")
     bench.add_argument("--events", type=int, default=1_000_000)
     bench.add_argument("--tenants", type=int, default=50)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dagster as dg
 
-
 from dagster_project.jobs import billing_period_job, ingest_job, refresh_job
 from dagster_project.resources import BillingSettings
 from dagster_project.schedules import nightly_refresh

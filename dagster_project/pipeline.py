@@ -21,7 +21,13 @@ from ingestion.warehouse import Warehouse
 log = logging.getLogger(__name__)
 
 RESOURCE_FIELDS = (
-    "data_dir", "warehouse_url", "control_db_url", "kafka_bootstrap_servers", "usage_topic",
+    "data_dir",
+    "warehouse_url",
+    "control_db_url",
+    "kafka_bootstrap_servers",
+    "usage_topic",
+    "landing_consumer_name",
+    "landing_batch_size",
     "grace_period_hours",
 )
 
@@ -52,6 +58,10 @@ def billing_run_config(settings: Settings) -> dict:
         value = getattr(settings, name)
         if name == "data_dir":
             value = str(settings.data_path)
+        elif name == "warehouse_url":
+            value = settings.resolved_warehouse_url
+        elif name == "control_db_url":
+            value = settings.resolved_control_db_url
         if value not in ("", None):
             config[name] = value
     return {
@@ -65,15 +75,22 @@ def _error_text(result: dg.ExecuteInProcessResult) -> str:
     for event in result.all_events:
         if event.is_step_failure and event.step_failure_data and event.step_failure_data.error:
             error = event.step_failure_data.error
-            while error.cause is not None and "DagsterExecutionStepExecutionError" in error.cls_name:
+            while (
+                error.cause is not None and "DagsterExecutionStepExecutionError" in error.cls_name
+            ):
                 error = error.cause
             messages.append(f"{event.step_key}: {error.message.strip()}")
     return "; ".join(messages) or "the run failed"
 
 
-def _execute(defs: dg.Definitions, job_name: str, instance: dg.DagsterInstance, settings: Settings,
-             tags: dict[str, str] | None = None, partition_key: str | None = None) -> tuple[
-                 JobOutcome, dg.ExecuteInProcessResult]:
+def _execute(
+    defs: dg.Definitions,
+    job_name: str,
+    instance: dg.DagsterInstance,
+    settings: Settings,
+    tags: dict[str, str] | None = None,
+    partition_key: str | None = None,
+) -> tuple[JobOutcome, dg.ExecuteInProcessResult]:
     job = defs.resolve_job_def(job_name)
     result = job.execute_in_process(
         run_config=billing_run_config(settings),
@@ -82,8 +99,9 @@ def _execute(defs: dg.Definitions, job_name: str, instance: dg.DagsterInstance, 
         partition_key=partition_key,
         raise_on_error=False,
     )
-    outcome = JobOutcome(job_name, result.run_id, result.success,
-                         None if result.success else _error_text(result))
+    outcome = JobOutcome(
+        job_name, result.run_id, result.success, None if result.success else _error_text(result)
+    )
     return outcome, result
 
 
@@ -112,8 +130,10 @@ def run_pipeline(
         start, end = period_key(pending[0]), period_key(pending[-1])
         last = billing_periods.get_last_partition_key()
         end = min(end, last) if last else end
-        tags = {"dagster/asset_partition_range_start": start,
-                "dagster/asset_partition_range_end": end}
+        tags = {
+            "dagster/asset_partition_range_start": start,
+            "dagster/asset_partition_range_end": end,
+        }
         build, _ = _execute(defs, "billing_period_job", instance, settings, tags=tags)
         outcome.runs.append(build)
         if build.success:

@@ -16,6 +16,8 @@ class BillingSettings(dg.ConfigurableResource):
     control_db_url: str | None = None
     kafka_bootstrap_servers: str | None = None
     usage_topic: str | None = None
+    landing_consumer_name: str | None = None
+    landing_batch_size: int | None = None
     grace_period_hours: int | None = None
 
     def get(self) -> Settings:

@@ -55,7 +55,10 @@ class EmbeddedBroker:
 
     @classmethod
     def start(
-        cls, host: str = "127.0.0.1", port: int | None = None, log_file: Path | None = None,
+        cls,
+        host: str = "127.0.0.1",
+        port: int | None = None,
+        log_file: Path | None = None,
         timeout: float = 20.0,
     ) -> EmbeddedBroker:
         port = port or free_port()
@@ -63,9 +66,19 @@ class EmbeddedBroker:
         out = open(log_file, "ab") if log_file else subprocess.DEVNULL  # noqa: SIM115
         try:
             proc = subprocess.Popen(
-                [broker_binary(), "broker", "--listener-url", url, "--advertised-listener-url",
-                 url, "--storage-engine", "memory://tansu/"],
-                stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                [
+                    broker_binary(),
+                    "broker",
+                    "--listener-url",
+                    url,
+                    "--advertised-listener-url",
+                    url,
+                    "--storage-engine",
+                    "memory://tansu/",
+                ],
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
                 env={**os.environ, "RUST_LOG": os.environ.get("RUST_LOG", "warn")},
                 start_new_session=True,
             )

@@ -75,7 +75,22 @@ def snapshot_tables(
         for name, (columns, values) in data.items():
             temp = f"snapshot_{name}"
             con.load_temp_table(temp, columns, values)
-            con.execute(f"drop table if exists raw.control_{name}")
-            con.execute(f"create table raw.control_{name} as select * from {temp}")
+            target = f"raw.control_{name}"
+            existing = [
+                r[0]
+                for r in con.fetchall(
+                    "select column_name from information_schema.columns where table_schema = "
+                    "'raw' and table_name = :t order by ordinal_position",
+                    {"t": f"control_{name}"},
+                )
+            ]
+            if existing == [c[0] for c in columns]:
+                # Same shape: replace the rows, keeping the views dbt built on the table.
+                con.execute(f"delete from {target}")
+                con.execute(f"insert into {target} select * from {temp}")
+            else:
+                cascade = " cascade" if con.kind == "postgres" else ""
+                con.execute(f"drop table if exists {target}{cascade}")
+                con.execute(f"create table {target} as select * from {temp}")
             counts[name] = len(values["snapshot_at"])
     return counts

@@ -31,8 +31,17 @@ MAX_EXACT_JSON_INT = 2**53
 EARLIEST_EVENT_TIME = datetime(2020, 1, 1)  # the first billing period Dagster knows
 
 CORE_ATTRIBUTES = frozenset(
-    {"id", "source", "specversion", "type", "time", "subject", "data", "datacontenttype",
-     "dataschema"}
+    {
+        "id",
+        "source",
+        "specversion",
+        "type",
+        "time",
+        "subject",
+        "data",
+        "datacontenttype",
+        "dataschema",
+    }
 )
 TENANT_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$")
 DECIMAL_STRING_RE = re.compile(r"^\+?\d+(\.\d+)?$")
@@ -75,6 +84,25 @@ class UsageEvent:
         return date(self.event_at.year, self.event_at.month, 1)
 
 
+def _trimmed(value: Decimal) -> tuple[tuple[int, ...], int]:
+    """Digits and exponent without trailing zeros (exact: no context rounding)."""
+    _, digits, exponent = value.as_tuple()
+    assert isinstance(exponent, int)
+    while len(digits) > 1 and digits[-1] == 0:
+        digits, exponent = digits[:-1], exponent + 1
+    return digits, exponent
+
+
+def _scale(value: Decimal) -> int:
+    _, exponent = _trimmed(value)
+    return max(0, -exponent)
+
+
+def _significant_digits(value: Decimal) -> int:
+    digits, _ = _trimmed(value)
+    return len(digits)
+
+
 def parse_quantity(value: Any) -> Decimal | str:
     """Return the exact quantity, or a message saying why ``value`` is not one."""
     if isinstance(value, bool):
@@ -87,7 +115,7 @@ def parse_quantity(value: Any) -> Decimal | str:
         if not math.isfinite(value):
             return "must be finite"
         quantity = Decimal(repr(value))
-        if len(quantity.normalize().as_tuple().digits) > MAX_FLOAT_SIGNIFICANT_DIGITS:
+        if _significant_digits(quantity) > MAX_FLOAT_SIGNIFICANT_DIGITS:
             return (
                 f"has more than {MAX_FLOAT_SIGNIFICANT_DIGITS} significant digits; "
                 "send it as a JSON string"
@@ -106,9 +134,7 @@ def parse_quantity(value: Any) -> Decimal | str:
         return f"must be a number, got {type(value).__name__}"
     if quantity < 0:
         return "must not be negative"
-    sign, digits, exponent = quantity.normalize().as_tuple()
-    scale = -exponent if isinstance(exponent, int) and exponent < 0 else 0
-    if scale > MAX_QUANTITY_SCALE:
+    if _scale(quantity) > MAX_QUANTITY_SCALE:
         return f"has more than {MAX_QUANTITY_SCALE} decimal places"
     if quantity >= Decimal(10) ** MAX_QUANTITY_INTEGER_DIGITS:
         return "is too large"
@@ -159,7 +185,9 @@ def validate_event(
         obj: Any = payload
     else:
         if len(payload) > MAX_PAYLOAD_BYTES:
-            return Rejection(RejectCode.TOO_LARGE, f"event is larger than {MAX_PAYLOAD_BYTES} bytes")
+            return Rejection(
+                RejectCode.TOO_LARGE, f"event is larger than {MAX_PAYLOAD_BYTES} bytes"
+            )
         try:
             obj = orjson.loads(payload)
         except orjson.JSONDecodeError as exc:
@@ -173,17 +201,20 @@ def validate_event(
         if name not in obj or obj[name] is None
     ]
     if missing:
-        return Rejection(RejectCode.MISSING_FIELD, f"missing required field(s): {', '.join(missing)}")
+        return Rejection(
+            RejectCode.MISSING_FIELD, f"missing required field(s): {', '.join(missing)}"
+        )
     spec_version = obj["specversion"]
     if spec_version != "1.0":
         return Rejection(
-            RejectCode.UNSUPPORTED_SPECVERSION, f"specversion must be \"1.0\", got {spec_version!r}"
+            RejectCode.UNSUPPORTED_SPECVERSION, f'specversion must be "1.0", got {spec_version!r}'
         )
     for name, limit in (("id", 256), ("source", 512), ("type", 200)):
         value = obj[name]
         if not isinstance(value, str) or not value or len(value) > limit:
             return Rejection(
-                RejectCode.INVALID_FIELD, f"{name} must be a non-empty string of at most {limit} characters"
+                RejectCode.INVALID_FIELD,
+                f"{name} must be a non-empty string of at most {limit} characters",
             )
     subject = obj["subject"]
     if not isinstance(subject, str) or not TENANT_RE.match(subject):
@@ -207,7 +238,9 @@ def validate_event(
     event_type = obj["type"]
     matching = meters.get(event_type)
     if not matching:
-        return Rejection(RejectCode.UNKNOWN_METER, f"no meter is defined for event type {event_type!r}")
+        return Rejection(
+            RejectCode.UNKNOWN_METER, f"no meter is defined for event type {event_type!r}"
+        )
     for meter in matching:
         aggregation = meter.aggregation
         if aggregation == Aggregation.COUNT:

@@ -43,7 +43,9 @@ def ensure_topics(settings: Settings, timeout: float = 15.0) -> None:
     try:
         existing = set(admin.list_topics(timeout=timeout).topics)
     except KafkaException as exc:
-        raise KafkaUnavailable(f"cannot reach Kafka at {settings.kafka_bootstrap_servers}: {exc}")
+        raise KafkaUnavailable(
+            f"cannot reach Kafka at {settings.kafka_bootstrap_servers}: {exc}"
+        ) from exc
     wanted = [
         NewTopic(settings.usage_topic, num_partitions=settings.usage_topic_partitions),
         NewTopic(settings.billing_events_topic, num_partitions=1),
@@ -90,6 +92,7 @@ class EventProducer:
     """A thread-safe idempotent producer that waits for acknowledgement of each batch."""
 
     def __init__(self, settings: Settings):
+        self.timeout = settings.kafka_produce_timeout_seconds
         self._producer = Producer(
             settings.kafka_client_config(
                 **{
@@ -97,14 +100,21 @@ class EventProducer:
                     "acks": "all",
                     "linger.ms": 5,
                     "compression.type": "lz4",
-                    "message.timeout.ms": 15000,
+                    "message.timeout.ms": int(settings.kafka_produce_timeout_seconds * 1000),
                 }
             )
         )
         self._lock = threading.Lock()
 
-    def send(self, topic: str, messages: list[tuple[bytes | None, bytes]], timeout: float = 15.0):
-        """Produce ``(key, value)`` messages; raise :class:`KafkaUnavailable` unless all are acked."""
+    def send(
+        self,
+        topic: str,
+        messages: list[tuple[bytes | None, bytes]],
+        timeout: float | None = None,
+    ):
+        """Produce ``(key, value)`` messages; raise :class:`KafkaUnavailable` unless all are
+        acknowledged."""
+        timeout = self.timeout if timeout is None else timeout
         errors: list[str] = []
 
         def on_delivery(err, _msg):
@@ -121,7 +131,9 @@ class EventProducer:
                         self._producer.poll(0.05)
             remaining = self._producer.flush(timeout)
         if remaining:
-            raise KafkaUnavailable(f"{remaining} message(s) not acknowledged by Kafka in {timeout}s")
+            raise KafkaUnavailable(
+                f"{remaining} message(s) not acknowledged by Kafka in {timeout}s"
+            )
         if errors:
             raise KafkaUnavailable(f"Kafka refused {len(errors)} message(s): {errors[0]}")
 

@@ -195,7 +195,11 @@ def plan_start_offsets(
         if topic_id and state.topic_id and topic_id != state.topic_id:
             log.warning(
                 "topic %s was recreated (id %s -> %s); landing partition %s from offset %s",
-                state.topic, topic_id, state.topic_id, p.partition, p.low,
+                state.topic,
+                topic_id,
+                state.topic_id,
+                p.partition,
+                p.low,
             )
             start[p.partition] = p.low
         elif next_offset < p.low:
@@ -260,7 +264,9 @@ class _Batch:
         d["kafka_offset"].append(msg.offset())
         d["kafka_key"].append(key.decode("utf-8", "replace") if key is not None else None)
         d["kafka_timestamp"].append(
-            datetime.fromtimestamp(ts_ms / 1000, UTC).replace(tzinfo=None) if ts_type and ts_ms and ts_ms > 0 else None
+            datetime.fromtimestamp(ts_ms / 1000, UTC).replace(tzinfo=None)
+            if ts_type and ts_ms and ts_ms > 0
+            else None
         )
         d["payload"].append(payload)
         d["payload_encoding"].append(encoding)
@@ -309,7 +315,8 @@ class UsageLander:
             self._consume(con, index, start, expected, state, result, max_batches)
             result.pending = pending_periods(con)
             result.next_offsets = {
-                p: off for p, (off, _) in _stored_offsets(con, self.consumer_name, self.topic).items()
+                p: off
+                for p, (off, _) in _stored_offsets(con, self.consumer_name, self.topic).items()
             }
         finally:
             con.close()
@@ -381,8 +388,12 @@ class UsageLander:
                 log.info(
                     "landing batch %s: %s messages, %s landed, %s duplicates, %s dead-lettered, "
                     "%s late",
-                    stats.landing_batch_id, stats.messages, stats.landed, stats.duplicates,
-                    stats.dead_lettered, stats.late,
+                    stats.landing_batch_id,
+                    stats.messages,
+                    stats.landed,
+                    stats.duplicates,
+                    stats.dead_lettered,
+                    stats.late,
                 )
                 if max_batches is not None and len(result.batches) >= max_batches:
                     break
@@ -419,7 +430,9 @@ class UsageLander:
                     params,
                 )
             stats.landed = len(landed_rows)
-            stats.duplicates = len(batch.events["event_id"]) - stats.landed + batch.duplicates_in_batch
+            stats.duplicates = (
+                len(batch.events["event_id"]) - stats.landed + batch.duplicates_in_batch
+            )
             stats.late = sum(1 for _, late in landed_rows if late)
             stats.periods = {p for p, _ in landed_rows}
             if batch.dead["kafka_offset"]:
@@ -437,8 +450,9 @@ class UsageLander:
                 )
             stats.dead_lettered = len(batch.dead["kafka_offset"])
             for partition, next_offset in sorted(batch.next_offsets.items()):
-                self._advance_offset(con, partition, next_offset, expected.get(partition), state,
-                                     batch_id, landed_at)
+                self._advance_offset(
+                    con, partition, next_offset, expected.get(partition), state, batch_id, landed_at
+                )
             for period in sorted(stats.periods):
                 con.execute(
                     "insert into raw.usage_period_watermarks (period_start, last_landing_batch_id, "

@@ -63,11 +63,10 @@ def validate_meter(meter: Meter) -> None:
         raise MeterDefinitionError(
             "aggregation", f"must be one of {', '.join(a.value for a in Aggregation)}"
         ) from None
-    if meter.aggregation != Aggregation.COUNT:
-        if not meter.value_property:
-            raise MeterDefinitionError(
-                "value_property", f"is required for the {meter.aggregation} aggregation"
-            )
+    if meter.aggregation != Aggregation.COUNT and not meter.value_property:
+        raise MeterDefinitionError(
+            "value_property", f"is required for the {meter.aggregation} aggregation"
+        )
     if meter.value_property is not None and not PROPERTY_RE.match(meter.value_property):
         raise MeterDefinitionError(
             "value_property", "must name a top-level property of the event data"
@@ -92,13 +91,32 @@ def meters_by_event_type(meters: list[Meter]) -> dict[str, tuple[Meter, ...]]:
 DEMO_METERS: tuple[Meter, ...] = (
     Meter("api_calls", "api.request", Aggregation.COUNT, None, "call", ("endpoint",), "API calls"),
     Meter(
-        "api_active_users", "api.request", Aggregation.UNIQUE_COUNT, "user_id", "user", (),
+        "api_active_users",
+        "api.request",
+        Aggregation.UNIQUE_COUNT,
+        "user_id",
+        "user",
+        (),
         "Monthly active API users",
     ),
     Meter("egress_gb", "api.request", Aggregation.SUM, "response_gb", "GB", (), "Egress"),
-    Meter("compute_seconds", "compute.job", Aggregation.SUM, "cpu_seconds", "s", ("region",),
-          "Compute time"),
-    Meter("peak_concurrency", "compute.job", Aggregation.MAX, "concurrency", "job", (),
-          "Peak concurrent jobs"),
+    Meter(
+        "compute_seconds",
+        "compute.job",
+        Aggregation.SUM,
+        "cpu_seconds",
+        "s",
+        ("region",),
+        "Compute time",
+    ),
+    Meter(
+        "peak_concurrency",
+        "compute.job",
+        Aggregation.MAX,
+        "concurrency",
+        "job",
+        (),
+        "Peak concurrent jobs",
+    ),
     Meter("storage_gb", "storage.snapshot", Aggregation.LATEST, "gb", "GB", (), "Stored data"),
 )

@@ -54,7 +54,9 @@ def close_due_periods(
             last_due = period_start(last_due - timedelta(days=1))
             if last_due < earliest:
                 return []
-        already = {r[0] for r in con.fetchall("select period_start from raw.closed_billing_periods")}
+        already = {
+            r[0] for r in con.fetchall("select period_start from raw.closed_billing_periods")
+        }
         newly = [p for p in periods_between(earliest, last_due) if p not in already]
         for p in newly:
             con.execute(

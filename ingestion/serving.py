@@ -93,8 +93,9 @@ def _publish_duckdb(settings: Settings, warehouse: Warehouse, run_id: str | None
     pointer = directory / POINTER_FILE
     tmp = directory / f".{POINTER_FILE}.{os.getpid()}.tmp"
     tmp.write_text(
-        json.dumps({"file": name, "published_at": now.isoformat(), "tables": tables,
-                    "run_id": run_id})
+        json.dumps(
+            {"file": name, "published_at": now.isoformat(), "tables": tables, "run_id": run_id}
+        )
     )
     os.replace(tmp, pointer)
     _gc_duckdb(directory, name, settings.serving_snapshots_kept)
@@ -208,7 +209,9 @@ class ServingReader:
             path = self.settings.serving_dir / doc["file"]
             con = duckdb.connect(str(path), read_only=True)
             info = SnapshotInfo(
-                doc["file"], datetime.fromisoformat(doc["published_at"]), tuple(doc["tables"]),
+                doc["file"],
+                datetime.fromisoformat(doc["published_at"]),
+                tuple(doc["tables"]),
                 doc.get("run_id"),
             )
             self._duck = (stat.st_mtime_ns, doc["file"], con, info)
@@ -221,7 +224,10 @@ class ServingReader:
         with self._lock:
             if self._pool is None:
                 self._pool = ConnectionPool(
-                    self.settings.postgres_dsn, min_size=1, max_size=10, open=True,
+                    self.settings.postgres_dsn,
+                    min_size=1,
+                    max_size=10,
+                    open=True,
                     kwargs={"autocommit": True},
                 )
             return self._pool
@@ -251,7 +257,9 @@ class ServingReader:
         with self._pg_pool().connection() as con:
             return self._pg_current(con)
 
-    def query(self, sql: str, params: dict[str, Any] | None = None) -> tuple[list[dict], SnapshotInfo]:
+    def query(
+        self, sql: str, params: dict[str, Any] | None = None
+    ) -> tuple[list[dict], SnapshotInfo]:
         params = params or {}
         if self.kind == "duckdb":
             base, info = self._duckdb_current()

@@ -47,6 +47,9 @@ class Settings(BaseSettings):
         "",
         description="Extra librdkafka properties as JSON, e.g. SASL/SSL settings for a cluster.",
     )
+    kafka_produce_timeout_seconds: float = Field(
+        15.0, gt=0, description="How long the ingest endpoint waits for Kafka to acknowledge."
+    )
     usage_topic: str = Field("usage-events", description="Topic carrying usage CloudEvents.")
     billing_events_topic: str = Field(
         "billing-events", description="Topic for billing status-change CloudEvents."

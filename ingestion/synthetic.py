@@ -87,8 +87,7 @@ def generate(plan: SyntheticPlan) -> Iterator[tuple[bytes, bytes]]:
                     "region": rng.choice(REGIONS),
                 },
             }
-        event.update(specversion="1.0", id=f"evt-{plan.seed}-{i:09d}", time=_iso(t),
-                     subject=tenant)
+        event.update(specversion="1.0", id=f"evt-{plan.seed}-{i:09d}", time=_iso(t), subject=tenant)
         message = (tenant.encode(), orjson.dumps(event))
         yield message
         if rng.random() < plan.duplicate_rate:
@@ -105,8 +104,12 @@ def generate(plan: SyntheticPlan) -> Iterator[tuple[bytes, bytes]]:
                 reading = plan.end - timedelta(seconds=1)
             gb = weight * 50 * (1 + (day - plan.start).days / 60)
             event = {
-                "specversion": "1.0", "id": f"storage-{plan.seed}-{n:09d}", "type": "storage.snapshot",
-                "source": "storage-meter", "time": _iso(reading), "subject": tenant,
+                "specversion": "1.0",
+                "id": f"storage-{plan.seed}-{n:09d}",
+                "type": "storage.snapshot",
+                "source": "storage-meter",
+                "time": _iso(reading),
+                "subject": tenant,
                 "data": {"gb": f"{gb:.3f}"},
             }
             n += 1
@@ -119,8 +122,11 @@ def generate(plan: SyntheticPlan) -> Iterator[tuple[bytes, bytes]]:
 def malformed(count: int, when: datetime, rng: random.Random) -> Iterator[tuple[bytes, bytes]]:
     """Every kind of bad message the landing must dead-letter."""
     good = {
-        "specversion": "1.0", "source": "api-gateway", "type": "api.request",
-        "time": _iso(when + timedelta(hours=1)), "subject": "tenant-001",
+        "specversion": "1.0",
+        "source": "api-gateway",
+        "type": "api.request",
+        "time": _iso(when + timedelta(hours=1)),
+        "subject": "tenant-001",
         "data": {"endpoint": "/v1/search", "user_id": "user-1", "response_gb": "0.001"},
     }
     kinds = [
@@ -128,12 +134,14 @@ def malformed(count: int, when: datetime, rng: random.Random) -> Iterator[tuple[
         lambda i: orjson.dumps(["an", "array"]),
         lambda i: orjson.dumps({**good, "id": f"bad-{i}", "subject": None}),
         lambda i: orjson.dumps({**good, "id": f"bad-{i}", "type": "mystery.event"}),
-        lambda i: orjson.dumps({**good, "id": f"bad-{i}",
-                                "data": {**good["data"], "response_gb": "lots"}}),
+        lambda i: orjson.dumps(
+            {**good, "id": f"bad-{i}", "data": {**good["data"], "response_gb": "lots"}}
+        ),
         lambda i: orjson.dumps({**good, "id": f"bad-{i}", "time": "2026-13-45T99:00:00"}),
         lambda i: orjson.dumps({**good, "id": f"bad-{i}", "specversion": "0.3"}),
-        lambda i: orjson.dumps({**good, "id": f"bad-{i}",
-                                "data": {**good["data"], "response_gb": -1}}),
+        lambda i: orjson.dumps(
+            {**good, "id": f"bad-{i}", "data": {**good["data"], "response_gb": -1}}
+        ),
     ]
     for i in range(count):
         yield b"tenant-001", kinds[i % len(kinds)](i)

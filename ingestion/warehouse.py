@@ -121,9 +121,7 @@ class WarehouseConnection(ABC):
         return rows[0] if rows else None
 
     @abstractmethod
-    def load_temp_table(
-        self, name: str, columns: ColumnTypes, data: dict[str, list[Any]]
-    ) -> None:
+    def load_temp_table(self, name: str, columns: ColumnTypes, data: dict[str, list[Any]]) -> None:
         """Create (or replace) a temporary table ``name`` holding ``data`` (column lists)."""
 
     @abstractmethod

@@ -33,7 +33,17 @@ def status(_caller: CallerDep, session: SessionDep, reader: ReaderDep):
     try:
         info = reader.snapshot()
     except NoSnapshot:
-        return StatusPublic(status="no data published yet", control_plane=control, snapshot=None,
-                            published_at=None, tables=[])
-    return StatusPublic(status="ok", control_plane=control, snapshot=info.name,
-                        published_at=info.published_at, tables=list(info.tables))
+        return StatusPublic(
+            status="no data published yet",
+            control_plane=control,
+            snapshot=None,
+            published_at=None,
+            tables=[],
+        )
+    return StatusPublic(
+        status="ok",
+        control_plane=control,
+        snapshot=info.name,
+        published_at=info.published_at,
+        tables=list(info.tables),
+    )

@@ -88,4 +88,3 @@ def archive_meter(key: str, session: SessionDep, _admin: AdminDep, cache: MeterC
     session.commit()
     cache.invalidate()
     return row
-

@@ -79,21 +79,36 @@ def read_usage(
         raise HTTPException(422, "group_by is only available with granularity=period")
     if granularity == "day":
         table, order = "fct_usage_daily", "usage_date, tenant_id, meter_key"
-        filters = [("tenant_id", "=", tenant), ("meter_key", "=", meter),
-                   ("usage_date", ">=", start), ("usage_date", "<", end)]
-        columns = ("tenant_id, meter_key, usage_date as start_date, aggregation, quantity, unit, "
-                   "event_count, late_event_count")
+        filters = [
+            ("tenant_id", "=", tenant),
+            ("meter_key", "=", meter),
+            ("usage_date", ">=", start),
+            ("usage_date", "<", end),
+        ]
+        columns = (
+            "tenant_id, meter_key, usage_date as start_date, aggregation, quantity, unit, "
+            "event_count, late_event_count"
+        )
     else:
         table = "fct_usage_period_by_group" if group_by else "fct_usage_period"
         order = "period_start, tenant_id, meter_key" + (", group_key" if group_by else "")
         # Periods overlapping [start, end).
         first_period = date(start.year, start.month, 1) if start else None
-        filters = [("tenant_id", "=", tenant), ("meter_key", "=", meter),
-                   ("period_start", ">=", first_period), ("period_start", "<", end)]
-        columns = ("tenant_id, meter_key, period_start as start_date, aggregation, quantity, "
-                   "event_count, "
-                   + ("group_key, null as unit, null as late_event_count" if group_by
-                      else "unit, late_event_count"))
+        filters = [
+            ("tenant_id", "=", tenant),
+            ("meter_key", "=", meter),
+            ("period_start", ">=", first_period),
+            ("period_start", "<", end),
+        ]
+        columns = (
+            "tenant_id, meter_key, period_start as start_date, aggregation, quantity, "
+            "event_count, "
+            + (
+                "group_key, null as unit, null as late_event_count"
+                if group_by
+                else "unit, late_event_count"
+            )
+        )
     where, params = _where(filters)
     try:
         counted, _ = reader.query(f"select count(*) as n from {{{table}}}{where}", params)
@@ -110,7 +125,8 @@ def read_usage(
             meter=r["meter_key"],
             granularity=granularity,
             start=r["start_date"],
-            end=(r["start_date"] + timedelta(days=1)) if granularity == "day"
+            end=(r["start_date"] + timedelta(days=1))
+            if granularity == "day"
             else next_period(r["start_date"]),
             group_key=r.get("group_key"),
             aggregation=r["aggregation"],
@@ -121,8 +137,9 @@ def read_usage(
         )
         for r in rows
     ]
-    return UsagesPublic(data=data, count=counted[0]["n"], limit=limit, offset=offset,
-                        as_of=info.published_at)
+    return UsagesPublic(
+        data=data, count=counted[0]["n"], limit=limit, offset=offset, as_of=info.published_at
+    )
 
 
 @router.post(
@@ -132,8 +149,10 @@ def read_usage(
     responses={
         400: {"description": "The body is not JSON."},
         413: {"description": f"More than {MAX_BATCH} events."},
-        422: {"description": "No event was valid; the body lists each reason.",
-              "model": IngestResponse},
+        422: {
+            "description": "No event was valid; the body lists each reason.",
+            "model": IngestResponse,
+        },
         503: {"description": "Kafka is unreachable; nothing was accepted."},
     },
     openapi_extra={
@@ -144,8 +163,7 @@ def read_usage(
                     "schema": {
                         "oneOf": [
                             {"type": "object", "description": "One CloudEvent 1.0"},
-                            {"type": "array", "items": {"type": "object"},
-                             "maxItems": MAX_BATCH},
+                            {"type": "array", "items": {"type": "object"}, "maxItems": MAX_BATCH},
                         ]
                     },
                     "example": INGEST_EXAMPLE,
@@ -177,9 +195,7 @@ async def ingest_usage(
         raise HTTPException(422, "the batch is empty")
     if len(events) > MAX_BATCH:
         raise HTTPException(413, f"at most {MAX_BATCH} events per request, got {len(events)}")
-    return await run_in_threadpool(
-        _ingest, events, caller, session, settings, producer, meters
-    )
+    return await run_in_threadpool(_ingest, events, caller, session, settings, producer, meters)
 
 
 def _ingest(events, caller, session, settings, producer, meters):
@@ -207,8 +223,11 @@ def _ingest(events, caller, session, settings, producer, meters):
         else:
             results.append(
                 IngestResult(
-                    index=i, id=event_id if isinstance(event_id, str) else None,
-                    status="rejected", code=checked.code, reason=checked.message,
+                    index=i,
+                    id=event_id if isinstance(event_id, str) else None,
+                    status="rejected",
+                    code=checked.code,
+                    reason=checked.message,
                 )
             )
     if outgoing:
@@ -235,8 +254,9 @@ def read_dead_letters(
     """Messages rejected at landing, newest first (admin only)."""
     where, params = _where([("reason_code", "=", reason_code)])
     try:
-        counted, _ = reader.query(f"select count(*) as n from {{fct_dead_lettered_events}}{where}",
-                                  params)
+        counted, _ = reader.query(
+            f"select count(*) as n from {{fct_dead_lettered_events}}{where}", params
+        )
         rows, info = reader.query(
             "select kafka_topic, kafka_partition, kafka_offset, kafka_key, payload, "
             "payload_encoding, reason_code, reason, dead_lettered_at "
@@ -247,5 +267,6 @@ def read_dead_letters(
         )
     except NoSnapshot:
         return DeadLettersPublic(data=[], count=0, limit=limit, offset=offset, as_of=None)
-    return DeadLettersPublic(data=rows, count=counted[0]["n"], limit=limit, offset=offset,
-                             as_of=info.published_at)
+    return DeadLettersPublic(
+        data=rows, count=counted[0]["n"], limit=limit, offset=offset, as_of=info.published_at
+    )

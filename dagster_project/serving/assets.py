@@ -1,6 +1,5 @@
 """Publish the marts as an immutable serving snapshot and point the API at it."""
 
-
 import dagster as dg
 
 from dagster_project.resources import BillingSettings

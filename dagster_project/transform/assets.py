@@ -9,7 +9,6 @@ dbt tests become asset checks; they are ``severity: error``, so a failing one fa
 nothing downstream (the serving snapshot, later invoicing and payment collection) proceeds.
 """
 
-
 import json
 import os
 from collections.abc import Mapping
@@ -88,7 +87,9 @@ def billing_period_models(
     dagster_dbt_translator=translator,
     name="warehouse_models",
 )
-def warehouse_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, billing: BillingSettings):
+def warehouse_models(
+    context: dg.AssetExecutionContext, dbt: DbtCliResource, billing: BillingSettings
+):
     """Staging views and dimensions."""
     _dbt_env(billing)
     yield from dbt.cli(["build"], context=context).stream()

@@ -4,7 +4,6 @@ Asset keys match the dbt sources they feed (``control_plane/...``, ``landing/...
 graph shows one lineage from Kafka to the marts.
 """
 
-
 import dagster as dg
 
 from api.db import get_engine
@@ -83,8 +82,10 @@ def land_usage_events(context: dg.AssetExecutionContext, billing: BillingSetting
     shared = {
         "periods_pending_build": dg.MetadataValue.json(result.pending_periods_with_watermarks()),
         "next_offsets": dg.MetadataValue.json(
-            {"topic_id": result.topic_id, "offsets": {str(k): v for k, v in
-                                                      result.next_offsets.items()}}
+            {
+                "topic_id": result.topic_id,
+                "offsets": {str(k): v for k, v in result.next_offsets.items()},
+            }
         ),
     }
     yield dg.MaterializeResult(

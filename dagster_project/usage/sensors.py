@@ -4,7 +4,6 @@ Neither sensor opens the warehouse (the embedded DuckDB file admits one writing 
 run may hold it); they read Kafka and Dagster's own event log.
 """
 
-
 import hashlib
 import json
 from datetime import date
@@ -25,9 +24,7 @@ IN_FLIGHT = [
 ]
 
 
-def new_messages(
-    end_offsets: dict[int, int], topic_id: str | None, landed: dict | None
-) -> bool:
+def new_messages(end_offsets: dict[int, int], topic_id: str | None, landed: dict | None) -> bool:
     """Whether the topic holds messages the last landing run had not read."""
     if not landed:
         return any(end > 0 for end in end_offsets.values())

@@ -1,0 +1,194 @@
+"""Shared fixtures: a real Tansu broker, real PostgreSQL databases, DuckDB files in tmp dirs.
+
+Every test gets its own topics, data directory and (where asked) PostgreSQL database, so tests
+never see each other's data; the broker is shared by the session.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+
+import orjson
+import psycopg
+import pytest
+
+os.environ.setdefault("DO_NOT_TRACK", "1")
+os.environ.setdefault("DAGSTER_DISABLE_TELEMETRY", "1")
+os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
+
+from ingestion.broker import EmbeddedBroker  # noqa: E402
+from ingestion.kafka import EventProducer, ensure_topics  # noqa: E402
+from ingestion.meters import Aggregation, Meter  # noqa: E402
+from ingestion.settings import Settings, get_settings  # noqa: E402
+
+PG_ADMIN_DSN = os.environ.get(
+    "BILLING_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
+ADMIN_KEY = "test-admin-key-0123456789abcdef"
+
+# The meters of the hand-made aggregation cases: one event type, every aggregation.
+TEST_METERS = (
+    Meter("calls", "test.call", Aggregation.COUNT, None, "call", ("region",), "Calls"),
+    Meter("value_sum", "test.call", Aggregation.SUM, "value", "unit"),
+    Meter("value_max", "test.call", Aggregation.MAX, "value", "unit"),
+    Meter("users", "test.call", Aggregation.UNIQUE_COUNT, "user_id", "user"),
+    Meter("value_latest", "test.call", Aggregation.LATEST, "value", "unit"),
+)
+
+
+@pytest.fixture(scope="session")
+def broker() -> Iterator[EmbeddedBroker]:
+    with EmbeddedBroker.start() as running:
+        yield running
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _dbt_manifest() -> None:
+    # Parse the dbt project once, before anything loads the Dagster definitions.
+    from dagster_project.transform.project import dbt_project
+
+    dbt_project()
+
+
+def _pg_admin():
+    return psycopg.connect(PG_ADMIN_DSN, autocommit=True)
+
+
+@pytest.fixture(scope="session")
+def postgres_available() -> bool:
+    try:
+        with _pg_admin() as con:
+            con.execute("select 1")
+        return True
+    except psycopg.OperationalError:
+        return False
+
+
+@pytest.fixture
+def pg_database(postgres_available) -> Iterator[str]:
+    """A fresh PostgreSQL database, dropped afterwards; yields its URL."""
+    if not postgres_available:
+        pytest.fail("PostgreSQL is not running at 127.0.0.1:5432 (.ci/run starts it)")
+    name = f"billing_test_{uuid.uuid4().hex[:12]}"
+    with _pg_admin() as con:
+        con.execute(f'create database "{name}"')
+    base = PG_ADMIN_DSN.rsplit("/", 1)[0]
+    yield f"{base}/{name}"
+    with _pg_admin() as con:
+        con.execute(f'drop database if exists "{name}" with (force)')
+
+
+@pytest.fixture
+def make_settings(tmp_path: Path, broker: EmbeddedBroker, monkeypatch):
+    """Build isolated settings (own data dir and topics) and export them to the environment,
+    so Dagster runs and subprocesses see the same ones."""
+
+    def make(**overrides) -> Settings:
+        suffix = uuid.uuid4().hex[:8]
+        values = {
+            "data_dir": tmp_path / f"data-{suffix}",
+            "kafka_bootstrap_servers": broker.bootstrap_servers,
+            "usage_topic": f"usage-{suffix}",
+            "billing_events_topic": f"billing-{suffix}",
+            "landing_consumer_name": f"landing-{suffix}",
+            "admin_api_key": ADMIN_KEY,
+            **overrides,
+        }
+        settings = Settings(_env_file=None, **values)
+        for name in Settings.model_fields:
+            monkeypatch.delenv(f"BILLING_{name.upper()}", raising=False)
+        for name, value in values.items():
+            monkeypatch.setenv(f"BILLING_{name.upper()}", str(value))
+        monkeypatch.setenv("DAGSTER_HOME", str(settings.data_path / "dagster"))
+        get_settings.cache_clear()
+        settings.data_path.mkdir(parents=True, exist_ok=True)
+        ensure_topics(settings)
+        return settings
+
+    yield make
+    get_settings.cache_clear()
+
+
+@pytest.fixture
+def settings(make_settings) -> Settings:
+    return make_settings()
+
+
+def cloud_event(
+    event_id: str,
+    tenant: str,
+    time: datetime | str,
+    data: dict,
+    event_type: str = "test.call",
+    source: str = "tests",
+) -> dict:
+    when = time if isinstance(time, str) else time.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return {
+        "specversion": "1.0",
+        "id": event_id,
+        "source": source,
+        "type": event_type,
+        "time": when,
+        "subject": tenant,
+        "data": data,
+    }
+
+
+def produce(settings: Settings, events: list[dict | bytes]) -> None:
+    producer = EventProducer(settings)
+    messages = []
+    for event in events:
+        if isinstance(event, bytes):
+            messages.append((b"raw", event))
+        else:
+            messages.append((str(event.get("subject")).encode(), orjson.dumps(event)))
+    producer.send(settings.usage_topic, messages)
+    producer.close()
+
+
+def seed_meters(settings: Settings, meters=TEST_METERS) -> None:
+    """Create meters in the control plane (as the API would)."""
+    from api.db import migrate, session_scope
+    from api.models import Meter as MeterRow
+
+    migrate(settings)
+    with session_scope(settings) as session:
+        for m in meters:
+            session.add(
+                MeterRow(
+                    key=m.key,
+                    name=m.name,
+                    event_type=m.event_type,
+                    aggregation=m.aggregation.value,
+                    value_property=m.value_property,
+                    unit=m.unit,
+                    group_by=list(m.group_by),
+                )
+            )
+
+
+def snapshot_meters(settings: Settings) -> None:
+    """Copy the control plane into the warehouse (the pipeline's first step)."""
+    from api.db import get_engine
+    from dagster_project.usage.assets import SNAPSHOT_TABLES
+    from ingestion.control_snapshot import snapshot_tables
+    from ingestion.warehouse import Warehouse
+
+    snapshot_tables(get_engine(settings), SNAPSHOT_TABLES, Warehouse(settings))
+
+
+def run_pipeline(settings: Settings):
+    import dagster as dg
+
+    from api.db import migrate
+    from dagster_project.pipeline import run_pipeline as run
+
+    migrate(settings)
+    with dg.DagsterInstance.ephemeral() as instance:
+        outcome = run(settings, instance)
+    assert outcome.success, [r.error for r in outcome.runs if not r.success]
+    return outcome

@@ -1,0 +1,168 @@
+"""The usage-event contract: every malformed kind is rejected with its own reason."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+import orjson
+import pytest
+
+from ingestion.events import RejectCode, Rejection, UsageEvent, parse_quantity, validate_event
+from ingestion.meters import Aggregation, Meter, MeterDefinitionError, meters_by_event_type
+from tests.conftest import TEST_METERS, cloud_event
+
+NOW = datetime(2026, 11, 10, 12, 0, 0)
+INDEX = meters_by_event_type(list(TEST_METERS))
+
+
+def check(payload) -> UsageEvent | Rejection:
+    if isinstance(payload, dict):
+        payload = orjson.dumps(payload)
+    return validate_event(payload, INDEX, NOW)
+
+
+def good(**changes) -> dict:
+    event = cloud_event(
+        "e-1", "tenant-a", "2026-11-02T10:00:00Z", {"value": 10, "user_id": "u1", "region": "eu"}
+    )
+    event.update(changes)
+    return event
+
+
+def test_valid_event_is_normalised_to_naive_utc():
+    event = check(good(time="2026-11-02T12:30:00+02:00", traceparent="00-abc"))
+    assert isinstance(event, UsageEvent)
+    assert event.event_at == datetime(2026, 11, 2, 10, 30)
+    assert event.tenant_id == "tenant-a"
+    assert event.period_start.isoformat() == "2026-11-01"
+    assert orjson.loads(event.extensions_json) == {"traceparent": "00-abc"}
+    assert orjson.loads(event.data_json) == {"value": 10, "user_id": "u1", "region": "eu"}
+
+
+@pytest.mark.parametrize(
+    ("payload", "code", "fragment"),
+    [
+        (b"{not json", RejectCode.INVALID_JSON, "not valid JSON"),
+        (b"[1, 2]", RejectCode.NOT_AN_OBJECT, "JSON object"),
+        (b"x" * (64 * 1024 + 1), RejectCode.TOO_LARGE, "larger than"),
+        ({k: v for k, v in good().items() if k != "subject"}, RejectCode.MISSING_FIELD, "subject"),
+        (
+            {k: v for k, v in good().items() if k not in ("id", "time")},
+            RejectCode.MISSING_FIELD,
+            "id, time",
+        ),
+        (good(specversion="0.3"), RejectCode.UNSUPPORTED_SPECVERSION, "1.0"),
+        (good(id=""), RejectCode.INVALID_FIELD, "id must be"),
+        (good(subject="has spaces"), RejectCode.INVALID_FIELD, "subject"),
+        (good(data="text"), RejectCode.INVALID_FIELD, "data must be a JSON object"),
+        (good(datacontenttype="text/plain"), RejectCode.INVALID_FIELD, "datacontenttype"),
+        (good(time="yesterday"), RejectCode.BAD_TIME, "RFC 3339"),
+        (good(time="2026-11-02T10:00:00"), RejectCode.BAD_TIME, "no UTC offset"),
+        (good(time="2019-12-31T23:59:59Z"), RejectCode.BAD_TIME, "before 2020"),
+        (good(time="2026-11-10T13:00:00Z"), RejectCode.BAD_TIME, "future"),
+        (good(type="unknown.thing"), RejectCode.UNKNOWN_METER, "unknown.thing"),
+        (good(data={"user_id": "u1"}), RejectCode.BAD_QUANTITY, "data.value is missing"),
+        (good(data={"value": "ten", "user_id": "u1"}), RejectCode.BAD_QUANTITY, "plain decimal"),
+        (good(data={"value": -1, "user_id": "u1"}), RejectCode.BAD_QUANTITY, "negative"),
+        (good(data={"value": True, "user_id": "u1"}), RejectCode.BAD_QUANTITY, "boolean"),
+        (good(data={"value": None, "user_id": "u1"}), RejectCode.BAD_QUANTITY, "null"),
+        (
+            good(data={"value": "0.0000000001", "user_id": "u1"}),
+            RejectCode.BAD_QUANTITY,
+            "decimal places",
+        ),
+        (good(data={"value": 2**53, "user_id": "u1"}), RejectCode.BAD_QUANTITY, "JSON string"),
+        (
+            good(data={"value": 0.30000000000000004, "user_id": "u1"}),
+            RejectCode.BAD_QUANTITY,
+            "significant digits",
+        ),
+        (
+            good(data={"value": 1, "user_id": {"nested": 1}}),
+            RejectCode.BAD_QUANTITY,
+            "string or an integer",
+        ),
+    ],
+)
+def test_malformed_events_are_rejected_with_their_reason(payload, code, fragment):
+    result = check(payload)
+    assert isinstance(result, Rejection), result
+    assert result.code == code
+    assert fragment in result.message
+
+
+def test_every_reject_code_is_known_to_the_dead_letter_tests():
+    # The dbt accepted_values test on dead letters lists these codes; keep them in step.
+    import pathlib
+
+    yml = (
+        pathlib.Path(__file__).parents[1] / "dbt_project/models/staging/landing/"
+        "_landing__models.yml"
+    ).read_text()
+    codes = [v for k, v in vars(RejectCode).items() if k.isupper()]
+    for code in codes:
+        if code != RejectCode.FORBIDDEN_TENANT:  # API-only: never reaches the landing
+            assert code in yml, code
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (10, Decimal(10)),
+        (0.1, Decimal("0.1")),
+        ("12.500000001", Decimal("12.500000001")),
+        ("99999999999999999999999999999.5", Decimal("99999999999999999999999999999.5")),
+        ("100000000000000000000000000000", "too large"),
+        ("12345678901234567890123.1234567891", "decimal places"),
+        ("12345678901234567890123.123456789", Decimal("12345678901234567890123.123456789")),
+        ("+3", Decimal(3)),
+        (1e3, Decimal("1000")),
+        ("1e3", "not a plain decimal"),
+        (float("nan"), "finite"),
+    ],
+)
+def test_quantities_are_exact_decimals(value, expected):
+    result = parse_quantity(value)
+    if isinstance(expected, Decimal):
+        assert result == expected
+    else:
+        assert isinstance(result, str) and expected in result
+
+
+def test_count_meters_need_no_value_property():
+    index = meters_by_event_type([Meter("n", "x.y", Aggregation.COUNT)])
+    event = validate_event(orjson.dumps(good(type="x.y", data={})), index, NOW)
+    assert isinstance(event, UsageEvent)
+
+
+def test_future_skew_is_configurable():
+    event = orjson.dumps(good(time=(NOW + timedelta(hours=2)).isoformat() + "Z"))
+    assert isinstance(validate_event(event, INDEX, NOW), Rejection)
+    assert isinstance(validate_event(event, INDEX, NOW, timedelta(hours=3)), UsageEvent)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [
+        ({"key": "Bad Key", "event_type": "a", "aggregation": "sum", "value_property": "v"}, "key"),
+        ({"key": "k", "event_type": "a", "aggregation": "sum"}, "value_property"),
+        ({"key": "k", "event_type": "", "aggregation": "count"}, "event_type"),
+        (
+            {"key": "k", "event_type": "a", "aggregation": "median", "value_property": "v"},
+            "aggregation",
+        ),
+        (
+            {"key": "k", "event_type": "a", "aggregation": "count", "group_by": ("x", "x")},
+            "group_by",
+        ),
+        (
+            {"key": "k", "event_type": "a", "aggregation": "sum", "value_property": "a.b"},
+            "value_property",
+        ),
+    ],
+)
+def test_meter_definitions_are_checked(kwargs, field):
+    with pytest.raises(MeterDefinitionError) as info:
+        Meter(**kwargs)
+    assert info.value.field == field
