@@ -14,7 +14,10 @@ that accidentally read the same partitions cannot both commit the same batch.
 from __future__ import annotations
 
 import base64
+import contextlib
 import logging
+import queue
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -23,9 +26,9 @@ from datetime import UTC, date, datetime, timedelta
 import orjson
 from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
 
-from ingestion.events import Rejection, UsageEvent, utc_now, validate_event
+from ingestion.events import EventValidator, Rejection, finish_row, utc_now
 from ingestion.kafka import TopicState, topic_state
-from ingestion.meters import Aggregation, Meter, meters_by_event_type
+from ingestion.meters import Aggregation, Meter
 from ingestion.settings import Settings
 from ingestion.warehouse import Warehouse, WarehouseConnection
 
@@ -38,11 +41,11 @@ EVENT_COLUMNS = (
     ("event_type", "varchar", "text"),
     ("tenant_id", "varchar", "text"),
     ("event_at", "timestamp", "timestamp"),
-    ("period_start", "date", "date"),
     ("data", "varchar", "jsonb"),
     ("extensions", "varchar", "jsonb"),
     ("kafka_partition", "integer", "integer"),
     ("kafka_offset", "bigint", "bigint"),
+    ("seq", "bigint", "bigint"),
 )
 DEAD_LETTER_COLUMNS = (
     ("kafka_partition", "integer", "integer"),
@@ -225,54 +228,104 @@ def _decode_payload(value: bytes | None) -> tuple[str, str]:
 
 
 class _Batch:
-    """Column buffers for one landing transaction."""
+    """One landing transaction's messages, as consumed (no per-message parsing here)."""
+
+    __slots__ = ("values", "partitions", "offsets", "messages", "next_offsets")
 
     def __init__(self) -> None:
-        self.events: dict[str, list] = {name: [] for name, _, _ in EVENT_COLUMNS}
-        self.dead: dict[str, list] = {name: [] for name, _, _ in DEAD_LETTER_COLUMNS}
-        self.seen: set[tuple[str, str]] = set()
+        self.values: list[bytes] = []
+        self.partitions: list[int] = []
+        self.offsets: list[int] = []
+        self.messages: list = []
         self.next_offsets: dict[int, int] = {}
-        self.messages = 0
-        self.duplicates_in_batch = 0
-        self.reasons: dict[str, int] = {}
 
-    def add_event(self, event: UsageEvent, partition: int, offset: int) -> None:
-        key = (event.source, event.event_id)
-        if key in self.seen:
-            self.duplicates_in_batch += 1
-            return
-        self.seen.add(key)
-        e = self.events
-        e["source"].append(event.source)
-        e["event_id"].append(event.event_id)
-        e["spec_version"].append(event.spec_version)
-        e["event_type"].append(event.event_type)
-        e["tenant_id"].append(event.tenant_id)
-        e["event_at"].append(event.event_at)
-        e["period_start"].append(date(event.event_at.year, event.event_at.month, 1))
-        e["data"].append(event.data_json)
-        e["extensions"].append(event.extensions_json)
-        e["kafka_partition"].append(partition)
-        e["kafka_offset"].append(offset)
+    def __len__(self) -> int:
+        return len(self.values)
 
-    def add_dead_letter(self, msg, rejection: Rejection) -> None:
-        payload, encoding = _decode_payload(msg.value())
-        key = msg.key()
-        ts_type, ts_ms = msg.timestamp()
-        d = self.dead
-        d["kafka_partition"].append(msg.partition())
-        d["kafka_offset"].append(msg.offset())
-        d["kafka_key"].append(key.decode("utf-8", "replace") if key is not None else None)
-        d["kafka_timestamp"].append(
-            datetime.fromtimestamp(ts_ms / 1000, UTC).replace(tzinfo=None)
-            if ts_type and ts_ms and ts_ms > 0
-            else None
-        )
-        d["payload"].append(payload)
-        d["payload_encoding"].append(encoding)
-        d["reason_code"].append(rejection.code)
-        d["reason"].append(rejection.message[:1000])
-        self.reasons[rejection.code] = self.reasons.get(rejection.code, 0) + 1
+
+@dataclass
+class _Prepared:
+    """A validated batch: Arrow columns of events to insert, and dead letters."""
+
+    events: object  # pyarrow.Table with EVENT_COLUMNS
+    dead: dict[str, list]
+    reasons: dict[str, int]
+
+
+def _dead_letter_row(dead: dict[str, list], msg, code: str, reason: str) -> None:
+    payload, encoding = _decode_payload(msg.value())
+    key = msg.key()
+    ts_type, ts_ms = msg.timestamp()
+    dead["kafka_partition"].append(msg.partition())
+    dead["kafka_offset"].append(msg.offset())
+    dead["kafka_key"].append(key.decode("utf-8", "replace") if key is not None else None)
+    dead["kafka_timestamp"].append(
+        datetime.fromtimestamp(ts_ms / 1000, UTC).replace(tzinfo=None)
+        if ts_type and ts_ms and ts_ms > 0
+        else None
+    )
+    dead["payload"].append(payload)
+    dead["payload_encoding"].append(encoding)
+    dead["reason_code"].append(code)
+    dead["reason"].append(reason[:1000])
+
+
+def prepare_batch(validator: EventValidator, batch: _Batch, now: datetime) -> _Prepared:
+    """Validate a whole batch at once and shape it for the warehouse."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    incoming = pa.table(
+        {"seq": pa.array(range(len(batch)), pa.int64()), "raw": pa.array(batch.values, pa.binary())}
+    )
+    checked = validator.validate_arrow(incoming, now)
+    seq = checked.column("seq")
+    code = checked.column("code")
+    dead: dict[str, list] = {name: [] for name, _, _ in DEAD_LETTER_COLUMNS}
+    reasons: dict[str, int] = {}
+
+    def reject(i: int, c: str, r: str) -> None:
+        _dead_letter_row(dead, batch.messages[i], c, r)
+        reasons[c] = reasons.get(c, 0) + 1
+
+    bad = pc.is_valid(code)
+    for row in checked.filter(bad).select(["seq", "code", "reason"]).to_pylist():
+        reject(row["seq"], row["code"], row["reason"])
+    keep = pc.invert(bad)
+    # Rare rows checked again in Python: extension attributes, or NaN/Infinity suspected.
+    recheck = pc.fill_null(
+        pc.or_(checked.column("has_extensions"), checked.column("needs_strict_check")), False
+    )
+    extensions = pa.nulls(checked.num_rows, pa.string())
+    if pc.any(recheck).as_py():
+        values: list[str | None] = [None] * checked.num_rows
+        mask = keep.to_pylist()
+        for i in pc.indices_nonzero(recheck).to_pylist():
+            row = checked.slice(i, 1).to_pylist()[0]
+            finished = finish_row(row, batch.values[row["seq"]])
+            if isinstance(finished, Rejection):
+                mask[i] = False
+                reject(row["seq"], finished.code, finished.message)
+            else:
+                values[i] = finished.extensions_json
+        extensions = pa.array(values, pa.string())
+        keep = pa.array(mask)
+    events = pa.table(
+        {
+            "source": checked.column("source"),
+            "event_id": checked.column("event_id"),
+            "spec_version": checked.column("spec_version"),
+            "event_type": checked.column("event_type"),
+            "tenant_id": checked.column("tenant_id"),
+            "event_at": checked.column("event_at").cast(pa.timestamp("us")),
+            "data": checked.column("data_json"),
+            "extensions": extensions,
+            "kafka_partition": pc.take(pa.array(batch.partitions, pa.int32()), seq),
+            "kafka_offset": pc.take(pa.array(batch.offsets, pa.int64()), seq),
+            "seq": seq,
+        }
+    ).filter(keep)
+    return _Prepared(events, dead, reasons)
 
 
 class UsageLander:
@@ -309,10 +362,9 @@ class UsageLander:
                     "no meters are defined: create meters through the API "
                     "(POST /api/v1/billing/meters) and snapshot the control plane before landing"
                 )
-            index = meters_by_event_type(meters)
             stored = _stored_offsets(con, self.consumer_name, self.topic)
             start, expected = plan_start_offsets(state, stored)
-            self._consume(con, index, start, expected, state, result, max_batches)
+            self._consume(con, meters, start, expected, state, result, max_batches)
             result.pending = pending_periods(con)
             result.next_offsets = {
                 p: off
@@ -323,67 +375,42 @@ class UsageLander:
         return result
 
     # ------------------------------------------------------------------ internals
-    def _consume(self, con, index, start, expected, state, result, max_batches):
+    def _consume(self, con, meters, start, expected, state, result, max_batches):
         """Read every partition until the broker reports its end (partition EOF).
+
+        A reader thread fills batches while this thread validates and commits the previous one
+        (DuckDB and librdkafka release the GIL), so landing keeps pace with consumption. Batches
+        are still committed one at a time, in order, each with its own offsets.
 
         End-of-partition events are used rather than the high watermarks listed at the start
         because some Kafka-compatible brokers (Tansu among them) report the base offset of the
         last record batch there, not the end of the log.
         """
-        consumer = Consumer(
-            self.settings.kafka_client_config(
-                **{
-                    "group.id": self.consumer_name,
-                    "enable.auto.commit": False,
-                    "enable.auto.offset.store": False,
-                    "enable.partition.eof": True,
-                    "fetch.max.bytes": 52428800,
-                    "max.partition.fetch.bytes": 10485760,
-                    "queued.max.messages.kbytes": 262144,
-                }
-            )
+        batches: queue.Queue = queue.Queue(maxsize=2)
+        stop = threading.Event()
+        reader = threading.Thread(
+            target=self._read_batches,
+            args=(start, batches, stop),
+            name="landing-reader",
+            daemon=True,
         )
-        todo = set(start)
-        consumer.assign([TopicPartition(self.topic, p, start[p]) for p in sorted(todo)])
-        batch_size = self.settings.landing_batch_size
-        max_future = timedelta(seconds=self.settings.max_event_future_seconds)
+        validator = EventValidator(
+            meters, timedelta(seconds=self.settings.max_event_future_seconds)
+        )
+        reader.start()
         try:
-            while todo:
-                batch = _Batch()
-                now = self.clock()
-                last_message = time.monotonic()
-                while todo and batch.messages < batch_size:
-                    msgs = consumer.consume(min(10_000, batch_size - batch.messages), 0.5)
-                    if not msgs:
-                        if time.monotonic() - last_message > self.idle_timeout:
-                            raise LandingError(
-                                f"no messages from {self.topic} for {self.idle_timeout:.0f}s while "
-                                f"partitions {sorted(todo)} had not reached their end offsets"
-                            )
-                        continue
-                    last_message = time.monotonic()
-                    for msg in msgs:
-                        err = msg.error()
-                        if err is not None:
-                            if err.code() == KafkaError._PARTITION_EOF:
-                                todo.discard(msg.partition())
-                                continue
-                            raise LandingError(f"Kafka error while landing: {err}")
-                        partition, offset = msg.partition(), msg.offset()
-                        batch.messages += 1
-                        checked = validate_event(msg.value() or b"", index, now, max_future)
-                        if type(checked) is UsageEvent:
-                            batch.add_event(checked, partition, offset)
-                        else:
-                            batch.add_dead_letter(msg, checked)
-                        batch.next_offsets[partition] = offset + 1
-                if batch.messages == 0:
-                    continue
-                stats = self._write(con, batch, expected, state)
+            while True:
+                batch = batches.get()
+                if batch is None:
+                    break
+                if isinstance(batch, BaseException):
+                    raise batch
+                prepared = prepare_batch(validator, batch, self.clock())
+                stats = self._write(con, batch, prepared, expected, state)
                 for p, off in batch.next_offsets.items():
                     expected[p] = off
                 result.batches.append(stats)
-                for code, n in batch.reasons.items():
+                for code, n in prepared.reasons.items():
                     result.dead_letter_reasons[code] = result.dead_letter_reasons.get(code, 0) + n
                 log.info(
                     "landing batch %s: %s messages, %s landed, %s duplicates, %s dead-lettered, "
@@ -397,23 +424,104 @@ class UsageLander:
                 )
                 if max_batches is not None and len(result.batches) >= max_batches:
                     break
-        except KafkaException as exc:
-            raise LandingError(f"Kafka error while landing: {exc}") from exc
         finally:
-            consumer.close()
+            stop.set()
+            while reader.is_alive():
+                with contextlib.suppress(queue.Empty):
+                    batches.get(timeout=0.1)
+            reader.join()
+            validator.close()
 
-    def _write(self, con: WarehouseConnection, batch: _Batch, expected, state) -> BatchStats:
+    def _read_batches(self, start: dict[int, int], out: queue.Queue, stop: threading.Event):
+        """Reader thread: consume into batches until every partition reports its end."""
+
+        def put(item) -> bool:
+            while not stop.is_set():
+                try:
+                    out.put(item, timeout=0.2)
+                    return True
+                except queue.Full:
+                    continue
+            return False
+
+        consumer = None
+        try:
+            consumer = Consumer(
+                self.settings.kafka_client_config(
+                    **{
+                        "group.id": self.consumer_name,
+                        "enable.auto.commit": False,
+                        "enable.auto.offset.store": False,
+                        "enable.partition.eof": True,
+                        "fetch.max.bytes": 52428800,
+                        "max.partition.fetch.bytes": 10485760,
+                        "queued.max.messages.kbytes": 262144,
+                    }
+                )
+            )
+            todo = set(start)
+            consumer.assign([TopicPartition(self.topic, p, start[p]) for p in sorted(todo)])
+            batch_size = self.settings.landing_batch_size
+            while todo and not stop.is_set():
+                batch = _Batch()
+                values, partitions, offsets, messages = (
+                    batch.values,
+                    batch.partitions,
+                    batch.offsets,
+                    batch.messages,
+                )
+                next_offsets = batch.next_offsets
+                last_message = time.monotonic()
+                while todo and len(values) < batch_size and not stop.is_set():
+                    msgs = consumer.consume(min(10_000, batch_size - len(values)), 0.5)
+                    if not msgs:
+                        if time.monotonic() - last_message > self.idle_timeout:
+                            raise LandingError(
+                                f"no messages from {self.topic} for {self.idle_timeout:.0f}s "
+                                f"while partitions {sorted(todo)} had not reached their end"
+                            )
+                        continue
+                    last_message = time.monotonic()
+                    for msg in msgs:
+                        err = msg.error()
+                        if err is not None:
+                            if err.code() == KafkaError._PARTITION_EOF:
+                                todo.discard(msg.partition())
+                                continue
+                            raise LandingError(f"Kafka error while landing: {err}")
+                        partition, offset = msg.partition(), msg.offset()
+                        values.append(msg.value() or b"")
+                        partitions.append(partition)
+                        offsets.append(offset)
+                        messages.append(msg)
+                        next_offsets[partition] = offset + 1
+                if values and not put(batch):
+                    return
+            put(None)
+        except KafkaException as exc:
+            put(LandingError(f"Kafka error while landing: {exc}"))
+        except BaseException as exc:  # noqa: BLE001 - handed to the landing thread
+            put(exc)
+        finally:
+            if consumer is not None:
+                consumer.close()
+
+    def _write(
+        self, con: WarehouseConnection, batch: _Batch, prepared: _Prepared, expected, state
+    ) -> BatchStats:
         started_at = self.clock()
         landed_rows: list[tuple] = []
+        valid = prepared.events.num_rows
         with con.transaction():
             if con.kind == "postgres":
                 con.execute("lock table raw.closed_billing_periods in share mode")
             batch_id = con.fetchone("select nextval('raw.landing_batch_seq')")[0]
-            stats = BatchStats(batch_id, messages=batch.messages)
+            stats = BatchStats(batch_id, messages=len(batch))
             landed_at = self.clock()
             params = {"batch": batch_id, "landed_at": landed_at, "topic": self.topic}
-            if batch.events["event_id"]:
-                con.load_temp_table("landing_events", EVENT_COLUMNS, batch.events)
+            if valid:
+                con.load_temp_table("landing_events", EVENT_COLUMNS, prepared.events)
+                # The first copy of an id within the batch wins; earlier batches win over it.
                 landed_rows = con.fetchall(
                     """insert into raw.usage_events (
                         source, event_id, spec_version, event_type, tenant_id, event_at,
@@ -423,20 +531,25 @@ class UsageLander:
                         b.event_at, b.period_start, b.data, b.extensions, :topic,
                         b.kafka_partition, b.kafka_offset, :batch, :landed_at,
                         c.period_start is not null
-                    from landing_events b
+                    from (
+                        select *,
+                            cast(date_trunc('month', event_at) as date) as period_start,
+                            row_number() over (
+                                partition by source, event_id order by seq) as copy_number
+                        from landing_events
+                    ) b
                     left join raw.closed_billing_periods c on c.period_start = b.period_start
+                    where b.copy_number = 1
                     on conflict (source, event_id) do nothing
                     returning period_start, is_late""",
                     params,
                 )
             stats.landed = len(landed_rows)
-            stats.duplicates = (
-                len(batch.events["event_id"]) - stats.landed + batch.duplicates_in_batch
-            )
+            stats.duplicates = valid - stats.landed
             stats.late = sum(1 for _, late in landed_rows if late)
             stats.periods = {p for p, _ in landed_rows}
-            if batch.dead["kafka_offset"]:
-                con.load_temp_table("landing_dead_letters", DEAD_LETTER_COLUMNS, batch.dead)
+            if prepared.dead["kafka_offset"]:
+                con.load_temp_table("landing_dead_letters", DEAD_LETTER_COLUMNS, prepared.dead)
                 con.execute(
                     """insert into raw.usage_events_dead_letter (
                         kafka_topic, kafka_partition, kafka_offset, kafka_key, kafka_timestamp,
@@ -448,7 +561,7 @@ class UsageLander:
                     on conflict (kafka_topic, kafka_partition, kafka_offset) do nothing""",
                     params,
                 )
-            stats.dead_lettered = len(batch.dead["kafka_offset"])
+            stats.dead_lettered = len(prepared.dead["kafka_offset"])
             for partition, next_offset in sorted(batch.next_offsets.items()):
                 self._advance_offset(
                     con, partition, next_offset, expected.get(partition), state, batch_id, landed_at
@@ -461,7 +574,9 @@ class UsageLander:
                     "last_landed_at = excluded.last_landed_at",
                     {"p": period, **params},
                 )
-            event_times = batch.events["event_at"]
+            import pyarrow.compute as pc
+
+            event_times = prepared.events.column("event_at")
             con.execute(
                 "insert into raw.landing_batches (landing_batch_id, consumer_name, topic, "
                 "started_at, committed_at, messages, landed, duplicates, dead_lettered, late, "
@@ -476,8 +591,8 @@ class UsageLander:
                     "duplicates": stats.duplicates,
                     "dead": stats.dead_lettered,
                     "late": stats.late,
-                    "min_at": min(event_times) if event_times else None,
-                    "max_at": max(event_times) if event_times else None,
+                    "min_at": pc.min(event_times).as_py() if valid else None,
+                    "max_at": pc.max(event_times).as_py() if valid else None,
                 },
             )
             if self.before_commit is not None:

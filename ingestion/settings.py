@@ -7,6 +7,7 @@ explicitly. The README documents every field; keep the two in step.
 from __future__ import annotations
 
 import json
+import logging
 import secrets
 from functools import lru_cache
 from pathlib import Path
@@ -168,7 +169,11 @@ class Settings(BaseSettings):
         return self.data_path / "dagster"
 
     def kafka_client_config(self, **overrides: object) -> dict[str, object]:
-        config: dict[str, object] = {"bootstrap.servers": self.kafka_bootstrap_servers}
+        # librdkafka's own log lines go through Python logging (logger "kafka").
+        config: dict[str, object] = {
+            "bootstrap.servers": self.kafka_bootstrap_servers,
+            "logger": logging.getLogger("kafka"),
+        }
         if self.kafka_config:
             config.update(json.loads(self.kafka_config))
         config.update(overrides)

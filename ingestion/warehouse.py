@@ -104,6 +104,23 @@ def _raw_ddl(json_type: str, text: str) -> list[str]:
     ]
 
 
+def _as_arrow(columns: ColumnTypes, data: Any):
+    """Column lists (a dict) or an Arrow table, as an Arrow table with microsecond times."""
+    import pyarrow as pa
+
+    if isinstance(data, dict):
+        table = pa.table({col: pa.array(data[col]) for col, _, _ in columns})
+    else:
+        table = data
+    fields = []
+    for field in table.schema:
+        if pa.types.is_timestamp(field.type) and field.type.unit == "ns":
+            fields.append(pa.field(field.name, pa.timestamp("us")))
+        else:
+            fields.append(field)
+    return table.cast(pa.schema(fields))
+
+
 class WarehouseConnection(ABC):
     """A connection with explicit transactions and ``:name`` parameters."""
 
@@ -121,8 +138,9 @@ class WarehouseConnection(ABC):
         return rows[0] if rows else None
 
     @abstractmethod
-    def load_temp_table(self, name: str, columns: ColumnTypes, data: dict[str, list[Any]]) -> None:
-        """Create (or replace) a temporary table ``name`` holding ``data`` (column lists)."""
+    def load_temp_table(self, name: str, columns: ColumnTypes, data: Any) -> None:
+        """Create (or replace) a temporary table ``name`` holding ``data`` (a dict of column
+        lists or an Arrow table) with the given column types."""
 
     @abstractmethod
     def begin(self) -> None: ...
@@ -191,10 +209,8 @@ class DuckDBConnection(WarehouseConnection):
     def fetchall(self, sql: str, params: dict[str, Any] | None = None) -> list[tuple]:
         return self._con.execute(*self._prepare(sql, params)).fetchall()
 
-    def load_temp_table(self, name: str, columns: ColumnTypes, data: dict[str, list[Any]]) -> None:
-        import pyarrow as pa
-
-        arrow = pa.table({col: pa.array(data[col]) for col, _, _ in columns})
+    def load_temp_table(self, name: str, columns: ColumnTypes, data: Any) -> None:
+        arrow = _as_arrow(columns, data)
         view = f"__arrow_{name}"
         self._con.register(view, arrow)
         try:
@@ -250,16 +266,25 @@ class PostgresConnection(WarehouseConnection):
                 cur.execute(sql)
             return cur.fetchall() if cur.description else []
 
-    def load_temp_table(self, name: str, columns: ColumnTypes, data: dict[str, list[Any]]) -> None:
+    def load_temp_table(self, name: str, columns: ColumnTypes, data: Any) -> None:
+        import io
+
+        import pyarrow.csv as pacsv
+
+        arrow = _as_arrow(columns, data)
         cols = ", ".join(f"{col} {pg}" for col, _, pg in columns)
+        names = ", ".join(col for col, _, _ in columns)
+        buffer = io.BytesIO()
+        pacsv.write_csv(
+            arrow.select([col for col, _, _ in columns]),
+            buffer,
+            pacsv.WriteOptions(include_header=False, quoting_style="all_valid"),
+        )
         with self._con.cursor() as cur:
             cur.execute(f"drop table if exists pg_temp.{name}")
             cur.execute(f"create temp table {name} ({cols})")
-            names = [col for col, _, _ in columns]
-            series = [data[col] for col in names]
-            with cur.copy(f"copy {name} ({', '.join(names)}) from stdin") as copy:
-                for row in zip(*series, strict=True):
-                    copy.write_row(row)
+            with cur.copy(f"copy {name} ({names}) from stdin with (format csv)") as copy:
+                copy.write(buffer.getvalue())
 
     @property
     def raw(self) -> Any:

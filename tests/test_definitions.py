@@ -22,7 +22,7 @@ def test_definitions_load_and_validate():
         "landing/usage_events",
         "landing/usage_events_dead_letter",
         "staging/stg_landing__usage_events",
-        "intermediate/int_usage_events_deduplicated",
+        "intermediate/int_usage_daily_partials",
         "marts/fct_usage_daily",
         "marts/fct_usage_period",
         "serving/snapshot",
@@ -30,7 +30,7 @@ def test_definitions_load_and_validate():
     graph = defs.resolve_asset_graph()
     # Lineage runs from Kafka to the serving snapshot.
     upstream = graph.get(dg.AssetKey(["marts", "fct_usage_period"])).parent_keys
-    assert dg.AssetKey(["intermediate", "int_usage_events_metered"]) in upstream
+    assert dg.AssetKey(["intermediate", "int_usage_daily_partials"]) in upstream
     assert (
         dg.AssetKey(["landing", "usage_events"])
         in graph.get(dg.AssetKey(["staging", "stg_landing__usage_events"])).parent_keys

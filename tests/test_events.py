@@ -8,7 +8,7 @@ from decimal import Decimal
 import orjson
 import pytest
 
-from ingestion.events import RejectCode, Rejection, UsageEvent, parse_quantity, validate_event
+from ingestion.events import RejectCode, Rejection, UsageEvent, validate_event
 from ingestion.meters import Aggregation, Meter, MeterDefinitionError, meters_by_event_type
 from tests.conftest import TEST_METERS, cloud_event
 
@@ -109,25 +109,54 @@ def test_every_reject_code_is_known_to_the_dead_letter_tests():
 @pytest.mark.parametrize(
     ("value", "expected"),
     [
-        (10, Decimal(10)),
-        (0.1, Decimal("0.1")),
-        ("12.500000001", Decimal("12.500000001")),
-        ("99999999999999999999999999999.5", Decimal("99999999999999999999999999999.5")),
+        (10, "10"),
+        (0.1, "0.1"),
+        ("12.500000001", "12.500000001"),
+        ("99999999999999999999999999999.5", "99999999999999999999999999999.5"),
         ("100000000000000000000000000000", "too large"),
         ("12345678901234567890123.1234567891", "decimal places"),
-        ("12345678901234567890123.123456789", Decimal("12345678901234567890123.123456789")),
-        ("+3", Decimal(3)),
-        (1e3, Decimal("1000")),
+        ("12345678901234567890123.123456789", "12345678901234567890123.123456789"),
+        ("+3", "+3"),
+        (1e3, "1000.0"),
         ("1e3", "not a plain decimal"),
-        (float("nan"), "finite"),
+        (1e-7, "1e-07"),
+        (1e-10, "decimal places"),
+        (12345678901234.5, "12345678901234.5"),
+        (123456789012345.6, "significant digits"),
+        (-0.5, "negative"),
+        ([1], "must be a number, got array"),
+        ({"a": 1}, "must be a number, got object"),
     ],
 )
 def test_quantities_are_exact_decimals(value, expected):
-    result = parse_quantity(value)
-    if isinstance(expected, Decimal):
-        assert result == expected
+    result = check(good(data={"value": value, "user_id": "u1"}))
+    if expected[0].isdigit() or expected[0] == "+":
+        assert isinstance(result, UsageEvent), result
+        # what is stored is what dbt casts to decimal(38, 9): the exact text
+        stored = orjson.loads(result.data_json)["value"]
+        assert Decimal(str(stored)) == Decimal(expected)
     else:
-        assert isinstance(result, str) and expected in result
+        assert isinstance(result, Rejection) and result.code == RejectCode.BAD_QUANTITY
+        assert expected in result.message, result.message
+
+
+def test_lenient_json_that_would_corrupt_data_is_refused():
+    assert (
+        check(
+            b'{"specversion": "1.0", "id": "x", "source": "s", "type": "test.call", '
+            b'"time": "2026-11-02T10:00:00Z", "subject": "t", '
+            b'"data": {"value": 1, "user_id": "u", "other": NaN}}'
+        ).code
+        == "invalid_json"
+    )
+    duplicated = (
+        b'{"specversion": "1.0", "id": "x", "source": "s", "type": "test.call", '
+        b'"time": "2026-11-02T10:00:00Z", "subject": "t", '
+        b'"data": {"value": 1, "value": 2, "user_id": "u"}}'
+    )
+    assert check(duplicated).code == "invalid_field"
+    # A string that merely mentions NaN is fine.
+    assert isinstance(check(good(data={"value": 1, "user_id": "u", "note": "x:NaN,"})), UsageEvent)
 
 
 def test_count_meters_need_no_value_property():

@@ -18,39 +18,22 @@
     ({{ json_column }} ->> {{ key_expression }})
 {%- endmacro %}
 
-{#- The JSON array column as a list of text, joined with `, ` (for display). -#}
-{% macro json_array_text(json_column) -%}
-    {{ return(adapter.dispatch('json_array_text', 'billing')(json_column)) }}
+{#- Texts of several top-level keys of a JSON object column, parsed once: a 1-based list
+    (DuckDB) or array (PostgreSQL). `keys` is a list of constant key names. -#}
+{% macro json_get_texts(json_column, keys) -%}
+    {{ return(adapter.dispatch('json_get_texts', 'billing')(json_column, keys)) }}
 {%- endmacro %}
 
-{% macro default__json_array_text(json_column) -%}
-    array_to_string(cast(json_extract_string({{ json_column }}, '$[*]') as varchar[]), ', ')
+{% macro default__json_get_texts(json_column, keys) -%}
+    json_extract_string({{ json_column }}, [
+        {%- for k in keys %}'$.{{ k }}'{{ ", " if not loop.last }}{% endfor -%}
+    ])
 {%- endmacro %}
 
-{% macro postgres__json_array_text(json_column) -%}
-    (select string_agg(value, ', ') from jsonb_array_elements_text(cast({{ json_column }} as jsonb)))
-{%- endmacro %}
-
-{#- Canonical "k1=v1|k2=v2" key of the data properties named by a JSON array column. -#}
-{% macro json_group_key(data_column, group_by_column) -%}
-    {{ return(adapter.dispatch('json_group_key', 'billing')(data_column, group_by_column)) }}
-{%- endmacro %}
-
-{% macro default__json_group_key(data_column, group_by_column) -%}
-    array_to_string(
-        list_transform(
-            cast(json_extract_string({{ group_by_column }}, '$[*]') as varchar[]),
-            lambda k: k || '=' || coalesce(json_extract_string({{ data_column }}, '$.' || k), '')
-        ),
-        '|'
-    )
-{%- endmacro %}
-
-{% macro postgres__json_group_key(data_column, group_by_column) -%}
-    (
-        select string_agg(g.k || '=' || coalesce({{ data_column }} ->> g.k, ''), '|' order by g.ord)
-        from jsonb_array_elements_text(cast({{ group_by_column }} as jsonb)) with ordinality as g(k, ord)
-    )
+{% macro postgres__json_get_texts(json_column, keys) -%}
+    array[
+        {%- for k in keys %}{{ json_column }} ->> '{{ k }}'{{ ", " if not loop.last }}{% endfor -%}
+    ]::text[]
 {%- endmacro %}
 
 {#- The value of `value_column` on the row that sorts last by `order_columns`. -#}

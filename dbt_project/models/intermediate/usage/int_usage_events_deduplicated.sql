@@ -1,24 +1,16 @@
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key='period_start',
-        tags=['billing_period'],
-        on_schema_change='fail',
-    )
-}}
+{{ config(materialized='ephemeral') }}
 
 {#-
-  One row per (source, id). Landing already refuses duplicates across all time; this step keeps
-  the marts right even if raw rows were ever re-loaded by hand. The first landed copy wins.
-  Incremental by billing period: whole periods are rebuilt (see usage_window_filter).
+  One row per (source, id); the first landed copy wins. Landing already refuses duplicates
+  across all time (primary key on source + id), so this step only guards the marts against raw
+  rows ever loaded by other means. Partitioning by billing period too lets the build window's
+  period filter reach the landed events before the window function runs.
 -#}
 with
 
 events as (
 
     select * from {{ ref('stg_landing__usage_events') }}
-    where {{ usage_window_filter('period_start', 'landing_batch_id') }}
 
 ),
 
@@ -27,7 +19,7 @@ ranked as (
     select
         *,
         row_number() over (
-            partition by event_source, event_id
+            partition by period_start, event_source, event_id
             order by landing_batch_id, kafka_partition, kafka_offset
         ) as copy_number
 
@@ -49,7 +41,6 @@ final as (
         kafka_partition,
         kafka_offset,
         landing_batch_id,
-        landed_at,
         is_late
 
     from ranked

@@ -1,68 +1,89 @@
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key='period_start',
-        tags=['billing_period'],
-        on_schema_change='fail',
-    )
-}}
+{{ config(materialized='ephemeral') }}
 
 {#-
-  Each deduplicated event once per meter whose event type it carries, with the meter's value:
-  1 for `count`, the exact decimal for `sum` / `max` / `latest`, the text value for
-  `unique_count`, and the meter's group-by key.
+  Each deduplicated event once per meter of its event type, with the meter's value: 1 for
+  `count`, the exact decimal for `sum` / `max` / `latest`, the text for `unique_count`, and the
+  meter's group-by key (`k=v|k=v`, empty when it has none). The event data is parsed once, with
+  constant paths for every property any meter reads (see usage_meter_spec).
 -#}
+{%- set spec = usage_meter_spec() -%}
+
 with
 
 events as (
 
     select * from {{ ref('int_usage_events_deduplicated') }}
-    where {{ usage_window_filter('period_start', 'landing_batch_id') }}
 
 ),
 
 meters as (
 
-    select * from {{ ref('stg_control_plane__meters') }}
+    select
+        *,
+        case meter_key
+            {%- for key, position in spec.value_index.items() %}
+            when '{{ key }}' then {{ position }}
+            {%- endfor %}
+        end as value_position
+
+    from {{ ref('stg_control_plane__meters') }}
+
+),
+
+extracted as (
+
+    select
+        events.*,
+        {% if spec.properties -%}
+        {{ json_get_texts('events.event_data', spec.properties) }}
+        {%- else -%}
+        null
+        {%- endif %} as property_values
+
+    from events
 
 ),
 
 metered as (
 
     select
-        events.tenant_id,
+        extracted.tenant_id,
         meters.meter_key,
         meters.aggregation,
-        events.event_source,
-        events.event_id,
-        events.event_at,
-        events.usage_date,
-        events.period_start,
+        extracted.event_source,
+        extracted.event_id,
+        extracted.event_at,
+        extracted.usage_date,
+        extracted.period_start,
         case
             when meters.aggregation = 'count' then cast(1 as {{ quantity_type() }})
             when meters.aggregation in ('sum', 'max', 'latest')
-                then cast({{ json_get_text('events.event_data', 'meters.value_property') }} as {{ quantity_type() }})
+                then cast(extracted.property_values[meters.value_position] as {{ quantity_type() }})
         end as quantity,
         case
             when meters.aggregation = 'unique_count'
-                then {{ json_get_text('events.event_data', 'meters.value_property') }}
+                then extracted.property_values[meters.value_position]
         end as unique_value,
-        case
-            when meters.group_by_json is not null and meters.group_by_json <> '[]'
-                then {{ json_group_key('events.event_data', 'meters.group_by_json') }}
+        case meters.meter_key
+            {%- for key, props in spec.group_by.items() %}
+            when '{{ key }}' then
+                {%- for p in props %}
+                '{{ p }}=' || coalesce(extracted.property_values[{{ spec.properties.index(p) + 1 }}], '')
+                {{- " || '|' ||" if not loop.last }}
+                {%- endfor %}
+            {%- endfor %}
             else ''
         end as group_key,
-        events.is_late,
-        events.landing_batch_id,
-        events.kafka_partition,
-        events.kafka_offset
+        extracted.is_late,
+        extracted.landing_batch_id,
+        extracted.kafka_partition,
+        extracted.kafka_offset
 
-    from events
+    from extracted
     inner join meters
-        on meters.event_type = events.event_type
+        on meters.event_type = extracted.event_type
         -- an archived meter counts what happened before it was archived
-        and (meters.archived_at is null or events.event_at < meters.archived_at)
+        and (meters.archived_at is null or extracted.event_at < meters.archived_at)
 
 ),
 

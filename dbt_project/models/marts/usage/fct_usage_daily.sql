@@ -9,11 +9,12 @@
     )
 }}
 
+{#- Usage per tenant, meter and UTC day, each meter's aggregation applied within the day. -#}
 with
 
-metered as (
+partials as (
 
-    select * from {{ ref('int_usage_events_metered') }}
+    select * from {{ ref('int_usage_daily_partials') }}
     where {{ usage_window_filter('period_start') }}
 
 ),
@@ -32,14 +33,14 @@ daily as (
         aggregation,
         usage_date,
         period_start,
-        {{ usage_quantity() }} as quantity,
-        count(*) as event_count,
-        sum(case when is_late then 1 else 0 end) as late_event_count,
-        min(event_at) as first_event_at,
-        max(event_at) as last_event_at,
-        max(landing_batch_id) as last_landing_batch_id
+        {{ rolled_up_quantity() }} as quantity,
+        sum(event_count) as event_count,
+        sum(late_event_count) as late_event_count,
+        min(first_event_at) as first_event_at,
+        max(last_event_at) as last_event_at,
+        max(last_landing_batch_id) as last_landing_batch_id
 
-    from metered
+    from partials
     group by tenant_id, meter_key, aggregation, usage_date, period_start
 
 ),

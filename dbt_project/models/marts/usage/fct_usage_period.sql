@@ -9,13 +9,14 @@
     )
 }}
 
-{#- Usage per tenant, meter and billing period, each meter's aggregation applied over the
-    whole period (a period's unique count is not the sum of daily unique counts). -#}
+{#- Usage per tenant, meter and billing period (UTC calendar month), each meter's aggregation
+    applied over the whole period: a period's unique count is the number of distinct values in
+    the period, not the sum of daily unique counts. -#}
 with
 
-metered as (
+partials as (
 
-    select * from {{ ref('int_usage_events_metered') }}
+    select * from {{ ref('int_usage_daily_partials') }}
     where {{ usage_window_filter('period_start') }}
 
 ),
@@ -33,14 +34,14 @@ per_period as (
         meter_key,
         aggregation,
         period_start,
-        {{ usage_quantity() }} as quantity,
-        count(*) as event_count,
-        sum(case when is_late then 1 else 0 end) as late_event_count,
-        min(event_at) as first_event_at,
-        max(event_at) as last_event_at,
-        max(landing_batch_id) as last_landing_batch_id
+        {{ rolled_up_quantity() }} as quantity,
+        sum(event_count) as event_count,
+        sum(late_event_count) as late_event_count,
+        min(first_event_at) as first_event_at,
+        max(last_event_at) as last_event_at,
+        max(last_landing_batch_id) as last_landing_batch_id
 
-    from metered
+    from partials
     group by tenant_id, meter_key, aggregation, period_start
 
 ),

@@ -9,13 +9,13 @@
     )
 }}
 
-{#- Breakdown of usage per billing period by each meter's group-by properties; only meters
-    that declare `group_by` appear. -#}
+{#- Usage per billing period broken down by each meter's group-by properties; only meters that
+    declare `group_by` appear. -#}
 with
 
-metered as (
+partials as (
 
-    select * from {{ ref('int_usage_events_metered') }}
+    select * from {{ ref('int_usage_daily_partials') }}
     where {{ usage_window_filter('period_start') }}
         and group_key <> ''
 
@@ -29,11 +29,11 @@ per_group as (
         aggregation,
         period_start,
         group_key,
-        {{ usage_quantity() }} as quantity,
-        count(*) as event_count,
-        max(landing_batch_id) as last_landing_batch_id
+        {{ rolled_up_quantity() }} as quantity,
+        sum(event_count) as event_count,
+        max(last_landing_batch_id) as last_landing_batch_id
 
-    from metered
+    from partials
     group by tenant_id, meter_key, aggregation, period_start, group_key
 
 ),

@@ -1,0 +1,61 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='period_start',
+        tags=['billing_period'],
+        on_schema_change='fail',
+    )
+}}
+
+{#-
+  Partial aggregates per tenant, meter, UTC day and group-by key: what every aggregation needs
+  to be rolled up to a day, a billing period or a group without reading events again. Sums,
+  maxima and counts combine; `latest` keeps its value with the event order that ranks it;
+  `unique_count` meters keep one row per distinct value (distinct counts do not add up).
+  Incremental by billing period: whole periods are rebuilt (see usage_window_filter).
+-#}
+with
+
+metered as (
+
+    select * from {{ ref('int_usage_events_metered') }}
+    where {{ usage_window_filter('period_start') }}
+
+),
+
+{%- set latest_order = ['event_at', 'landing_batch_id', 'kafka_partition', 'kafka_offset'] %}
+
+partials as (
+
+    select
+        tenant_id,
+        meter_key,
+        aggregation,
+        usage_date,
+        period_start,
+        group_key,
+        unique_value,
+        count(*) as event_count,
+        sum(case when is_late then 1 else 0 end) as late_event_count,
+        sum(quantity) as sum_quantity,
+        max(quantity) as max_quantity,
+        {%- for column in ['quantity'] + latest_order %}
+        {{ last_value_by(column, latest_order, "aggregation = 'latest'") }} as latest_{{ column }},
+        {%- endfor %}
+        min(event_at) as first_event_at,
+        max(event_at) as last_event_at,
+        max(landing_batch_id) as last_landing_batch_id
+
+    from metered
+    group by tenant_id, meter_key, aggregation, usage_date, period_start, group_key, unique_value
+
+),
+
+final as (
+
+    select * from partials
+
+)
+
+select * from final
