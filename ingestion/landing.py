@@ -19,7 +19,7 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
@@ -340,6 +340,7 @@ class UsageLander:
         before_commit: Callable[[BatchStats], None] | None = None,
         clock: Callable[[], datetime] = utc_now,
         idle_timeout: float = 30.0,
+        partitions: Collection[int] | None = None,
     ):
         self.settings = settings
         self.warehouse = warehouse or Warehouse(settings)
@@ -349,6 +350,8 @@ class UsageLander:
         self.before_commit = before_commit
         self.clock = clock
         self.idle_timeout = idle_timeout
+        # A subset of partitions lets several landers share a topic (PostgreSQL warehouse).
+        self.partitions = set(partitions) if partitions is not None else None
 
     def run(self, max_batches: int | None = None) -> LandingResult:
         self.warehouse.ensure_schema()
@@ -364,7 +367,11 @@ class UsageLander:
                 )
             stored = _stored_offsets(con, self.consumer_name, self.topic)
             start, expected = plan_start_offsets(state, stored)
+            if self.partitions is not None:
+                start = {p: o for p, o in start.items() if p in self.partitions}
             self._consume(con, meters, start, expected, state, result, max_batches)
+            if con.kind == "duckdb" and result.batches:
+                con.execute("checkpoint")  # hand the next reader a compact file, not a long WAL
             result.pending = pending_periods(con)
             result.next_offsets = {
                 p: off

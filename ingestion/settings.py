@@ -63,7 +63,7 @@ class Settings(BaseSettings):
         description="Name under which landed offsets are stored in the warehouse.",
     )
     landing_batch_size: int = Field(
-        50_000, ge=1, description="Events per landing transaction (offsets commit with them)."
+        100_000, ge=1, description="Events per landing transaction (offsets commit with them)."
     )
     max_event_future_seconds: int = Field(
         300, ge=0, description="How far in the future an event time may be before it is rejected."

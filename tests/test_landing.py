@@ -238,3 +238,13 @@ def test_start_offsets_follow_the_stored_ones_and_a_recreated_topic():
     # Retention deleted messages that were never landed: refuse rather than skip them.
     with pytest.raises(LandingError, match="retention"):
         plan_start_offsets(state, {1: (5, "id-2")})
+
+
+def test_landers_can_share_a_topic_by_partition(landing_settings):
+    many = [e for t in range(12) for e in events(5, f"p{t}", tenant=f"tenant-{t}")]
+    produce(landing_settings, many)  # keyed by tenant: spread over the partitions
+    first = UsageLander(landing_settings, meters=list(TEST_METERS), partitions=[0, 1]).run()
+    second = UsageLander(landing_settings, meters=list(TEST_METERS), partitions=[2, 3]).run()
+    assert first.total("landed") > 0 and second.total("landed") > 0
+    assert first.total("landed") + second.total("landed") == 60
+    assert land(landing_settings).total("messages") == 0

@@ -79,6 +79,34 @@ def test_each_aggregation_on_hand_made_cases(target_settings):
     assert [(r["group_key"], r["quantity"]) for r in groups] == [("region=eu", 1), ("region=us", 2)]
 
 
+def test_dbt_unit_tests_pass_on_the_target(target_settings):
+    """The YAML unit tests (aggregation rules on hand-made inputs) on DuckDB and PostgreSQL."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    seed_meters(target_settings)
+    produce(target_settings, HAND_MADE[:2])
+    run_pipeline(target_settings)  # the unit tests read column types from the built models
+    project = Path(__file__).resolve().parents[1] / "dbt_project"
+    env = {
+        **os.environ,
+        **target_settings.dbt_env(),
+        "DBT_TARGET_PATH": str(target_settings.data_path / "dbt-unit"),
+    }
+    done = subprocess.run(
+        [str(Path(sys.executable).parent / "dbt"), "test", "--select", "test_type:unit"],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stdout[-3000:]
+    assert "PASS=4" in done.stdout
+
+
 def test_late_events_and_incremental_rebuilds(target_settings):
     seed_meters(target_settings)
     produce(target_settings, HAND_MADE)

@@ -50,3 +50,40 @@
     (array_agg({{ value_column }} order by {{ order_columns | join(' desc, ') }} desc)
     {%- if filter_condition %} filter (where {{ filter_condition }}){% endif %})[1]
 {%- endmacro %}
+
+{#- Several columns of the row that sorts last by `order_columns`, as one aggregate:
+    last_row_aggregate(...) in the grouping query, last_row_columns(...) in the next step.
+    DuckDB keeps one arg_max over a struct; PostgreSQL one ordered array_agg per column. -#}
+{% macro last_row_aggregate(name, columns, order_columns, filter_condition) -%}
+    {{ return(adapter.dispatch('last_row_aggregate', 'billing')(name, columns, order_columns, filter_condition)) }}
+{%- endmacro %}
+
+{% macro default__last_row_aggregate(name, columns, order_columns, filter_condition) -%}
+    arg_max(
+        struct_pack({% for c in columns %}{{ c }} := {{ c }}{{ ", " if not loop.last }}{% endfor %}),
+        ({{ order_columns | join(', ') }})
+    ) filter (where {{ filter_condition }}) as {{ name }}
+{%- endmacro %}
+
+{% macro postgres__last_row_aggregate(name, columns, order_columns, filter_condition) -%}
+    {%- for c in columns %}
+    (array_agg({{ c }} order by {{ order_columns | join(' desc, ') }} desc)
+        filter (where {{ filter_condition }}))[1] as {{ name }}__{{ c }}{{ "," if not loop.last }}
+    {%- endfor %}
+{%- endmacro %}
+
+{% macro last_row_columns(name, columns) -%}
+    {{ return(adapter.dispatch('last_row_columns', 'billing')(name, columns)) }}
+{%- endmacro %}
+
+{% macro default__last_row_columns(name, columns) -%}
+    {%- for c in columns %}
+    {{ name }}.{{ c }} as {{ name }}_{{ c }}{{ "," if not loop.last }}
+    {%- endfor %}
+{%- endmacro %}
+
+{% macro postgres__last_row_columns(name, columns) -%}
+    {%- for c in columns %}
+    {{ name }}__{{ c }} as {{ name }}_{{ c }}{{ "," if not loop.last }}
+    {%- endfor %}
+{%- endmacro %}

@@ -40,9 +40,8 @@ partials as (
         sum(case when is_late then 1 else 0 end) as late_event_count,
         sum(quantity) as sum_quantity,
         max(quantity) as max_quantity,
-        {%- for column in ['quantity'] + latest_order %}
-        {{ last_value_by(column, latest_order, "aggregation = 'latest'") }} as latest_{{ column }},
-        {%- endfor %}
+        {{ last_row_aggregate('latest', ['quantity'] + latest_order, latest_order,
+                              "aggregation = 'latest'") }},
         min(event_at) as first_event_at,
         max(event_at) as last_event_at,
         max(landing_batch_id) as last_landing_batch_id
@@ -54,7 +53,24 @@ partials as (
 
 final as (
 
-    select * from partials
+    select
+        tenant_id,
+        meter_key,
+        aggregation,
+        usage_date,
+        period_start,
+        group_key,
+        unique_value,
+        event_count,
+        late_event_count,
+        sum_quantity,
+        max_quantity,
+        {{- last_row_columns('latest', ['quantity'] + latest_order) }},
+        first_event_at,
+        last_event_at,
+        last_landing_batch_id
+
+    from partials
 
 )
 
