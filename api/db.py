@@ -85,3 +85,23 @@ def dispose_engines() -> None:
         for engine in _engines.values():
             engine.dispose()
         _engines.clear()
+
+
+def ensure_meters(settings: Settings, meters) -> None:
+    """Create the given meters (``ingestion.meters.Meter``) unless a meter with the key exists."""
+    from api.models import Meter as MeterRow
+
+    with session_scope(settings) as session:
+        for m in meters:
+            if session.get(MeterRow, m.key) is None:
+                session.add(
+                    MeterRow(
+                        key=m.key,
+                        name=m.name,
+                        event_type=m.event_type,
+                        aggregation=m.aggregation.value,
+                        value_property=m.value_property,
+                        unit=m.unit,
+                        group_by=list(m.group_by),
+                    )
+                )

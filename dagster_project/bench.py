@@ -28,11 +28,11 @@ from pathlib import Path
 from confluent_kafka import Consumer, KafkaError, TopicPartition
 
 from ingestion.broker import EmbeddedBroker
-from ingestion.kafka import EventProducer, ensure_topics
+from ingestion.kafka import ensure_topics
 from ingestion.landing import UsageLander
 from ingestion.meters import DEMO_METERS
 from ingestion.settings import Settings
-from ingestion.synthetic import SyntheticPlan, generate
+from ingestion.synthetic import SyntheticPlan, produce_plan
 from ingestion.warehouse import Warehouse
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -76,17 +76,8 @@ def _peak_rss_mb() -> tuple[float, float]:
 
 
 def _produce(settings: Settings, plan: SyntheticPlan) -> tuple[int, float]:
-    producer = EventProducer(settings)
-    started, sent, batch = time.perf_counter(), 0, []
-    for message in generate(plan):
-        batch.append(message)
-        if len(batch) >= 50_000:
-            producer.send(settings.usage_topic, batch)
-            sent += len(batch)
-            batch = []
-    producer.send(settings.usage_topic, batch)
-    sent += len(batch)
-    producer.close()
+    started = time.perf_counter()
+    sent = produce_plan(settings, plan)
     return sent, time.perf_counter() - started
 
 

@@ -131,25 +131,13 @@ def seed_demo_control_plane(settings: Settings) -> str:
     from sqlalchemy import select
 
     from api import security
-    from api.db import migrate, session_scope
-    from api.models import ApiKey, Meter
+    from api.db import ensure_meters, migrate, session_scope
+    from api.models import ApiKey
     from ingestion.meters import DEMO_METERS
 
     migrate(settings)
+    ensure_meters(settings, DEMO_METERS)
     with session_scope(settings) as session:
-        for m in DEMO_METERS:
-            if session.get(Meter, m.key) is None:
-                session.add(
-                    Meter(
-                        key=m.key,
-                        name=m.name,
-                        event_type=m.event_type,
-                        aggregation=m.aggregation.value,
-                        value_property=m.value_property,
-                        unit=m.unit,
-                        group_by=list(m.group_by),
-                    )
-                )
         existing = session.scalars(select(ApiKey).where(ApiKey.name == "demo")).first()
         if existing is not None:
             session.delete(existing)
@@ -159,26 +147,13 @@ def seed_demo_control_plane(settings: Settings) -> str:
 
 
 def produce_demo_month(settings: Settings) -> int:
-    from ingestion.kafka import EventProducer
-    from ingestion.synthetic import SyntheticPlan, generate
+    """Last month and this month so far, for the demo tenants."""
+    from ingestion.synthetic import SyntheticPlan, produce_plan
 
     now = datetime.now(UTC).replace(tzinfo=None)
     this_month = datetime(now.year, now.month, 1)
     last_month = (this_month - timedelta(days=1)).replace(day=1)
-    plan = SyntheticPlan(start=last_month, end=now - timedelta(minutes=1))
-    producer = EventProducer(settings)
-    batch, sent = [], 0
-    for message in generate(plan):
-        batch.append(message)
-        if len(batch) >= 20_000:
-            producer.send(settings.usage_topic, batch)
-            sent += len(batch)
-            batch = []
-    if batch:
-        producer.send(settings.usage_topic, batch)
-        sent += len(batch)
-    producer.close()
-    return sent
+    return produce_plan(settings, SyntheticPlan(start=last_month, end=now - timedelta(minutes=1)))
 
 
 def _spawn(cmd: list[str], env: dict[str, str], log_path: Path) -> subprocess.Popen:

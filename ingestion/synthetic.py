@@ -145,3 +145,23 @@ def malformed(count: int, when: datetime, rng: random.Random) -> Iterator[tuple[
     ]
     for i in range(count):
         yield b"tenant-001", kinds[i % len(kinds)](i)
+
+
+def produce_plan(settings, plan: SyntheticPlan, batch_size: int = 50_000) -> int:
+    """Produce the plan's messages to the usage topic; return how many were sent."""
+    from ingestion.kafka import EventProducer
+
+    producer = EventProducer(settings)
+    sent, batch = 0, []
+    try:
+        for message in generate(plan):
+            batch.append(message)
+            if len(batch) >= batch_size:
+                producer.send(settings.usage_topic, batch)
+                sent, batch = sent + len(batch), []
+        if batch:
+            producer.send(settings.usage_topic, batch)
+            sent += len(batch)
+    finally:
+        producer.close()
+    return sent

@@ -152,23 +152,10 @@ def produce(settings: Settings, events: list[dict | bytes]) -> None:
 
 def seed_meters(settings: Settings, meters=TEST_METERS) -> None:
     """Create meters in the control plane (as the API would)."""
-    from api.db import migrate, session_scope
-    from api.models import Meter as MeterRow
+    from api.db import ensure_meters, migrate
 
     migrate(settings)
-    with session_scope(settings) as session:
-        for m in meters:
-            session.add(
-                MeterRow(
-                    key=m.key,
-                    name=m.name,
-                    event_type=m.event_type,
-                    aggregation=m.aggregation.value,
-                    value_property=m.value_property,
-                    unit=m.unit,
-                    group_by=list(m.group_by),
-                )
-            )
+    ensure_meters(settings, meters)
 
 
 def snapshot_meters(settings: Settings) -> None:

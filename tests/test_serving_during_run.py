@@ -12,25 +12,12 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 
 from api.main import create_app
-from ingestion.kafka import EventProducer
 from ingestion.meters import DEMO_METERS
-from ingestion.synthetic import SyntheticPlan, generate
+from ingestion.synthetic import SyntheticPlan, produce_plan
 from tests.conftest import ADMIN_KEY, run_pipeline, seed_meters
 
 ROOT = Path(__file__).resolve().parents[1]
 HEADERS = {"X-API-Key": ADMIN_KEY}
-
-
-def produce_plan(settings, plan: SyntheticPlan) -> None:
-    producer = EventProducer(settings)
-    batch = []
-    for message in generate(plan):
-        batch.append(message)
-        if len(batch) == 20_000:
-            producer.send(settings.usage_topic, batch)
-            batch = []
-    producer.send(settings.usage_topic, batch)
-    producer.close()
 
 
 def warehouse_is_locked(path: Path) -> bool:

@@ -148,16 +148,12 @@ def _normalise(rows: list[dict]) -> list[tuple]:
 def test_duckdb_and_postgres_build_the_same_marts(make_settings, pg_database):
     duck = make_settings()
     pg = make_settings(warehouse_url=pg_database, usage_topic=duck.usage_topic)
-    from ingestion.synthetic import SyntheticPlan, generate
+    from ingestion.synthetic import SyntheticPlan, produce_plan
 
     plan = SyntheticPlan(
         start=datetime(2026, 9, 20), end=datetime(2026, 11, 5), tenants=12, events=6000, seed=3
     )
-    from ingestion.kafka import EventProducer
-
-    producer = EventProducer(duck)
-    producer.send(duck.usage_topic, list(generate(plan)))
-    producer.close()
+    produce_plan(duck, plan)
     from ingestion.meters import DEMO_METERS
 
     for settings in (duck, pg):
