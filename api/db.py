@@ -94,14 +94,4 @@ def ensure_meters(settings: Settings, meters) -> None:
     with session_scope(settings) as session:
         for m in meters:
             if session.get(MeterRow, m.key) is None:
-                session.add(
-                    MeterRow(
-                        key=m.key,
-                        name=m.name,
-                        event_type=m.event_type,
-                        aggregation=m.aggregation.value,
-                        value_property=m.value_property,
-                        unit=m.unit,
-                        group_by=list(m.group_by),
-                    )
-                )
+                session.add(MeterRow.from_definition(m))

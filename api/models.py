@@ -12,6 +12,7 @@ from sqlalchemy import JSON, DateTime, Index, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from ingestion.events import utc_now
+from ingestion.meters import Meter as MeterDefinition
 
 
 class Base(DeclarativeBase):
@@ -31,6 +32,18 @@ class Meter(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utc_now)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utc_now, onupdate=utc_now)
     archived_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+
+    @classmethod
+    def from_definition(cls, meter: MeterDefinition) -> Meter:
+        return cls(
+            key=meter.key,
+            name=meter.name,
+            event_type=meter.event_type,
+            aggregation=meter.aggregation.value,
+            value_property=meter.value_property,
+            unit=meter.unit,
+            group_by=list(meter.group_by),
+        )
 
 
 class ApiKey(Base):

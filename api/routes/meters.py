@@ -47,15 +47,7 @@ def create_meter(body: MeterCreate, session: SessionDep, _admin: AdminDep, cache
         raise HTTPException(422, f"{exc.field}: {exc.message}") from None
     if session.get(MeterRow, meter.key) is not None:
         raise HTTPException(409, f"meter {meter.key!r} already exists")
-    row = MeterRow(
-        key=meter.key,
-        name=meter.name,
-        event_type=meter.event_type,
-        aggregation=meter.aggregation.value,
-        value_property=meter.value_property,
-        unit=meter.unit,
-        group_by=list(meter.group_by),
-    )
+    row = MeterRow.from_definition(meter)
     session.add(row)
     session.commit()
     cache.invalidate()
