@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, Security
@@ -15,13 +17,22 @@ from api import security
 from api.db import session_factory
 from api.models import ApiKey
 from api.models import Meter as MeterRow
+from ingestion.events import EventValidator
 from ingestion.kafka import EventProducer
-from ingestion.meters import Aggregation, Meter, meters_by_event_type
+from ingestion.meters import Aggregation, Meter
 from ingestion.serving import ServingReader
 from ingestion.settings import Settings
 
 _bearer = HTTPBearer(auto_error=False, description="`Authorization: Bearer <key>`")
 _api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="The API key")
+
+
+def get_clock(request: Request) -> Callable[[], datetime]:
+    """The time source (naive UTC); tests set ``app.state.clock`` to a fixed time."""
+    return request.app.state.clock
+
+
+ClockDep = Annotated[Callable[[], datetime], Depends(get_clock)]
 
 
 def get_settings(request: Request) -> Settings:
@@ -106,19 +117,32 @@ def scoped_tenant(caller: security.Caller, tenant_id: str | None) -> str | None:
 
 
 class MeterCache:
-    """Active meters for validating ingested events, refreshed every few seconds."""
+    """Active meters for validating ingested events, refreshed every few seconds, with one
+    event validator per thread for the current set of meters."""
 
-    def __init__(self, ttl: float = 5.0):
+    def __init__(self, ttl: float = 5.0, max_future: timedelta = timedelta(minutes=5)):
         self.ttl = ttl
+        self.max_future = max_future
         self._at = 0.0
-        self._index: dict[str, tuple[Meter, ...]] = {}
+        self._meters: tuple[Meter, ...] = ()
+        self._local = threading.local()
 
-    def index(self, session: Session) -> dict[str, tuple[Meter, ...]]:
+    def meters(self, session: Session) -> tuple[Meter, ...]:
         if time.monotonic() - self._at > self.ttl:
             rows = session.scalars(select(MeterRow).where(MeterRow.archived_at.is_(None))).all()
-            self._index = meters_by_event_type([to_meter(r) for r in rows])
+            self._meters = tuple(to_meter(r) for r in rows)
             self._at = time.monotonic()
-        return self._index
+        return self._meters
+
+    def validator(self, session: Session) -> EventValidator:
+        meters = self.meters(session)
+        cached = getattr(self._local, "validator", None)
+        if cached is None or cached.meters != meters:
+            if cached is not None:
+                cached.close()
+            cached = EventValidator(meters, self.max_future)
+            self._local.validator = cached
+        return cached
 
     def invalidate(self) -> None:
         self._at = 0.0

@@ -5,15 +5,19 @@ from __future__ import annotations
 import logging
 import threading
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 from fastapi import APIRouter, FastAPI, Request
+from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import OperationalError
 
 from api.db import migrate
 from api.deps import MeterCache
-from api.routes import api_keys, health, meters, usage
+from api.errors import ApiError
+from api.routes import api_keys, coupons, health, meters, plans, pricing, subscriptions, usage
+from ingestion.events import utc_now
 from ingestion.serving import MissingTable, ServingReader
 from ingestion.settings import Settings, get_settings
 
@@ -57,14 +61,27 @@ def create_app(settings: Settings | None = None, run_migrations: bool = True) ->
     app.state.reader = ServingReader(settings)
     app.state.producer = None
     app.state.lock = threading.Lock()
-    app.state.meter_cache = MeterCache()
+    app.state.meter_cache = MeterCache(
+        max_future=timedelta(seconds=settings.max_event_future_seconds)
+    )
+    app.state.clock = utc_now
 
     @app.exception_handler(RequestValidationError)
     async def on_validation_error(_request: Request, exc: RequestValidationError):
         return JSONResponse(
             status_code=422,
-            content={"detail": _validation_message(exc), "errors": exc.errors()},
+            content={
+                "detail": _validation_message(exc),
+                "errors": jsonable_encoder(exc.errors()),
+            },
         )
+
+    @app.exception_handler(ApiError)
+    async def on_api_error(_request: Request, exc: ApiError):
+        content = {"detail": exc.detail}
+        if exc.field:
+            content["field"] = exc.field
+        return JSONResponse(status_code=exc.status, content=content)
 
     @app.exception_handler(MissingTable)
     async def on_missing_table(_request: Request, exc: MissingTable):
@@ -88,6 +105,10 @@ def create_app(settings: Settings | None = None, run_migrations: bool = True) ->
     billing.include_router(usage.router)
     billing.include_router(meters.router)
     billing.include_router(api_keys.router)
+    billing.include_router(plans.router)
+    billing.include_router(pricing.router)
+    billing.include_router(subscriptions.router)
+    billing.include_router(coupons.router)
     billing.include_router(health.router)
     app.include_router(billing)
     return app

@@ -6,13 +6,56 @@ Timestamps are stored as naive UTC. The pipeline snapshots these tables into the
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
+from decimal import Decimal
 
-from sqlalchemy import JSON, DateTime, Index, String
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy import (
+    JSON,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from ingestion.events import utc_now
 from ingestion.meters import Meter as MeterDefinition
+
+
+class ExactDecimal(TypeDecorator):
+    """Exact decimals on every backend: NUMERIC(p, s) on PostgreSQL, text on SQLite (whose
+    NUMERIC affinity would store floats)."""
+
+    impl = Numeric
+    cache_ok = True
+
+    def __init__(self, precision: int, scale: int):
+        super().__init__()
+        self.precision = precision
+        self.scale = scale
+
+    def load_dialect_impl(self, dialect):
+        if dialect.name == "sqlite":
+            return dialect.type_descriptor(String(self.precision + 2))
+        return dialect.type_descriptor(Numeric(self.precision, self.scale, asdecimal=True))
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        value = Decimal(value)
+        if dialect.name == "sqlite":
+            return format(value, "f")
+        return value
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        return Decimal(value) if not isinstance(value, Decimal) else value
 
 
 class Base(DeclarativeBase):
@@ -58,3 +101,166 @@ class ApiKey(Base):
     secret_hash: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utc_now)
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+
+
+# ----------------------------------------------------------------------------- plans
+MONEY = ExactDecimal(38, 12)  # prices and amounts: exact, up to 12 decimals (Stripe's *_decimal)
+QUANTITY = ExactDecimal(38, 9)
+
+
+class Plan(Base):
+    """One version of a plan. Versions are immutable once a subscription uses them: an edit
+    then creates version + 1 and the old one is marked superseded."""
+
+    __tablename__ = "plans"
+    __table_args__ = (UniqueConstraint("code", "version", name="uq_plans_code_version"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    code: Mapped[str] = mapped_column(String(63), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(String(2000), default="")
+    currency: Mapped[str] = mapped_column(String(3))
+    interval: Mapped[str] = mapped_column(String(10), default="month")
+    base_fee_amount: Mapped[Decimal] = mapped_column(MONEY, default=Decimal(0))
+    base_fee_timing: Mapped[str] = mapped_column(String(12), default="in_advance")
+    trial_days: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utc_now)
+    superseded_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    archived_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+
+    charges: Mapped[list[PlanCharge]] = relationship(
+        back_populates="plan", order_by="PlanCharge.position", cascade="all, delete-orphan"
+    )
+
+
+class PlanCharge(Base):
+    """A usage charge of a plan: one meter, one price model, optional free units and a minimum
+    commitment per period."""
+
+    __tablename__ = "plan_charges"
+    __table_args__ = (UniqueConstraint("plan_id", "meter_key", name="uq_plan_charges_meter"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    meter_key: Mapped[str] = mapped_column(ForeignKey("meters.key"))
+    price_model: Mapped[str] = mapped_column(String(20))
+    unit_amount: Mapped[Decimal | None] = mapped_column(MONEY, nullable=True)
+    package_size: Mapped[Decimal | None] = mapped_column(QUANTITY, nullable=True)
+    flat_amount: Mapped[Decimal | None] = mapped_column(MONEY, nullable=True)
+    free_units: Mapped[Decimal] = mapped_column(QUANTITY, default=Decimal(0))
+    minimum_amount: Mapped[Decimal | None] = mapped_column(MONEY, nullable=True)
+
+    plan: Mapped[Plan] = relationship(back_populates="charges")
+    tiers: Mapped[list[PlanChargeTier]] = relationship(
+        back_populates="charge",
+        order_by="PlanChargeTier.tier_index",
+        cascade="all, delete-orphan",
+    )
+
+
+class PlanChargeTier(Base):
+    __tablename__ = "plan_charge_tiers"
+
+    charge_id: Mapped[int] = mapped_column(ForeignKey("plan_charges.id"), primary_key=True)
+    tier_index: Mapped[int] = mapped_column(Integer, primary_key=True)  # 1-based
+    up_to: Mapped[Decimal | None] = mapped_column(QUANTITY, nullable=True)  # null: no limit
+    unit_amount: Mapped[Decimal] = mapped_column(MONEY)
+    flat_amount: Mapped[Decimal] = mapped_column(MONEY, default=Decimal(0))
+
+    charge: Mapped[PlanCharge] = relationship(back_populates="tiers")
+
+
+# ----------------------------------------------------------------------------- subscriptions
+class Subscription(Base):
+    """A tenant's subscription. Its status is derived from its dates (see api.subscriptions)."""
+
+    __tablename__ = "subscriptions"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(String(128), index=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id"))  # the plan in force now
+    started_at: Mapped[datetime] = mapped_column(DateTime)
+    trial_ends_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    cancel_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    canceled_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utc_now)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utc_now, onupdate=utc_now)
+
+    plan: Mapped[Plan] = relationship()
+    phases: Mapped[list[SubscriptionPhase]] = relationship(
+        back_populates="subscription",
+        order_by="SubscriptionPhase.starts_at",
+        cascade="all, delete-orphan",
+    )
+    events: Mapped[list[SubscriptionEvent]] = relationship(
+        order_by="SubscriptionEvent.id", cascade="all, delete-orphan"
+    )
+
+
+class SubscriptionPhase(Base):
+    """Effective-dated history of the plan in force: [starts_at, ends_at)."""
+
+    __tablename__ = "subscription_phases"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    subscription_id: Mapped[str] = mapped_column(ForeignKey("subscriptions.id"), index=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id"))
+    starts_at: Mapped[datetime] = mapped_column(DateTime)
+    ends_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    reason: Mapped[str] = mapped_column(String(30))
+
+    subscription: Mapped[Subscription] = relationship(back_populates="phases")
+    plan: Mapped[Plan] = relationship()
+
+
+class SubscriptionEvent(Base):
+    """Everything that happened to a subscription, in order."""
+
+    __tablename__ = "subscription_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    subscription_id: Mapped[str] = mapped_column(ForeignKey("subscriptions.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    occurred_at: Mapped[datetime] = mapped_column(DateTime, default=utc_now)
+    effective_at: Mapped[datetime] = mapped_column(DateTime)
+    details: Mapped[dict] = mapped_column(JSON, default=dict)
+
+
+# ----------------------------------------------------------------------------- coupons
+class Coupon(Base):
+    __tablename__ = "coupons"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    code: Mapped[str] = mapped_column(String(63), unique=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    percent_off: Mapped[Decimal | None] = mapped_column(ExactDecimal(7, 4), nullable=True)
+    amount_off: Mapped[Decimal | None] = mapped_column(MONEY, nullable=True)
+    currency: Mapped[str | None] = mapped_column(String(3), nullable=True)
+    duration: Mapped[str] = mapped_column(String(10))
+    duration_in_months: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    max_redemptions: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    times_redeemed: Mapped[int] = mapped_column(Integer, default=0)
+    redeem_by: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    plan_codes: Mapped[list[str]] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utc_now)
+    archived_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+
+
+class CouponRedemption(Base):
+    """A coupon applied to a subscription, from a billing period, for its duration."""
+
+    __tablename__ = "coupon_redemptions"
+    __table_args__ = (
+        UniqueConstraint("coupon_id", "subscription_id", name="uq_coupon_redemptions_once"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    coupon_id: Mapped[int] = mapped_column(ForeignKey("coupons.id"), index=True)
+    subscription_id: Mapped[str] = mapped_column(ForeignKey("subscriptions.id"), index=True)
+    redeemed_at: Mapped[datetime] = mapped_column(DateTime, default=utc_now)
+    first_period_start: Mapped[date] = mapped_column(Date)
+    periods: Mapped[int | None] = mapped_column(Integer, nullable=True)  # null: forever
+
+    coupon: Mapped[Coupon] = relationship()

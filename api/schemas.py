@@ -4,11 +4,25 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Generic, Literal, TypeVar
+from typing import Annotated, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
 
 T = TypeVar("T")
+
+
+def plain_decimal(value: Decimal | None) -> str | None:
+    """A decimal as plain text without trailing zeros: 40, 6.5, 0.0015 (same on every
+    backend, whatever scale the database keeps)."""
+    if value is None:
+        return None
+    text = format(value, "f")
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return text or "0"
+
+
+Plain = Annotated[Decimal, PlainSerializer(plain_decimal, return_type=str)]
 
 
 class Page(BaseModel, Generic[T]):
@@ -137,3 +151,275 @@ class DeadLetterPublic(BaseModel):
 
 class DeadLettersPublic(Page[DeadLetterPublic]):
     as_of: datetime | None
+
+
+# ----------------------------------------------------------------------------- pricing
+Amount = Annotated[Decimal, Field(description="Exact decimal; send as a JSON string to be safe")]
+
+
+class TierIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    up_to: Decimal | None = Field(description="Last unit of the tier; null for the last tier.")
+    unit_amount: Decimal = Decimal(0)
+    flat_amount: Decimal = Decimal(0)
+
+
+class PriceIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    model: str = Field(
+        examples=["graduated"], description="per_unit, graduated, volume, package or flat"
+    )
+    unit_amount: Decimal | None = None
+    tiers: list[TierIn] = Field(default_factory=list)
+    package_size: Decimal | None = None
+    flat_amount: Decimal | None = None
+    free_units: Decimal = Decimal(0)
+
+
+class CalculateIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    currency: str = Field(examples=["USD"])
+    quantity: Decimal = Field(examples=["6"])
+    price: PriceIn
+
+
+class PriceLinePublic(BaseModel):
+    description: str
+    quantity: Decimal
+    unit_amount: Decimal | None
+    flat_amount: Decimal
+    amount: Decimal = Field(description="Unrounded; the total is rounded once, at the end.")
+    tier: int | None
+
+
+class CalculatePublic(BaseModel):
+    amount: str = Field(description="Rounded half-up to the currency's minor unit.")
+    currency: str
+    lines: list[PriceLinePublic]
+
+
+class QuoteIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    plan_code: str
+    usage: dict[str, Decimal] = Field(default_factory=dict, description="meter key -> quantity")
+    coupon_code: str | None = None
+
+
+class QuoteLinePublic(BaseModel):
+    kind: Literal["base_fee", "usage", "minimum_commitment", "discount"]
+    description: str
+    meter: str | None = None
+    quantity: Decimal | None = None
+    amount: str
+    detail: list[PriceLinePublic] = Field(default_factory=list)
+
+
+class QuotePublic(BaseModel):
+    plan_code: str
+    plan_version: int
+    currency: str
+    lines: list[QuoteLinePublic]
+    subtotal: str
+    discount: str
+    total: str
+
+
+# ----------------------------------------------------------------------------- plans
+class BaseFeeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    amount: Decimal = Decimal(0)
+    timing: Literal["in_advance", "in_arrears"] = "in_advance"
+
+
+class ChargeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    meter: str
+    price: PriceIn
+    minimum_amount: Decimal | None = Field(
+        None, description="Minimum commitment per period; a shortfall is billed as a true-up."
+    )
+
+
+class PlanDefinition(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=200)
+    description: str = Field("", max_length=2000)
+    currency: str = Field(examples=["USD"])
+    interval: Literal["month"] = Field("month", description="Calendar months, UTC.")
+    base_fee: BaseFeeIn = Field(default_factory=BaseFeeIn)
+    trial_days: int = Field(0, ge=0, le=365)
+    charges: list[ChargeIn] = Field(default_factory=list, max_length=100)
+
+
+class PlanCreate(PlanDefinition):
+    code: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$", examples=["pro"])
+
+
+class BaseFeePublic(BaseModel):
+    amount: Plain
+    timing: Literal["in_advance", "in_arrears"]
+
+
+class ChargePublic(BaseModel):
+    meter: str
+    price: dict
+    minimum_amount: Plain | None
+
+
+class PlanPublic(BaseModel):
+    id: int
+    code: str
+    version: int
+    name: str
+    description: str
+    currency: str
+    interval: str
+    base_fee: BaseFeePublic
+    trial_days: int
+    charges: list[ChargePublic]
+    created_at: datetime
+    superseded_at: datetime | None
+    archived_at: datetime | None
+    is_current: bool
+
+
+class PlansPublic(BaseModel):
+    data: list[PlanPublic]
+    count: int
+
+
+# ----------------------------------------------------------------------------- subscriptions
+class SubscriptionCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    tenant_id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$")
+    plan_code: str
+    start_at: datetime | None = Field(None, description="Default: now. UTC if no offset given.")
+    trial_days: int | None = Field(None, ge=0, le=365, description="Default: the plan's.")
+    coupon_code: str | None = None
+
+
+class CancelIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    at_period_end: bool = True
+    at: datetime | None = Field(None, description="When to cancel immediately (default now).")
+
+
+class PlanChangeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    plan_code: str
+    timing: Literal["immediate", "period_end"] | None = Field(
+        None, description="Default: upgrades immediately (prorated), downgrades at period end."
+    )
+    at: datetime | None = Field(None, description="When an immediate change takes effect.")
+
+
+class CouponApply(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    code: str
+
+
+class PhasePublic(BaseModel):
+    plan_code: str
+    plan_version: int
+    starts_at: datetime
+    ends_at: datetime | None
+    reason: str
+
+
+class SubscriptionEventPublic(BaseModel):
+    kind: str
+    occurred_at: datetime
+    effective_at: datetime
+    details: dict
+
+
+class ProrationLinePublic(BaseModel):
+    period_start: date
+    kind: Literal["proration_credit", "proration_charge"]
+    description: str
+    amount: str
+    currency: str
+
+
+class RedemptionPublic(BaseModel):
+    coupon_code: str
+    redeemed_at: datetime
+    first_period_start: date
+    periods: int | None
+
+
+class SubscriptionPublic(BaseModel):
+    id: str
+    tenant_id: str
+    status: Literal["scheduled", "trialing", "active", "canceled"]
+    plan_code: str
+    plan_version: int
+    currency: str
+    started_at: datetime
+    trial_ends_at: datetime | None
+    cancel_at: datetime | None
+    canceled_at: datetime | None
+    current_period_start: date | None
+    current_period_end: date | None
+    pending_plan_code: str | None = Field(None, description="Plan that takes over at a later date.")
+    pending_change_at: datetime | None = None
+    phases: list[PhasePublic]
+    coupons: list[RedemptionPublic]
+    events: list[SubscriptionEventPublic]
+    proration: list[ProrationLinePublic] = Field(
+        default_factory=list,
+        description="Proration lines caused by this request (plan changes, cancellations).",
+    )
+
+
+class SubscriptionsPublic(BaseModel):
+    data: list[SubscriptionPublic]
+    count: int
+
+
+# ----------------------------------------------------------------------------- coupons
+class CouponCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    code: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$")
+    name: str = Field("", max_length=200)
+    percent_off: Decimal | None = Field(None, gt=0, le=100)
+    amount_off: Decimal | None = Field(None, gt=0)
+    currency: str | None = None
+    duration: Literal["once", "repeating", "forever"]
+    duration_in_months: int | None = Field(None, ge=1, le=120)
+    max_redemptions: int | None = Field(None, ge=1)
+    redeem_by: datetime | None = None
+    plan_codes: list[str] = Field(default_factory=list, description="Empty: every plan.")
+
+
+class CouponPublic(BaseModel):
+    code: str
+    name: str
+    percent_off: Plain | None
+    amount_off: Plain | None
+    currency: str | None
+    duration: str
+    duration_in_months: int | None
+    max_redemptions: int | None
+    times_redeemed: int
+    redeem_by: datetime | None
+    plan_codes: list[str]
+    created_at: datetime
+    archived_at: datetime | None
+
+
+class CouponsPublic(BaseModel):
+    data: list[CouponPublic]
+    count: int

@@ -97,7 +97,8 @@ def run_once(settings: Settings) -> int:
         print(
             f"  landed {landing.get('landed', 0)} events "
             f"({landing.get('duplicates', 0)} duplicates skipped, "
-            f"{landing.get('late', 0)} late); periods built: "
+            f"{landing.get('late', 0)} late); periods with new events: "
+            f"{', '.join(outcome.pending_periods) or 'none'}; periods built: "
             f"{', '.join(outcome.built_periods) or 'none'}"
         )
     return 0 if outcome.success else 1

@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import dagster as dg
 
+from dagster_project.control_plane.assets import control_plane_snapshot
 from dagster_project.partitions import billing_periods
 from dagster_project.serving.assets import serving_snapshot
 from dagster_project.transform.assets import billing_period_models, warehouse_models
-from dagster_project.usage.assets import (
-    closed_billing_periods,
-    control_plane_snapshot,
-    land_usage_events,
-)
+from dagster_project.usage.assets import closed_billing_periods, land_usage_events
 
 # Steps run one after another in the run's process: the embedded DuckDB warehouse admits one
 # writing process. On PostgreSQL, switch a job to the multiprocess (or a Kubernetes/Celery)
@@ -30,17 +27,12 @@ ingest_job = dg.define_asset_job(
 
 billing_period_job = dg.define_asset_job(
     "billing_period_job",
-    selection=dg.AssetSelection.assets(billing_period_models, warehouse_models, serving_snapshot),
+    selection=dg.AssetSelection.assets(
+        control_plane_snapshot, billing_period_models, warehouse_models, serving_snapshot
+    ),
     partitions_def=billing_periods,
-    description="Rebuild the usage marts for billing periods, then publish the serving snapshot.",
-    config=IN_PROCESS,
-    tags={"billing/warehouse-writer": "true"},
-)
-
-refresh_job = dg.define_asset_job(
-    "refresh_job",
-    selection=dg.AssetSelection.assets(warehouse_models, serving_snapshot),
-    description="Rebuild the unpartitioned models (dimensions) and publish the serving snapshot.",
+    description="Snapshot the control plane, rebuild the usage and billing models of billing "
+    "periods, then publish the serving snapshot.",
     config=IN_PROCESS,
     tags={"billing/warehouse-writer": "true"},
 )

@@ -1,20 +1,22 @@
 """``billing run``: the whole pipeline once, in this process, recorded in the Dagster instance.
 
-The same jobs the sensors launch, in order: land (ingest_job) -> rebuild the billing periods with
-new events, in one run over their range (billing_period_job) -> or, when no period changed,
-refresh the dimensions (refresh_job). Each job publishes a serving snapshot at its end.
+The same jobs the sensors and schedules launch, in order: land (ingest_job) -> rebuild, in one run
+over their range, the billing periods with new events and the periods still open
+(billing_period_job), which publishes a serving snapshot at its end.
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime, timedelta
 
 import dagster as dg
 
 from dagster_project.partitions import billing_periods, period_key
+from ingestion.events import utc_now
 from ingestion.landing import pending_periods
+from ingestion.periods import period_start
 from ingestion.settings import Settings
 from ingestion.warehouse import Warehouse
 
@@ -44,7 +46,8 @@ class JobOutcome:
 class PipelineOutcome:
     runs: list[JobOutcome] = field(default_factory=list)
     landing: dict = field(default_factory=dict)
-    built_periods: list[str] = field(default_factory=list)
+    pending_periods: list[str] = field(default_factory=list)  # with newly landed events
+    built_periods: list[str] = field(default_factory=list)  # pending + open ones
 
     @property
     def success(self) -> bool:
@@ -105,8 +108,19 @@ def _execute(
     return outcome, result
 
 
+def open_periods(con, now: datetime) -> list[date]:
+    """The current billing period, and the previous one until it is closed."""
+    current = period_start(now)
+    previous = period_start(current - timedelta(days=1))
+    closed = {r[0] for r in con.fetchall("select period_start from raw.closed_billing_periods")}
+    return [current] if previous in closed else [previous, current]
+
+
 def run_pipeline(
-    settings: Settings, instance: dg.DagsterInstance, defs: dg.Definitions | None = None
+    settings: Settings,
+    instance: dg.DagsterInstance,
+    defs: dg.Definitions | None = None,
+    now: datetime | None = None,
 ) -> PipelineOutcome:
     if defs is None:
         from dagster_project.definitions import defs as loaded
@@ -121,24 +135,20 @@ def run_pipeline(
         materialization = event.event_specific_data.materialization
         if materialization and materialization.asset_key.path == ["landing", "usage_events"]:
             outcome.landing = {k: v.value for k, v in materialization.metadata.items()}
-    # Everything landed and not yet built (including periods whose earlier build failed).
+    # Everything landed and not yet built (including periods whose earlier build failed), and
+    # the periods still open (subscriptions and plans change them too).
     with Warehouse(settings).connection() as con:
         pending = sorted(pending_periods(con))
+        to_build = sorted(set(pending) | set(open_periods(con, now or utc_now())))
     first = date.fromisoformat(billing_periods.start.strftime("%Y-%m-%d"))
-    pending = [p for p in pending if p >= first]
-    if pending:
-        start, end = period_key(pending[0]), period_key(pending[-1])
-        last = billing_periods.get_last_partition_key()
-        end = min(end, last) if last else end
-        tags = {
-            "dagster/asset_partition_range_start": start,
-            "dagster/asset_partition_range_end": end,
-        }
-        build, _ = _execute(defs, "billing_period_job", instance, settings, tags=tags)
-        outcome.runs.append(build)
-        if build.success:
-            outcome.built_periods = [period_key(p) for p in pending]
-    else:
-        refresh, _ = _execute(defs, "refresh_job", instance, settings)
-        outcome.runs.append(refresh)
+    to_build = [p for p in to_build if p >= first]
+    outcome.pending_periods = [period_key(p) for p in pending if p >= first]
+    start, end = period_key(to_build[0]), period_key(to_build[-1])
+    last = billing_periods.get_last_partition_key()
+    end = min(end, last) if last else end
+    tags = {"dagster/asset_partition_range_start": start, "dagster/asset_partition_range_end": end}
+    build, _ = _execute(defs, "billing_period_job", instance, settings, tags=tags)
+    outcome.runs.append(build)
+    if build.success:
+        outcome.built_periods = [period_key(p) for p in to_build]
     return outcome

@@ -1,16 +1,29 @@
 """Schedules."""
 
-from __future__ import annotations
+from datetime import timedelta
 
 import dagster as dg
 
-from dagster_project.jobs import refresh_job
+from dagster_project.jobs import billing_period_job
+from dagster_project.partitions import billing_periods, period_key
+from ingestion.periods import period_start
 
-nightly_refresh = dg.ScheduleDefinition(
-    job=refresh_job,
-    cron_schedule="15 1 * * *",
+
+@dg.schedule(
+    job=billing_period_job,
+    cron_schedule="5 * * * *",
     execution_timezone="UTC",
     default_status=dg.DefaultScheduleStatus.RUNNING,
-    description="Rebuild dimensions and republish nightly, so control-plane edits show up even "
-    "on days without usage.",
+    description="Hourly: rebuild the current and the previous billing period, so control-plane "
+    "changes (new subscriptions, plan changes, coupons) show up without new usage.",
 )
+def open_periods_schedule(context: dg.ScheduleEvaluationContext):
+    now = context.scheduled_execution_time.replace(tzinfo=None)
+    current = period_start(now)
+    previous = period_start(current - timedelta(days=1))
+    stamp = now.strftime("%Y%m%dT%H")
+    last = billing_periods.get_last_partition_key()
+    for period in (previous, current):
+        key = period_key(period)
+        if last is None or key <= last:
+            yield dg.RunRequest(run_key=f"open-{key}-{stamp}", partition_key=key)

@@ -29,6 +29,9 @@ def _column_types(column: sa.Column) -> tuple[str, str]:
         return "timestamp", "timestamp"
     if isinstance(t, sa.Date):
         return "date", "date"
+    precision, scale = getattr(t, "precision", None), getattr(t, "scale", None)
+    if precision and scale is not None and not isinstance(t, sa.Float):
+        return f"decimal({precision}, {scale})", f"numeric({precision}, {scale})"
     if isinstance(t, sa.Numeric) and not isinstance(t, sa.Float):
         return "decimal(38, 9)", "numeric(38, 9)"
     if isinstance(t, sa.Integer):

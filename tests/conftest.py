@@ -161,7 +161,7 @@ def seed_meters(settings: Settings, meters=TEST_METERS) -> None:
 def snapshot_meters(settings: Settings) -> None:
     """Copy the control plane into the warehouse (the pipeline's first step)."""
     from api.db import get_engine
-    from dagster_project.usage.assets import SNAPSHOT_TABLES
+    from dagster_project.control_plane.assets import SNAPSHOT_TABLES
     from ingestion.control_snapshot import snapshot_tables
     from ingestion.warehouse import Warehouse
 

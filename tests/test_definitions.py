@@ -38,7 +38,7 @@ def test_definitions_load_and_validate():
     # dbt tests are asset checks.
     checks = {c.name for c in graph.asset_check_keys}
     assert any("unique_combination_of_columns_fct_usage_period" in c for c in checks)
-    for name in ("ingest_job", "billing_period_job", "refresh_job"):
+    for name in ("ingest_job", "billing_period_job"):
         assert defs.resolve_job_def(name)
     assert {s.name for s in defs.sensors} == {"usage_landing_sensor", "billing_period_sensor"}
 

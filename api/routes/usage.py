@@ -27,7 +27,7 @@ from api.schemas import (
     UsagePublic,
     UsagesPublic,
 )
-from ingestion.events import RejectCode, Rejection, UsageEvent, utc_now, validate_event
+from ingestion.events import RejectCode, Rejection, UsageEvent, utc_now
 from ingestion.kafka import KafkaUnavailable
 from ingestion.periods import next_period
 from ingestion.serving import NoSnapshot
@@ -199,35 +199,31 @@ async def ingest_usage(
 
 
 def _ingest(events, caller, session, settings, producer, meters):
-    index = meters.index(session)
-    now = utc_now()
-    max_future = timedelta(seconds=settings.max_event_future_seconds)
+    validator = meters.validator(session)
+    payloads = [orjson.dumps(e) if isinstance(e, dict) else b"" for e in events]
+    checked = validator.validate(payloads, utc_now())
     results: list[IngestResult] = []
     outgoing: list[tuple[bytes, bytes]] = []
-    for i, event in enumerate(events):
-        event_id = event.get("id") if isinstance(event, dict) else None
+    for i, (event, verdict) in enumerate(zip(events, checked, strict=True)):
         if not isinstance(event, dict):
-            checked: UsageEvent | Rejection = Rejection(
-                RejectCode.NOT_AN_OBJECT, "event must be a JSON object"
-            )
-        else:
-            checked = validate_event(event, index, now, max_future)
-        if isinstance(checked, UsageEvent) and not caller.can_see(checked.tenant_id):
-            checked = Rejection(
+            verdict = Rejection(RejectCode.NOT_AN_OBJECT, "event must be a JSON object")
+        elif isinstance(verdict, UsageEvent) and not caller.can_see(verdict.tenant_id):
+            verdict = Rejection(
                 RejectCode.FORBIDDEN_TENANT,
-                f"this key may not send events for tenant {checked.tenant_id!r}",
+                f"this key may not send events for tenant {verdict.tenant_id!r}",
             )
-        if isinstance(checked, UsageEvent):
-            results.append(IngestResult(index=i, id=checked.event_id, status="accepted"))
-            outgoing.append((checked.tenant_id.encode(), orjson.dumps(event)))
+        if isinstance(verdict, UsageEvent):
+            results.append(IngestResult(index=i, id=verdict.event_id, status="accepted"))
+            outgoing.append((verdict.tenant_id.encode(), payloads[i]))
         else:
+            event_id = event.get("id") if isinstance(event, dict) else None
             results.append(
                 IngestResult(
                     index=i,
                     id=event_id if isinstance(event_id, str) else None,
                     status="rejected",
-                    code=checked.code,
-                    reason=checked.message,
+                    code=verdict.code,
+                    reason=verdict.message,
                 )
             )
     if outgoing:

@@ -1,4 +1,4 @@
-"""Usage assets: snapshot the control plane, land events from Kafka, close billing periods.
+"""Usage assets: land events from Kafka, close billing periods.
 
 Asset keys match the dbt sources they feed (``control_plane/...``, ``landing/...``) so the
 graph shows one lineage from Kafka to the marts.
@@ -6,46 +6,17 @@ graph shows one lineage from Kafka to the marts.
 
 import dagster as dg
 
-from api.db import get_engine
-from api.models import Meter
+from dagster_project.control_plane.assets import CONTROL_METERS
 from dagster_project.resources import BillingSettings
-from ingestion.control_snapshot import snapshot_tables
 from ingestion.events import utc_now
 from ingestion.landing import UsageLander
 from ingestion.periods import close_due_periods
 from ingestion.warehouse import Warehouse
 
-# Control-plane tables copied into the warehouse. API keys are deliberately not copied.
-SNAPSHOT_TABLES = (Meter.__table__,)
-
-CONTROL_METERS = dg.AssetKey(["control_plane", "control_meters"])
 USAGE_EVENTS = dg.AssetKey(["landing", "usage_events"])
 DEAD_LETTERS = dg.AssetKey(["landing", "usage_events_dead_letter"])
 WATERMARKS = dg.AssetKey(["landing", "usage_period_watermarks"])
 CLOSED_PERIODS = dg.AssetKey(["landing", "closed_billing_periods"])
-
-
-@dg.multi_asset(
-    specs=[
-        dg.AssetSpec(
-            dg.AssetKey(["control_plane", f"control_{t.name}"]),
-            description=f"Copy of the control-plane table `{t.name}` (raw.control_{t.name}).",
-            group_name="control_plane",
-            kinds={"sqlalchemy"},
-        )
-        for t in SNAPSHOT_TABLES
-    ],
-    name="control_plane_snapshot",
-)
-def control_plane_snapshot(context: dg.AssetExecutionContext, billing: BillingSettings):
-    """Copy the API-managed records into the warehouse so dbt rates with exactly them."""
-    settings = billing.get()
-    counts = snapshot_tables(get_engine(settings), SNAPSHOT_TABLES, Warehouse(settings))
-    for table, rows in counts.items():
-        yield dg.MaterializeResult(
-            asset_key=dg.AssetKey(["control_plane", f"control_{table}"]),
-            metadata={"rows": dg.MetadataValue.int(rows)},
-        )
 
 
 @dg.multi_asset(

@@ -5,7 +5,7 @@
     periods in [period_start, period_end).
   * Otherwise, on an incremental run: every period that received events in a landing batch
     newer than the newest batch the model already holds.
-  * Otherwise (first run, --full-refresh): everything.
+  * Otherwise (first run, --full-refresh, or a model without a batch column): everything.
 
   Periods are always rebuilt whole: unique counts and latest values cannot be patched.
 -#}
@@ -15,7 +15,7 @@
     {%- if start and end -%}
         {{ period_column }} >= cast('{{ start }}' as date)
         and {{ period_column }} < cast('{{ end }}' as date)
-    {%- elif is_incremental() -%}
+    {%- elif is_incremental() and batch_column is not none -%}
         {{ period_column }} in (
             select period_start
             from {{ source('landing', 'usage_period_watermarks') }}

@@ -1,0 +1,61 @@
+"""Plans: what is sold, in which currency, with which charges. Writes need the admin key."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from sqlalchemy import select
+
+from api import plans as logic
+from api.deps import AdminDep, CallerDep, SessionDep
+from api.errors import NotFound
+from api.models import Plan
+from api.schemas import PlanCreate, PlanDefinition, PlanPublic, PlansPublic
+
+router = APIRouter(prefix="/plans", tags=["plans"])
+
+
+@router.get("", response_model=PlansPublic)
+def list_plans(session: SessionDep, _caller: CallerDep, include_history: bool = False):
+    """Current plan versions (all versions with `include_history=true`)."""
+    query = select(Plan).order_by(Plan.code, Plan.version)
+    if not include_history:
+        query = query.where(Plan.superseded_at.is_(None), Plan.archived_at.is_(None))
+    rows = session.scalars(query).all()
+    return PlansPublic(data=[logic.plan_public(p) for p in rows], count=len(rows))
+
+
+@router.post("", response_model=PlanPublic, status_code=201)
+def create_plan(body: PlanCreate, session: SessionDep, _admin: AdminDep):
+    plan = logic.create_plan(session, body)
+    session.commit()
+    return logic.plan_public(plan)
+
+
+@router.get("/{code}", response_model=PlanPublic)
+def get_plan(code: str, session: SessionDep, _caller: CallerDep):
+    return logic.plan_public(logic.current_plan(session, code))
+
+
+@router.get("/{code}/versions/{version}", response_model=PlanPublic)
+def get_plan_version(code: str, version: int, session: SessionDep, _caller: CallerDep):
+    plan = session.scalars(select(Plan).where(Plan.code == code, Plan.version == version)).first()
+    if plan is None:
+        raise NotFound(f"plan {code!r} has no version {version}")
+    return logic.plan_public(plan)
+
+
+@router.put("/{code}", response_model=PlanPublic)
+def replace_plan(code: str, body: PlanDefinition, session: SessionDep, _admin: AdminDep):
+    """Replace a plan's definition. A version some subscription has used never changes: the
+    edit becomes version + 1 and new subscriptions get it; existing ones keep theirs."""
+    plan = logic.replace_plan(session, code, body)
+    session.commit()
+    return logic.plan_public(plan)
+
+
+@router.delete("/{code}", response_model=PlanPublic)
+def archive_plan(code: str, session: SessionDep, _admin: AdminDep):
+    """Archive a plan: no new subscriptions; existing ones keep it."""
+    plan = logic.archive_plan(session, code)
+    session.commit()
+    return logic.plan_public(plan)

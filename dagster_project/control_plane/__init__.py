@@ -1,0 +1,1 @@
+"""Control plane domain: snapshots of the API-managed records into the warehouse."""
