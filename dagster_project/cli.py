@@ -128,16 +128,24 @@ def cmd_serve(args) -> int:
 
 # ----------------------------------------------------------------------------- demo
 def seed_demo_control_plane(settings: Settings) -> str:
-    """Demo meters, and a tenant key for tenant-001 (returned)."""
+    """Demo meters, plans, coupons and subscriptions, and a tenant key for tenant-001
+    (returned)."""
     from sqlalchemy import select
 
     from api import security
     from api.db import ensure_meters, migrate, session_scope
+    from api.demo import seed_demo_billing
     from api.models import ApiKey
     from ingestion.meters import DEMO_METERS
+    from ingestion.synthetic import SyntheticPlan, tenant_ids
 
     migrate(settings)
     ensure_meters(settings, DEMO_METERS)
+    now = datetime.now(UTC).replace(tzinfo=None)
+    with session_scope(settings) as session:
+        seed_demo_billing(
+            session, tenant_ids(SyntheticPlan(now, now).tenants), demo_window(now)[0], now
+        )
     with session_scope(settings) as session:
         existing = session.scalars(select(ApiKey).where(ApiKey.name == "demo")).first()
         if existing is not None:
@@ -147,14 +155,18 @@ def seed_demo_control_plane(settings: Settings) -> str:
     return key
 
 
-def produce_demo_month(settings: Settings) -> int:
+def demo_window(now: datetime) -> tuple[datetime, datetime]:
+    """The demo's usage: from the start of last month until now."""
+    this_month = datetime(now.year, now.month, 1)
+    return (this_month - timedelta(days=1)).replace(day=1), now - timedelta(minutes=1)
+
+
+def produce_demo_month(settings: Settings, events: int = 200_000) -> int:
     """Last month and this month so far, for the demo tenants."""
     from ingestion.synthetic import SyntheticPlan, produce_plan
 
-    now = datetime.now(UTC).replace(tzinfo=None)
-    this_month = datetime(now.year, now.month, 1)
-    last_month = (this_month - timedelta(days=1)).replace(day=1)
-    return produce_plan(settings, SyntheticPlan(start=last_month, end=now - timedelta(minutes=1)))
+    start, end = demo_window(datetime.now(UTC).replace(tzinfo=None))
+    return produce_plan(settings, SyntheticPlan(start=start, end=end, events=events))
 
 
 def _spawn(cmd: list[str], env: dict[str, str], log_path: Path) -> subprocess.Popen:
@@ -189,7 +201,7 @@ def cmd_demo(args) -> int:
         ensure_topics(settings)
         print(f"embedded broker at {broker.bootstrap_servers}")
         tenant_key = seed_demo_control_plane(settings)
-        sent = produce_demo_month(settings)
+        sent = produce_demo_month(settings, args.events)
         print(f"produced {sent} synthetic usage events (duplicates and malformed ones included)")
         print("running the pipeline (land -> dbt build -> publish) ...")
         if run_once(settings) != 0:
@@ -274,9 +286,9 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--host")
     serve.add_argument("--port", type=int)
     serve.set_defaults(func=cmd_serve)
-    sub.add_parser(
-        "demo", help="broker + synthetic month + pipeline + API + Dagster UI"
-    ).set_defaults(func=cmd_demo)
+    demo = sub.add_parser("demo", help="broker + synthetic month + pipeline + API + Dagster UI")
+    demo.add_argument("--events", type=int, default=200_000, help="synthetic events to produce")
+    demo.set_defaults(func=cmd_demo)
     bench = sub.add_parser("bench", help="measure landing and dbt against baselines")
     bench.add_argument("--events", type=int, default=1_000_000)
     bench.add_argument("--tenants", type=int, default=50)

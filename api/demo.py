@@ -1,0 +1,116 @@
+"""Demo control plane: plans, subscriptions and coupons for the synthetic tenants, created
+through the same domain functions the API uses (so they obey the same rules)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from api.models import Coupon, Plan, Subscription
+from api.plans import create_plan
+from api.schemas import CouponCreate, PlanCreate, SubscriptionCreate
+from api.subscriptions import create_subscription
+
+DEMO_PLANS = [
+    {
+        "code": "starter",
+        "name": "Starter",
+        "currency": "USD",
+        "base_fee": {"amount": "29", "timing": "in_advance"},
+        "charges": [
+            {
+                "meter": "api_calls",
+                "price": {"model": "per_unit", "unit_amount": "0.002", "free_units": "1000"},
+            },
+            {
+                "meter": "egress_gb",
+                "price": {"model": "package", "unit_amount": "0.50", "package_size": "1"},
+            },
+            {"meter": "storage_gb", "price": {"model": "per_unit", "unit_amount": "0.023"}},
+        ],
+    },
+    {
+        "code": "pro",
+        "name": "Pro",
+        "currency": "USD",
+        "base_fee": {"amount": "199", "timing": "in_advance"},
+        "trial_days": 0,
+        "charges": [
+            {
+                "meter": "api_calls",
+                "price": {
+                    "model": "graduated",
+                    "tiers": [
+                        {"up_to": "10000", "unit_amount": "0", "flat_amount": "0"},
+                        {"up_to": "100000", "unit_amount": "0.0015"},
+                        {"up_to": None, "unit_amount": "0.001"},
+                    ],
+                },
+            },
+            {
+                "meter": "api_active_users",
+                "price": {
+                    "model": "volume",
+                    "tiers": [
+                        {"up_to": "50", "unit_amount": "2"},
+                        {"up_to": None, "unit_amount": "1.5", "flat_amount": "10"},
+                    ],
+                },
+            },
+            {
+                "meter": "compute_seconds",
+                "price": {"model": "per_unit", "unit_amount": "0.0001"},
+                "minimum_amount": "25",
+            },
+            {"meter": "storage_gb", "price": {"model": "per_unit", "unit_amount": "0.02"}},
+        ],
+    },
+]
+DEMO_COUPONS = [
+    {
+        "code": "WELCOME20",
+        "name": "20% off for 3 months",
+        "percent_off": "20",
+        "duration": "repeating",
+        "duration_in_months": 3,
+    },
+    {
+        "code": "PARTNER50",
+        "name": "50 USD off, forever",
+        "amount_off": "50",
+        "currency": "USD",
+        "duration": "forever",
+    },
+]
+
+
+def seed_demo_billing(session: Session, tenants: list[str], start: datetime, now: datetime) -> int:
+    """Create the demo plans and coupons once, and subscribe every tenant not yet subscribed
+    (large tenants on pro). Returns the number of subscriptions created."""
+    for body in DEMO_PLANS:
+        if session.scalars(select(Plan.id).where(Plan.code == body["code"])).first() is None:
+            create_plan(session, PlanCreate.model_validate(body))
+    for body in DEMO_COUPONS:
+        if session.scalars(select(Coupon.id).where(Coupon.code == body["code"])).first() is None:
+            session.add(Coupon(**CouponCreate.model_validate(body).model_dump(), times_redeemed=0))
+    session.flush()
+    subscribed = set(session.scalars(select(Subscription.tenant_id)).all())
+    created = 0
+    for i, tenant in enumerate(tenants):
+        if tenant in subscribed:
+            continue
+        coupon = "WELCOME20" if i % 7 == 3 else ("PARTNER50" if i % 11 == 5 else None)
+        create_subscription(
+            session,
+            SubscriptionCreate(
+                tenant_id=tenant,
+                plan_code="pro" if i < 8 else "starter",
+                start_at=start,
+                coupon_code=coupon,
+            ),
+            now,
+        )
+        created += 1
+    return created
