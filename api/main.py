@@ -16,7 +16,18 @@ from sqlalchemy.exc import OperationalError
 from api.db import migrate
 from api.deps import MeterCache
 from api.errors import ApiError
-from api.routes import api_keys, coupons, health, meters, plans, pricing, subscriptions, usage
+from api.routes import (
+    api_keys,
+    coupons,
+    health,
+    invoices,
+    meters,
+    plans,
+    pricing,
+    subscriptions,
+    tenants,
+    usage,
+)
 from ingestion.events import utc_now
 from ingestion.serving import MissingTable, ServingReader
 from ingestion.settings import Settings, get_settings
@@ -109,6 +120,8 @@ def create_app(settings: Settings | None = None, run_migrations: bool = True) ->
     billing.include_router(pricing.router)
     billing.include_router(subscriptions.router)
     billing.include_router(coupons.router)
+    billing.include_router(tenants.router)
+    billing.include_router(invoices.router)
     billing.include_router(health.router)
     app.include_router(billing)
     return app

@@ -423,3 +423,112 @@ class CouponPublic(BaseModel):
 class CouponsPublic(BaseModel):
     data: list[CouponPublic]
     count: int
+
+
+# ----------------------------------------------------------------------------- tenants, tax
+class TaxRateCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    code: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$", examples=["VAT20"])
+    name: str = Field(min_length=1, max_length=200)
+    percentage: Decimal = Field(ge=0, le=100, examples=["20"])
+
+
+class TaxRatePublic(BaseModel):
+    code: str
+    name: str
+    percentage: Plain
+    created_at: datetime
+    archived_at: datetime | None
+
+
+class TaxRatesPublic(BaseModel):
+    data: list[TaxRatePublic]
+    count: int
+
+
+class TenantUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field("", max_length=200)
+    email: str | None = Field(None, max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")
+    tax_rates: list[str] = Field(default_factory=list, description="Tax rate codes.")
+
+
+class TenantPublic(BaseModel):
+    tenant_id: str
+    name: str
+    email: str | None
+    tax_rates: list[str]
+    created_at: datetime
+    updated_at: datetime
+
+
+class TenantsPublic(BaseModel):
+    data: list[TenantPublic]
+    count: int
+
+
+class CreditGrantCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    amount: Decimal = Field(gt=0)
+    currency: str
+    reason: str = Field("", max_length=300)
+
+
+class CreditGrantPublic(BaseModel):
+    id: int
+    tenant_id: str
+    amount: Plain
+    currency: str
+    reason: str
+    granted_at: datetime
+
+
+class CreditGrantsPublic(BaseModel):
+    data: list[CreditGrantPublic]
+    count: int
+
+
+# ----------------------------------------------------------------------------- invoices
+class InvoiceLinePublic(BaseModel):
+    line_number: int
+    kind: str
+    description: str
+    service_period_start: date
+    meter: str | None
+    quantity: Plain | None
+    amount: str
+
+
+class InvoicePublic(BaseModel):
+    id: str
+    number: str | None
+    status: str
+    subscription_id: str
+    tenant_id: str
+    period_start: date
+    period_end: date
+    issue_number: int
+    currency: str
+    subtotal: str
+    discount: str
+    tax_rate_percentage: Plain
+    tax: str
+    credits: str
+    total: str
+    finalized_at: datetime | None
+    voided_at: datetime | None
+    void_reason: str | None
+    lines: list[InvoiceLinePublic] | None = None
+
+
+class InvoicesPublic(Page[InvoicePublic]):
+    as_of: datetime | None
+
+
+class VoidIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field("", max_length=300)

@@ -4,27 +4,34 @@ from __future__ import annotations
 
 import dagster as dg
 
+from dagster_project.billing.assets import finalize_invoices
+from dagster_project.billing.sensors import invoice_void_sensor
 from dagster_project.control_plane.assets import control_plane_snapshot
 from dagster_project.jobs import billing_period_job, ingest_job
 from dagster_project.resources import BillingSettings
 from dagster_project.schedules import open_periods_schedule
 from dagster_project.serving.assets import serving_snapshot
-from dagster_project.transform.assets import billing_period_models, warehouse_models
+from dagster_project.transform.assets import (
+    billing_period_models,
+    invoice_models,
+    warehouse_models,
+)
 from dagster_project.transform.project import dbt_resource
-from dagster_project.usage.assets import closed_billing_periods, land_usage_events
+from dagster_project.usage.assets import land_usage_events
 from dagster_project.usage.sensors import billing_period_sensor, usage_landing_sensor
 
 defs = dg.Definitions(
     assets=[
         control_plane_snapshot,
         land_usage_events,
-        closed_billing_periods,
         billing_period_models,
         warehouse_models,
+        finalize_invoices,
+        invoice_models,
         serving_snapshot,
     ],
     jobs=[ingest_job, billing_period_job],
-    sensors=[usage_landing_sensor, billing_period_sensor],
+    sensors=[usage_landing_sensor, billing_period_sensor, invoice_void_sensor],
     schedules=[open_periods_schedule],
     resources={
         "dbt": dbt_resource(),

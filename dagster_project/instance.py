@@ -22,6 +22,11 @@ run_queue:
   tag_concurrency_limits:
     - key: "billing/warehouse-writer"
       limit: {max_runs}
+    # At most one run per billing period at a time (invoicing also takes a lease lock).
+    - key: "dagster/partition"
+      value:
+        applyLimitPerUniqueValue: true
+      limit: 1
 run_monitoring:
   enabled: true
 """

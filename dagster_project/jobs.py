@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import dagster as dg
 
+from dagster_project.billing.assets import finalize_invoices
 from dagster_project.control_plane.assets import control_plane_snapshot
 from dagster_project.partitions import billing_periods
 from dagster_project.serving.assets import serving_snapshot
-from dagster_project.transform.assets import billing_period_models, warehouse_models
-from dagster_project.usage.assets import closed_billing_periods, land_usage_events
+from dagster_project.transform.assets import (
+    billing_period_models,
+    invoice_models,
+    warehouse_models,
+)
+from dagster_project.usage.assets import land_usage_events
 
 # Steps run one after another in the run's process: the embedded DuckDB warehouse admits one
 # writing process. On PostgreSQL, switch a job to the multiprocess (or a Kubernetes/Celery)
@@ -17,10 +22,8 @@ IN_PROCESS = {"execution": {"config": {"in_process": {}}}}
 
 ingest_job = dg.define_asset_job(
     "ingest_job",
-    selection=dg.AssetSelection.assets(
-        control_plane_snapshot, land_usage_events, closed_billing_periods
-    ),
-    description="Snapshot the control plane, land new usage events, close due periods.",
+    selection=dg.AssetSelection.assets(control_plane_snapshot, land_usage_events),
+    description="Snapshot the control plane and land new usage events.",
     config=IN_PROCESS,
     tags={"billing/warehouse-writer": "true"},
 )
@@ -28,11 +31,17 @@ ingest_job = dg.define_asset_job(
 billing_period_job = dg.define_asset_job(
     "billing_period_job",
     selection=dg.AssetSelection.assets(
-        control_plane_snapshot, billing_period_models, warehouse_models, serving_snapshot
+        control_plane_snapshot,
+        warehouse_models,
+        billing_period_models,
+        finalize_invoices,
+        invoice_models,
+        serving_snapshot,
     ),
     partitions_def=billing_periods,
-    description="Snapshot the control plane, rebuild the usage and billing models of billing "
-    "periods, then publish the serving snapshot.",
+    description="Snapshot the control plane, rebuild the usage, rating and draft invoice models "
+    "of billing periods, finalize the periods whose grace has passed, build the invoice marts "
+    "and publish the serving snapshot.",
     config=IN_PROCESS,
     tags={"billing/warehouse-writer": "true"},
 )

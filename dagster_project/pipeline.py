@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 import dagster as dg
 
 from dagster_project.partitions import billing_periods, period_key
 from ingestion.events import utc_now
 from ingestion.landing import pending_periods
-from ingestion.periods import period_start
+from ingestion.periods import period_start, periods_between
 from ingestion.settings import Settings
 from ingestion.warehouse import Warehouse
 
@@ -109,11 +109,36 @@ def _execute(
 
 
 def open_periods(con, now: datetime) -> list[date]:
-    """The current billing period, and the previous one until it is closed."""
+    """Every billing period not closed yet, from the first with usage or a subscription up
+    to the current one (finalization closes periods once their grace has passed)."""
     current = period_start(now)
-    previous = period_start(current - timedelta(days=1))
     closed = {r[0] for r in con.fetchall("select period_start from raw.closed_billing_periods")}
-    return [current] if previous in closed else [previous, current]
+    starts = [
+        r[0] for r in con.fetchall("select min(period_start) from raw.usage_period_watermarks")
+    ]
+    if con.table_exists("raw", "control_subscriptions"):
+        first = con.fetchone("select min(started_at) from raw.control_subscriptions")
+        if first and first[0] is not None:
+            starts.append(period_start(first[0]))
+    earliest = min((s for s in starts if s is not None), default=current)
+    earliest = min(earliest, current)
+    return sorted(
+        {p for p in periods_between(earliest, current) if p not in closed}
+        | set(periods_to_reissue(con))
+    )
+
+
+def periods_to_reissue(con) -> list[date]:
+    """Periods with a voided invoice and no finalized replacement yet."""
+    if not con.table_exists("raw", "control_invoice_voids"):
+        return []
+    rows = con.fetchall(
+        "select distinct v.period_start from raw.control_invoice_voids v "
+        "where not exists (select 1 from raw.finalized_invoices f "
+        "  where f.subscription_id = v.subscription_id and f.period_start = v.period_start "
+        "  and f.invoice_id not in (select invoice_id from raw.control_invoice_voids))"
+    )
+    return [r[0] for r in rows]
 
 
 def run_pipeline(

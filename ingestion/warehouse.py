@@ -101,6 +101,43 @@ def _raw_ddl(json_type: str, text: str) -> list[str]:
             closed_at timestamp not null,
             closed_by {text} not null
         )""",
+        f"""create table if not exists raw.finalized_invoices (
+            invoice_id {text} primary key,
+            invoice_number {text} not null unique,
+            subscription_id {text} not null,
+            tenant_id {text} not null,
+            period_start date not null,
+            period_end date not null,
+            issue_number integer not null,
+            currency {text} not null,
+            subtotal_amount numeric(38, 9) not null,
+            discount_amount numeric(38, 9) not null,
+            tax_rate_percentage numeric(12, 6) not null,
+            tax_amount numeric(38, 9) not null,
+            amount_due_before_credits numeric(38, 9) not null,
+            credit_amount numeric(38, 9) not null,
+            total_amount numeric(38, 9) not null,
+            finalized_at timestamp not null
+        )""",
+        f"""create table if not exists raw.finalized_invoice_lines (
+            invoice_id {text} not null,
+            line_number integer not null,
+            line_kind {text} not null,
+            description {text} not null,
+            service_period_start date not null,
+            plan_id bigint,
+            charge_id bigint,
+            meter_key {text},
+            quantity numeric(38, 9),
+            amount numeric(38, 9) not null,
+            primary key (invoice_id, line_number)
+        )""",
+        f"""create table if not exists raw.pipeline_locks (
+            lock_name {text} primary key,
+            locked_by {text} not null,
+            locked_at timestamp not null,
+            lock_until timestamp not null
+        )""",
     ]
 
 

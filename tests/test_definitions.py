@@ -40,7 +40,11 @@ def test_definitions_load_and_validate():
     assert any("unique_combination_of_columns_fct_usage_period" in c for c in checks)
     for name in ("ingest_job", "billing_period_job"):
         assert defs.resolve_job_def(name)
-    assert {s.name for s in defs.sensors} == {"usage_landing_sensor", "billing_period_sensor"}
+    assert {s.name for s in defs.sensors} == {
+        "usage_landing_sensor",
+        "billing_period_sensor",
+        "invoice_void_sensor",
+    }
 
 
 def test_new_messages_compares_end_offsets_with_what_was_landed():

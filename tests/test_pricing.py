@@ -596,8 +596,10 @@ def _arrow(columns: tuple[tuple[str, str], ...], rows: list[tuple]) -> pa.Table:
     )
 
 
-def compile_macro(envs: dict[str, dict[str, str]], target_root: Path) -> dict[str, str]:
-    """Compile the macro call once per adapter (in parallel); the SQL dbt prints as JSON."""
+def compile_macro(
+    envs: dict[str, dict[str, str]], target_root: Path, call: str = MACRO_CALL
+) -> dict[str, str]:
+    """Compile a macro call once per adapter (in parallel); the SQL dbt prints as JSON."""
     dbt = str(Path(sys.executable).parent / "dbt")
     running = {}
     for adapter, extra in envs.items():
@@ -610,7 +612,7 @@ def compile_macro(envs: dict[str, dict[str, str]], target_root: Path) -> dict[st
             "DO_NOT_TRACK": "1",
         }
         running[adapter] = subprocess.Popen(
-            [dbt, "compile", "--quiet", "--output", "json", "--inline", MACRO_CALL],
+            [dbt, "compile", "--quiet", "--output", "json", "--inline", call],
             cwd=DBT_PROJECT_DIR,
             env=env,
             stdout=subprocess.PIPE,

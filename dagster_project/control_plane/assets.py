@@ -11,12 +11,17 @@ from api.db import get_engine
 from api.models import (
     Coupon,
     CouponRedemption,
+    CreditGrant,
+    InvoiceVoid,
     Meter,
     Plan,
     PlanCharge,
     PlanChargeTier,
     Subscription,
     SubscriptionPhase,
+    TaxRate,
+    Tenant,
+    TenantTaxRate,
 )
 from dagster_project.resources import BillingSettings
 from ingestion.control_snapshot import snapshot_tables
@@ -34,6 +39,11 @@ SNAPSHOT_TABLES = tuple(
         SubscriptionPhase,
         Coupon,
         CouponRedemption,
+        Tenant,
+        TaxRate,
+        TenantTaxRate,
+        CreditGrant,
+        InvoiceVoid,
     )
 )
 

@@ -3,13 +3,17 @@
 import dagster as dg
 
 from dagster_project.resources import BillingSettings
-from dagster_project.transform.assets import billing_period_models, warehouse_models
+from dagster_project.transform.assets import (
+    billing_period_models,
+    invoice_models,
+    warehouse_models,
+)
 from ingestion.serving import publish_snapshot
 
 MART_KEYS = sorted(
     {
         key
-        for assets_def in (billing_period_models, warehouse_models)
+        for assets_def in (billing_period_models, warehouse_models, invoice_models)
         for key in assets_def.keys
         if key.path[0] == "marts"
     },

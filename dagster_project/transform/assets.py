@@ -24,6 +24,7 @@ from ingestion.landing import mark_period_built, period_build_watermark
 from ingestion.warehouse import Warehouse
 
 BILLING_PERIOD_SELECTOR = "tag:billing_period"
+INVOICE_SELECTOR = "tag:invoices"
 # dbt unit tests pin business rules on hand-made inputs; the test suite runs them, production
 # builds do not (as dbt recommends).
 BUILD_FLAGS = ["--exclude-resource-type", "unit_test"]
@@ -31,12 +32,31 @@ BUILD_FLAGS = ["--exclude-resource-type", "unit_test"]
 
 class BillingDbtTranslator(DagsterDbtTranslator):
     """Models are keyed ``<schema>/<model>`` and grouped by layer; sources keep dbt's
-    ``<source>/<table>`` keys, which the landing and snapshot assets produce."""
+    ``<source>/<table>`` keys, which the landing and snapshot assets produce.
+
+    The finalized invoices are both read by the drafts (earlier periods) and written after
+    them (this period), so their dbt source gets its own key (``invoicing_store/...``) and the
+    invoice marts depend on the finalization asset explicitly: the graph stays acyclic and
+    the marts are built after finalization."""
 
     def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
         if dbt_resource_props["resource_type"] == "source":
+            if dbt_resource_props["source_name"] == "invoicing":
+                return dg.AssetKey(["invoicing_store", dbt_resource_props["name"]])
             return super().get_asset_key(dbt_resource_props)
         return dg.AssetKey([dbt_resource_props["schema"], dbt_resource_props["name"]])
+
+    def get_asset_spec(self, manifest, unique_id, project):
+        spec = super().get_asset_spec(manifest, unique_id, project)
+        props = manifest["nodes"].get(unique_id, {})
+        if "invoices" in props.get("tags", []):
+            spec = spec.merge_attributes(
+                deps=[
+                    dg.AssetKey(["invoicing", "finalized_invoices"]),
+                    dg.AssetKey(["invoicing", "finalized_invoice_lines"]),
+                ]
+            )
+        return spec
 
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
         if dbt_resource_props["resource_type"] == "source":
@@ -88,21 +108,36 @@ def billing_period_models(
 @dbt_assets(
     manifest=dbt_project().manifest_path,
     project=dbt_project(),
-    exclude=BILLING_PERIOD_SELECTOR,
+    exclude=f"{BILLING_PERIOD_SELECTOR} {INVOICE_SELECTOR}",
     dagster_dbt_translator=translator,
     name="warehouse_models",
 )
 def warehouse_models(
     context: dg.AssetExecutionContext, dbt: DbtCliResource, billing: BillingSettings
 ):
-    """Staging views and dimensions."""
+    """Seeds, snapshots of the control plane, staging views and dimensions."""
+    _dbt_env(billing)
+    yield from dbt.cli(["build", *BUILD_FLAGS], context=context).stream()
+
+
+@dbt_assets(
+    manifest=dbt_project().manifest_path,
+    project=dbt_project(),
+    select=INVOICE_SELECTOR,
+    dagster_dbt_translator=translator,
+    name="invoice_models",
+)
+def invoice_models(
+    context: dg.AssetExecutionContext, dbt: DbtCliResource, billing: BillingSettings
+):
+    """The invoice marts: finalized invoices as finalized, drafts for the rest."""
     _dbt_env(billing)
     yield from dbt.cli(["build", *BUILD_FLAGS], context=context).stream()
 
 
 def model_key(model: str) -> dg.AssetKey:
     """The asset key of a dbt model, by name."""
-    for assets_def in (billing_period_models, warehouse_models):
+    for assets_def in (billing_period_models, warehouse_models, invoice_models):
         for key in assets_def.keys:
             if key.path[-1] == model:
                 return key

@@ -1,4 +1,4 @@
-"""Usage assets: land events from Kafka, close billing periods.
+"""Usage assets: land events from Kafka.
 
 Asset keys match the dbt sources they feed (``control_plane/...``, ``landing/...``) so the
 graph shows one lineage from Kafka to the marts.
@@ -8,15 +8,11 @@ import dagster as dg
 
 from dagster_project.control_plane.assets import CONTROL_METERS
 from dagster_project.resources import BillingSettings
-from ingestion.events import utc_now
 from ingestion.landing import UsageLander
-from ingestion.periods import close_due_periods
-from ingestion.warehouse import Warehouse
 
 USAGE_EVENTS = dg.AssetKey(["landing", "usage_events"])
 DEAD_LETTERS = dg.AssetKey(["landing", "usage_events_dead_letter"])
 WATERMARKS = dg.AssetKey(["landing", "usage_period_watermarks"])
-CLOSED_PERIODS = dg.AssetKey(["landing", "closed_billing_periods"])
 
 
 @dg.multi_asset(
@@ -79,21 +75,3 @@ def land_usage_events(context: dg.AssetExecutionContext, billing: BillingSetting
         },
     )
     yield dg.MaterializeResult(asset_key=WATERMARKS, metadata=shared)
-
-
-@dg.asset(
-    key=CLOSED_PERIODS,
-    deps=[USAGE_EVENTS],
-    group_name="landing",
-    description="Billing periods closed after their grace period (raw.closed_billing_periods). "
-    "Events landing later for a closed period are flagged late.",
-)
-def closed_billing_periods(context: dg.AssetExecutionContext, billing: BillingSettings):
-    settings = billing.get()
-    with Warehouse(settings).connection() as con:
-        closed = close_due_periods(con, utc_now(), settings.grace_period_hours)
-    if closed:
-        context.log.info(f"closed billing periods: {[p.isoformat() for p in closed]}")
-    return dg.MaterializeResult(
-        metadata={"newly_closed": dg.MetadataValue.json([p.isoformat() for p in closed])}
-    )

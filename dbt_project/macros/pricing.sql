@@ -227,3 +227,40 @@ select * from rate__final
         as numeric(38, 0)
     )
 {%- endmacro %}
+
+
+{#-
+  Proration, the same rule as ingestion.pricing.prorate: `amount` x `numerator` / `denominator`
+  (remaining days including the change day / days in the period), rounded half-up to
+  `minor_unit` places, computed exactly with integer division (DuckDB would divide DECIMALs as
+  DOUBLEs). For amounts >= 0 with at most 12 decimal places.
+-#}
+{% macro prorated_amount(amount, numerator, denominator, minor_unit) -%}
+    case {{ minor_unit }}
+        {%- for places in range(5) %}
+        when {{ places }} then cast(
+            {{ integer_div(
+                "cast(" ~ amount ~ " * " ~ numerator ~ " * " ~ (10 ** (places + 12)) ~ " as " ~ big_integer_type() ~ ") * 2 + cast(" ~ denominator ~ " as " ~ big_integer_type() ~ ") * " ~ (10 ** 12),
+                "cast(" ~ denominator ~ " as " ~ big_integer_type() ~ ") * " ~ (2 * 10 ** 12)
+            ) }} as {{ money_amount_type() }}
+        ) * cast({{ "1" if places == 0 else "0." ~ "0" * (places - 1) ~ "1" }} as {{ money_amount_type() }})
+        {%- endfor %}
+    end
+{%- endmacro %}
+
+{% macro big_integer_type() -%}
+    {{ return(adapter.dispatch('big_integer_type', 'billing')()) }}
+{%- endmacro %}
+
+{% macro default__big_integer_type() -%}hugeint{%- endmacro %}
+
+{% macro postgres__big_integer_type() -%}numeric(38, 0){%- endmacro %}
+
+{#- floor(a / b) for integers a >= 0, b > 0, exactly. -#}
+{% macro integer_div(a, b) -%}
+    {{ return(adapter.dispatch('integer_div', 'billing')(a, b)) }}
+{%- endmacro %}
+
+{% macro default__integer_div(a, b) -%}({{ a }}) // ({{ b }}){%- endmacro %}
+
+{% macro postgres__integer_div(a, b) -%}div({{ a }}, {{ b }}){%- endmacro %}

@@ -27,3 +27,17 @@
         1 = 1
     {%- endif -%}
 {%- endmacro %}
+
+
+{#-
+  Pre-hook for incremental models whose output for a period can shrink to nothing (a period
+  finalized, a subscription ended before it began): delete the whole build window first, so no
+  stale row survives the delete+insert of only the periods present in the new batch.
+-#}
+{% macro delete_build_window(period_column='period_start') -%}
+    {%- if is_incremental() -%}
+        delete from {{ this }} where {{ usage_window_filter(period_column, none) }}
+    {%- else -%}
+        select 1
+    {%- endif -%}
+{%- endmacro %}

@@ -4,6 +4,7 @@
         incremental_strategy='delete+insert',
         unique_key='period_start',
         tags=['billing_period'],
+        pre_hook="{{ delete_build_window() }}",
         on_schema_change='fail',
     )
 }}

@@ -1,0 +1,1 @@
+"""Billing domain: invoice finalization."""

@@ -1,0 +1,59 @@
+"""Finalize the invoices of billing periods whose grace has passed (see
+``ingestion.finalization``). Partitioned by billing period, like the models it reads."""
+
+import dagster as dg
+
+from dagster_project.partitions import billing_periods, periods_in_window
+from dagster_project.resources import BillingSettings
+from ingestion.events import utc_now
+from ingestion.finalization import finalize_due_periods
+from ingestion.warehouse import Warehouse
+
+FINALIZED_INVOICES = dg.AssetKey(["invoicing", "finalized_invoices"])
+FINALIZED_LINES = dg.AssetKey(["invoicing", "finalized_invoice_lines"])
+CLOSED_PERIODS = dg.AssetKey(["landing", "closed_billing_periods"])
+DRAFT_INVOICES = dg.AssetKey(["intermediate", "int_invoices_draft"])
+DRAFT_LINES = dg.AssetKey(["intermediate", "int_invoice_full_lines_draft"])
+
+
+@dg.multi_asset(
+    specs=[
+        dg.AssetSpec(
+            FINALIZED_INVOICES,
+            description="Finalized invoices, numbered and immutable (raw.finalized_invoices).",
+            group_name="invoicing",
+            deps=[DRAFT_INVOICES, DRAFT_LINES],
+        ),
+        dg.AssetSpec(
+            FINALIZED_LINES,
+            description="Their lines, as finalized (raw.finalized_invoice_lines).",
+            group_name="invoicing",
+            deps=[DRAFT_INVOICES, DRAFT_LINES],
+        ),
+        dg.AssetSpec(
+            CLOSED_PERIODS,
+            description="Billing periods closed by finalization (raw.closed_billing_periods); "
+            "usage landing for them later is flagged late and adjusted on the next invoice.",
+            group_name="invoicing",
+            deps=[DRAFT_INVOICES],
+        ),
+    ],
+    partitions_def=billing_periods,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    name="finalize_invoices",
+)
+def finalize_invoices(context: dg.AssetExecutionContext, billing: BillingSettings):
+    """Finalize the drafts of the periods in the window once their grace has passed; a
+    no-op for periods already finalized or still in grace."""
+    settings = billing.get()
+    periods = periods_in_window(context.partition_time_window)
+    with Warehouse(settings).connection() as con:
+        result = finalize_due_periods(con, periods, utc_now(), settings.grace_period_hours)
+    count = sum(len(n) for n in result.finalized.values())
+    context.log.info(f"finalized {count} invoices; periods in grace: {result.not_due}")
+    metadata = {
+        "finalized": dg.MetadataValue.json(result.finalized),
+        "in_grace": dg.MetadataValue.json([p.isoformat() for p in result.not_due]),
+    }
+    for key in (FINALIZED_INVOICES, FINALIZED_LINES, CLOSED_PERIODS):
+        yield dg.MaterializeResult(asset_key=key, metadata=metadata)

@@ -1,0 +1,250 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='period_start',
+        tags=['billing_period'],
+        pre_hook="{{ delete_build_window() }}",
+        on_schema_change='fail',
+    )
+}}
+
+{#-
+  Base-fee lines of every subscription and billing period, from the effective-dated phases:
+
+  * the base fee of the plan in force when the fee starts in the period (the period start, or
+    the subscription's start or trial end if later), prorated by days when that is after the
+    period start;
+  * for each plan change inside the period, a credit for the unused part of the old fee and a
+    charge for the new one, from the change day;
+  * for a cancellation inside the period, a credit for the unused part.
+
+  Proration: remaining days including the change day / days in the period, each line rounded
+  half-up on its own (the same rule as ingestion.pricing.prorate). A change exactly at the period
+  start is not prorated: the period simply begins on the new plan.
+-#}
+with
+
+subscription_periods as (
+
+    select * from {{ ref('int_subscription_periods') }}
+    where {{ usage_window_filter('period_start', none) }}
+
+),
+
+phases as (
+
+    select * from {{ ref('stg_control_plane__subscription_phases') }}
+
+),
+
+plans as (
+
+    select * from {{ ref('stg_control_plane__plans') }}
+
+),
+
+currencies as (
+
+    select * from {{ ref('currencies') }}
+
+),
+
+fee_spans as (
+
+    select
+        subscription_periods.*,
+        greatest(
+            cast(subscription_periods.period_start as timestamp),
+            case
+                when subscription_periods.trial_ends_at > subscription_periods.started_at
+                    then subscription_periods.trial_ends_at
+                else subscription_periods.started_at
+            end
+        ) as span_start,
+        least(
+            cast(subscription_periods.period_end as timestamp),
+            coalesce(subscription_periods.cancel_at,
+                     cast(subscription_periods.period_end as timestamp))
+        ) as span_end,
+        {{ dbt.datediff('subscription_periods.period_start', 'subscription_periods.period_end',
+                        'day') }} as period_days
+
+    from subscription_periods
+
+),
+
+billable_spans as (
+
+    select * from fee_spans where span_start < span_end
+
+),
+
+span_phases as (
+
+    select
+        billable_spans.subscription_id,
+        billable_spans.tenant_id,
+        billable_spans.period_start,
+        billable_spans.period_end,
+        billable_spans.period_days,
+        billable_spans.span_start,
+        billable_spans.span_end,
+        billable_spans.cancel_at,
+        phases.phase_id,
+        phases.plan_id,
+        phases.starts_at,
+        phases.ends_at,
+        plans.plan_code,
+        plans.plan_version,
+        plans.base_fee_amount,
+        plans.base_fee_timing,
+        plans.currency,
+        currencies.minor_unit,
+        lag(phases.plan_id) over (
+            partition by billable_spans.subscription_id, billable_spans.period_start
+            order by phases.starts_at, phases.phase_id
+        ) as previous_plan_id
+
+    from billable_spans
+    inner join phases
+        on phases.subscription_id = billable_spans.subscription_id
+        and phases.starts_at < billable_spans.span_end
+        and (phases.ends_at is null or phases.ends_at > billable_spans.span_start)
+    inner join plans on plans.plan_id = phases.plan_id
+    left join currencies on currencies.currency_code = plans.currency
+
+),
+
+with_previous as (
+
+    select
+        span_phases.*,
+        previous_plans.plan_code as previous_plan_code,
+        previous_plans.plan_version as previous_plan_version,
+        previous_plans.base_fee_amount as previous_base_fee_amount,
+        {{ dbt.datediff('cast(span_phases.starts_at as date)', 'span_phases.period_end',
+                        'day') }} as days_from_start,
+        {{ dbt.datediff('cast(span_phases.span_start as date)', 'span_phases.period_end',
+                        'day') }} as days_from_span_start
+
+    from span_phases
+    left join plans as previous_plans on previous_plans.plan_id = span_phases.previous_plan_id
+
+),
+
+base_fee_lines as (
+
+    select
+        subscription_id, tenant_id, period_start, plan_id, currency,
+        'base_fee' as line_kind,
+        plan_code || ' v' || cast(plan_version as {{ dbt.type_string() }}) || ' base fee'
+            || case when span_start > cast(period_start as timestamp)
+                    then ' (' || cast(days_from_span_start as {{ dbt.type_string() }}) || '/'
+                         || cast(period_days as {{ dbt.type_string() }}) || ' days)'
+                    else '' end
+            as description,
+        case
+            when span_start > cast(period_start as timestamp)
+                then {{ prorated_amount('base_fee_amount', 'days_from_span_start', 'period_days',
+                                        'minor_unit') }}
+            else {{ round_to_minor_unit('base_fee_amount', 'minor_unit') }}
+        end as amount,
+        1 as line_order
+
+    from with_previous
+    where starts_at <= span_start
+
+),
+
+change_credit_lines as (
+
+    select
+        subscription_id, tenant_id, period_start, previous_plan_id as plan_id, currency,
+        'proration_credit' as line_kind,
+        'Unused time on ' || previous_plan_code || ' v'
+            || cast(previous_plan_version as {{ dbt.type_string() }}) || ' ('
+            || cast(days_from_start as {{ dbt.type_string() }}) || '/'
+            || cast(period_days as {{ dbt.type_string() }}) || ' days)' as description,
+        -{{ prorated_amount('previous_base_fee_amount', 'days_from_start', 'period_days',
+                            'minor_unit') }} as amount,
+        2 as line_order
+
+    from with_previous
+    where starts_at > span_start and previous_plan_id is not null
+
+),
+
+change_charge_lines as (
+
+    select
+        subscription_id, tenant_id, period_start, plan_id, currency,
+        'proration_charge' as line_kind,
+        'Remaining time on ' || plan_code || ' v' || cast(plan_version as {{ dbt.type_string() }})
+            || ' (' || cast(days_from_start as {{ dbt.type_string() }}) || '/'
+            || cast(period_days as {{ dbt.type_string() }}) || ' days)' as description,
+        {{ prorated_amount('base_fee_amount', 'days_from_start', 'period_days',
+                           'minor_unit') }} as amount,
+        3 as line_order
+
+    from with_previous
+    where starts_at > span_start and previous_plan_id is not null
+
+),
+
+cancel_credit_lines as (
+
+    select
+        subscription_id, tenant_id, period_start, plan_id, currency,
+        'proration_credit' as line_kind,
+        'Unused time on ' || plan_code || ' v' || cast(plan_version as {{ dbt.type_string() }})
+            || ' after cancellation ('
+            || cast({{ dbt.datediff('cast(cancel_at as date)', 'period_end', 'day') }}
+                    as {{ dbt.type_string() }})
+            || '/' || cast(period_days as {{ dbt.type_string() }}) || ' days)' as description,
+        -{{ prorated_amount(
+            'base_fee_amount',
+            dbt.datediff('cast(cancel_at as date)', 'period_end', 'day'),
+            'period_days', 'minor_unit') }} as amount,
+        4 as line_order
+
+    from with_previous
+    where cancel_at is not null
+        and cancel_at > span_start
+        and cancel_at < cast(period_end as timestamp)
+        and starts_at < cancel_at
+        and coalesce(ends_at, cancel_at) >= cancel_at
+
+),
+
+unioned as (
+
+    select * from base_fee_lines
+    union all
+    select * from change_credit_lines
+    union all
+    select * from change_charge_lines
+    union all
+    select * from cancel_credit_lines
+
+),
+
+final as (
+
+    select
+        subscription_id,
+        tenant_id,
+        period_start,
+        plan_id,
+        currency,
+        line_kind,
+        description,
+        cast(amount as {{ money_amount_type() }}) as amount,
+        line_order
+
+    from unioned
+    where amount <> 0 or line_kind = 'base_fee'
+
+)
+
+select * from final
