@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import sys
@@ -30,7 +31,13 @@ def dbt_project() -> DbtProject:
     os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
     project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
     if project.preparer.using_dagster_dev() or manifest_is_stale(project):
-        prepare_manifest(project)
+        # Several processes may load the definitions at once (tests, dagster dev, the CLI):
+        # one parses, the others wait and find the manifest fresh.
+        project.target_path.mkdir(parents=True, exist_ok=True)
+        with open(project.target_path / ".prepare.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if project.preparer.using_dagster_dev() or manifest_is_stale(project):
+                prepare_manifest(project)
     return project
 
 
