@@ -265,9 +265,7 @@ def cmd_bench(args) -> int:
     if args.invoices:
         from dagster_project.bench_invoices import run_invoice_benchmark
 
-        return run_invoice_benchmark(
-            events=args.events or 10_000_000, tenants=args.tenants or 1000
-        )
+        return run_invoice_benchmark(events=args.events or 10_000_000, tenants=args.tenants or 1000)
     from dagster_project.bench import run_benchmark
 
     return run_benchmark(events=args.events or 1_000_000, tenants=args.tenants or 50)
