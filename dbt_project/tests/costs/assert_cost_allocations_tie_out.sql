@@ -1,4 +1,4 @@
-{{ config(tags=['costs']) }}
+{{ config(tags=['costs'], meta={'dagster': {'ref': {'name': 'fct_cost_allocations'}}}) }}
 {#- Allocated total = source EffectiveCost total per billing period and currency, to the
     minor unit (the source total rounded half-up once). -#}
 with

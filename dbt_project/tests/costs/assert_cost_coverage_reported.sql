@@ -1,4 +1,4 @@
-{{ config(tags=['costs']) }}
+{{ config(tags=['costs'], meta={'dagster': {'ref': {'name': 'fct_cost_allocation_coverage'}}}) }}
 {#- Every billing period and currency with cost has its allocation coverage reported. -#}
 select distinct lines.billing_period, lines.billing_currency
 from {{ ref('int_cost_lines_current') }} as lines

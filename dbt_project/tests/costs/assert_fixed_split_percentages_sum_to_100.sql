@@ -1,4 +1,4 @@
-{{ config(tags=['costs']) }}
+{{ config(tags=['costs'], meta={'dagster': {'ref': {'name': 'stg_control_plane__cost_allocation_targets'}}}) }}
 {#- A `fixed` shared pool's percentages add up to exactly 100. -#}
 select rules.rule_id, sum(targets.percentage) as total_percentage
 from {{ ref('stg_control_plane__cost_allocation_rules') }} as rules
