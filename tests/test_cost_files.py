@@ -215,3 +215,93 @@ def test_landing_redelivery_correction_and_broken_file(cost_settings):
     # Re-delivering the old export keeps its order: it does not undo the correction.
     lander.land_file(settings.cost_files_path / "aws-cur-legacy.csv")
     assert _files(settings)["aws-cur-legacy.csv"][0] == "superseded"
+
+
+def _build_cost_models(settings, tmp_path: Path) -> None:
+    """Snapshot the control plane and build the cost models, as the pipeline does."""
+    import os
+    import subprocess
+
+    from api.db import get_engine, migrate
+    from dagster_project.control_plane.assets import SNAPSHOT_TABLES
+    from dagster_project.transform.project import DBT_PROJECT_DIR, dbt_executable
+    from ingestion.control_snapshot import snapshot_tables
+
+    migrate(settings)
+    snapshot_tables(get_engine(settings), SNAPSHOT_TABLES, Warehouse(settings))
+    result = subprocess.run(
+        [
+            dbt_executable(),
+            "build",
+            "--select",
+            "currencies tag:costs",
+            "--exclude-resource-type",
+            "unit_test",
+            "--project-dir",
+            str(DBT_PROJECT_DIR),
+            "--profiles-dir",
+            str(DBT_PROJECT_DIR),
+            "--target-path",
+            str(tmp_path / "dbt-target"),
+            "--log-path",
+            str(tmp_path / "dbt-logs"),
+        ],
+        env={**os.environ, **settings.dbt_env()},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stdout[-4000:]
+
+
+def test_every_format_reaches_the_unified_focus_model(cost_settings, tmp_path):
+    """Each format end to end: landed, staged per provider, unified, allocated (everything
+    unallocated without rules), with the corrected and superseded files left out."""
+    settings = cost_settings
+    for name in EXPECTED:
+        _drop(settings, name)
+    _drop(settings, "focus-broken.csv")
+    lander = CostFileLander(settings)
+    lander.land_pending()
+    corrected = (FIXTURES / "aws-cur-legacy.csv").read_text().replace(",2.40,2.40,", ",2.50,2.50,")
+    (settings.cost_files_path / "cur-legacy-corrected.csv").write_text(corrected)
+    lander.land_pending()
+    _build_cost_models(settings, tmp_path)
+    with Warehouse(settings).connection() as con:
+        totals = {
+            r[0]: (r[1], Decimal(r[2]), Decimal(r[3]))
+            for r in con.fetchall(
+                'select x_source_format, count(*), sum("EffectiveCost"), sum("BilledCost") '
+                "from marts.fct_focus_costs group by x_source_format"
+            )
+        }
+        categories = dict(
+            con.fetchall(
+                'select x_source_charge_type, "ChargeCategory" from marts.fct_focus_costs '
+                "where x_source_format in ('aws-cur', 'aws-cur2', 'gcp')"
+            )
+        )
+        coverage = con.fetchall(
+            "select billing_period_start, currency, allocated_amount, unallocated_amount "
+            "from marts.fct_cost_allocation_coverage order by 1, 2"
+        )
+    assert totals == {
+        "focus-1.0": (48, Decimal("-1.431951186"), Decimal("-0.15093141427")),
+        "aws-cur": (4, Decimal("26.2805"), Decimal("26.1595")),  # the corrected tax 2.50
+        "aws-cur2": (5, Decimal("22.75"), Decimal("16.35")),
+        "azure-ea": (2, Decimal("4.144"), Decimal("4.144")),
+        "azure-mca": (2, Decimal("2.85"), Decimal("2.85")),
+        "gcp": (2, Decimal("4.05"), Decimal("4.75")),  # the JSON export superseded the CSV
+    }
+    assert categories["SavingsPlanCoveredUsage"] == "Usage"
+    assert categories["SavingsPlanNegation"] == "Credit"
+    assert categories["Tax"] == "Tax"
+    assert categories["regular"] == "Usage"
+    # September 2024 USD: -1.431951186 (FOCUS, Sept.) + 26.2805 + 4.144 + 4.05 = 33.042548814
+    # -> 33.04, all unallocated (no rules); FOCUS's one October line is 0.
+    assert [(str(r[0]), r[1], Decimal(r[2]), Decimal(r[3])) for r in coverage] == [
+        ("2024-04-01", "USD", Decimal("22.75"), Decimal("22.75")),
+        ("2024-09-01", "EUR", Decimal("2.85"), Decimal("2.85")),
+        ("2024-09-01", "USD", Decimal("33.04"), Decimal("33.04")),
+        ("2024-10-01", "USD", Decimal("0"), Decimal("0")),
+    ]
