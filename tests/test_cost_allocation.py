@@ -260,6 +260,31 @@ def test_sensor_requests_one_run_per_new_content(tmp_path):
     assert [n for n, _ in new] == ["a.csv"] and new[0][1] != digest
 
 
+def test_cost_files_sensor_evaluates_with_a_cursor(tmp_path):
+    import dagster as dg
+
+    from dagster_project.costs.sensors import cost_files_sensor
+    from dagster_project.definitions import defs
+    from dagster_project.resources import BillingSettings
+
+    data_dir = tmp_path / "data"
+    (data_dir / "cost-files").mkdir(parents=True)
+    (data_dir / "cost-files" / "cur.csv").write_bytes(
+        (FIXTURES / "aws-cur-legacy.csv").read_bytes()
+    )
+    resources = {"billing": BillingSettings(data_dir=str(data_dir))}
+    with dg.DagsterInstance.ephemeral() as instance:
+        context = dg.build_sensor_context(instance=instance, resources=resources)
+        (request,) = cost_files_sensor(context)
+        assert request.run_key == f"cost-file-{file_hash(data_dir / 'cost-files' / 'cur.csv')}"
+        job = defs.resolve_job_def("cost_files_job")
+        assert dg.validate_run_config(job, request.run_config)
+        again = dg.build_sensor_context(
+            instance=instance, resources=resources, cursor=context.cursor
+        )
+        assert isinstance(cost_files_sensor(again), dg.SkipReason)
+
+
 def test_rule_and_center_validation(settings):
     with TestClient(create_app(settings)) as client:
         post = lambda path, body: client.post(f"{BASE}/{path}", json=body, headers=ADMIN)  # noqa: E731
