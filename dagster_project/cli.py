@@ -101,6 +101,8 @@ def run_once(settings: Settings) -> int:
             f"{', '.join(outcome.pending_periods) or 'none'}; periods built: "
             f"{', '.join(outcome.built_periods) or 'none'}"
         )
+    for name, landed in sorted(outcome.cost_files.items()):
+        print(f"  cost file {name}: {landed['status']}, {landed['rows']} rows")
     return 0 if outcome.success else 1
 
 

@@ -173,7 +173,11 @@ def test_allocation_end_to_end(target_settings):
             for i, tenant in enumerate(["t1", "t1", "t2", "t3"])
         ],
     )
-    run_pipeline(settings)
+    outcome = run_pipeline(settings)  # `billing run`: lands the files, builds the cost models
+    assert {n: f["status"] for n, f in outcome.cost_files.items()} == {
+        "october.csv": "landed",
+        "broken.csv": "failed",
+    }
 
     with TestClient(create_app(settings)) as client:
         files = client.get(f"{BASE}/cost-ingestion/files", headers=ADMIN).json()["data"]
