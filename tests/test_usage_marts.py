@@ -4,6 +4,7 @@ PostgreSQL, checked against hand-computed answers; and the two targets agree row
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -11,7 +12,7 @@ import pytest
 
 from ingestion.serving import ServingReader
 from ingestion.warehouse import Warehouse
-from tests.conftest import cloud_event, produce, run_pipeline, seed_meters
+from tests.conftest import TEST_METERS, cloud_event, produce, run_pipeline, seed_meters
 
 
 @pytest.fixture(params=["duckdb", "postgres"])
@@ -79,6 +80,16 @@ def test_each_aggregation_on_hand_made_cases(target_settings):
         "where tenant_id = 'tenant-c' and meter_key = 'calls' order by group_key"
     )
     assert [(r["group_key"], r["quantity"]) for r in groups] == [("region=eu", 1), ("region=us", 2)]
+
+
+def test_a_single_count_meter_reads_no_properties(target_settings):
+    # No meter reads a data property or groups by one: nothing to extract from the events.
+    seed_meters(target_settings, meters=(replace(TEST_METERS[0], group_by=()),))
+    produce(target_settings, HAND_MADE[:3])
+    assert run_pipeline(target_settings).success
+    p = period_rows(target_settings)
+    assert p[("tenant-a", "calls", "2026-10-01")]["quantity"] == 2
+    assert p[("tenant-b", "calls", "2026-10-01")]["quantity"] == 1
 
 
 def test_dbt_unit_tests_pass_on_the_target(target_settings):

@@ -20,11 +20,15 @@ meters as (
 
     select
         *,
+        {% if spec.value_index -%}
         case meter_key
             {%- for key, position in spec.value_index.items() %}
             when '{{ key }}' then {{ position }}
             {%- endfor %}
-        end as value_position
+        end
+        {%- else -%}
+        cast(null as integer)
+        {%- endif %} as value_position
 
     from {{ ref('stg_control_plane__meters') }}
 
@@ -37,7 +41,7 @@ extracted as (
         {% if spec.properties -%}
         {{ json_get_texts('events.event_data', spec.properties) }}
         {%- else -%}
-        null
+        cast(null as {{ dbt.type_string() }}[])
         {%- endif %} as property_values
 
     from events
@@ -64,6 +68,7 @@ metered as (
             when meters.aggregation = 'unique_count'
                 then extracted.property_values[meters.value_position]
         end as unique_value,
+        {% if spec.group_by -%}
         case meters.meter_key
             {%- for key, props in spec.group_by.items() %}
             when '{{ key }}' then
@@ -73,7 +78,10 @@ metered as (
                 {%- endfor %}
             {%- endfor %}
             else ''
-        end as group_key,
+        end
+        {%- else -%}
+        ''
+        {%- endif %} as group_key,
         extracted.is_late,
         extracted.landing_batch_id,
         extracted.kafka_partition,
