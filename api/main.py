@@ -17,6 +17,7 @@ from api.db import migrate
 from api.deps import MeterCache
 from api.errors import ApiError
 from api.routes import (
+    alerts,
     api_keys,
     coupons,
     health,
@@ -24,6 +25,7 @@ from api.routes import (
     meters,
     plans,
     pricing,
+    quotas,
     subscriptions,
     tenants,
     usage,
@@ -122,6 +124,8 @@ def create_app(settings: Settings | None = None, run_migrations: bool = True) ->
     billing.include_router(coupons.router)
     billing.include_router(tenants.router)
     billing.include_router(invoices.router)
+    billing.include_router(quotas.router)
+    billing.include_router(alerts.router)
     billing.include_router(health.router)
     app.include_router(billing)
     return app

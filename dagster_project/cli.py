@@ -1,4 +1,4 @@
-"""The ``billing`` command: broker, migrate, run, serve, demo, bench."""
+"""The ``billing`` command: broker, migrate, run, serve, realtime, demo, bench."""
 
 from __future__ import annotations
 
@@ -126,6 +126,31 @@ def cmd_serve(args) -> int:
     return 0
 
 
+# ----------------------------------------------------------------------------- realtime
+def cmd_realtime(args) -> int:
+    import threading
+
+    from api.db import migrate
+    from api.realtime import run_realtime
+
+    settings = _settings()
+    migrate(settings)
+    stop = threading.Event()
+
+    def on_signal(_signum, _frame):
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    print(
+        f"real-time consumer {settings.realtime_consumer_name} on {settings.usage_topic}; "
+        "Ctrl-C stops it"
+    )
+    sys.stdout.flush()
+    run_realtime(settings, stop)
+    return 0
+
+
 # ----------------------------------------------------------------------------- demo
 def seed_demo_control_plane(settings: Settings) -> str:
     """Demo meters, plans, coupons and subscriptions, and a tenant key for tenant-001
@@ -219,6 +244,13 @@ def cmd_demo(args) -> int:
         )
         children.append(
             _spawn(
+                [sys.executable, "-m", "dagster_project.cli", "realtime"],
+                env,
+                logs / "realtime.log",
+            )
+        )
+        children.append(
+            _spawn(
                 [
                     str(Path(sys.executable).parent / "dagster"),
                     "dev",
@@ -286,6 +318,9 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--host")
     serve.add_argument("--port", type=int)
     serve.set_defaults(func=cmd_serve)
+    sub.add_parser(
+        "realtime", help="real-time usage, cost and alerts (a long-running consumer)"
+    ).set_defaults(func=cmd_realtime)
     demo = sub.add_parser("demo", help="broker + synthetic month + pipeline + API + Dagster UI")
     demo.add_argument("--events", type=int, default=200_000, help="synthetic events to produce")
     demo.set_defaults(func=cmd_demo)
