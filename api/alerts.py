@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from api.models import (
@@ -252,30 +252,57 @@ def http_post(url: str, body: bytes, headers: dict[str, str], timeout: float) ->
 
 def deliver_due(
     settings: Settings,
-    session: Session,
+    sessions: Callable[[], Session],
     now: datetime,
     publish: Callable[[Iterable[tuple[bytes, bytes]]], None] | None,
     post: Post = http_post,
     limit: int = 100,
 ) -> dict[str, int]:
-    """One pass of the delivery worker over the due outbox rows.
+    """One pass of a delivery worker over the due outbox rows.
 
-    ``publish`` sends ``(key, CloudEvent)`` messages to the billing-events topic (None: no
-    Kafka). A row is delivered when it is on Kafka and, with a notification URL set, the URL
-    answered 2xx; otherwise it is retried after the backoff until ``notify_max_attempts``.
+    Each due row is first claimed (its next attempt moved past a lease, only if nobody moved it
+    since), so concurrent workers never send the same row at once. ``publish`` sends ``(key,
+    CloudEvent)`` messages to the billing-events topic (None: no Kafka). A row is delivered once
+    it is on Kafka and, with a notification URL set, the URL answered 2xx; otherwise it is
+    retried after the backoff until ``notify_max_attempts``.
     """
-    due = session.scalars(
-        select(NotificationDelivery)
-        .where(NotificationDelivery.status == "pending")
-        .where(NotificationDelivery.next_attempt_at <= now)
-        .order_by(NotificationDelivery.id)
-        .limit(limit)
-        .with_for_update(skip_locked=True)  # PostgreSQL: concurrent workers take other rows
-    ).all()
+    lease = now + timedelta(seconds=settings.notify_timeout_seconds * 2 + 30)
+    claimed: list[int] = []
+    with sessions() as session:
+        due = session.execute(
+            select(NotificationDelivery.id, NotificationDelivery.next_attempt_at)
+            .where(NotificationDelivery.status == "pending")
+            .where(NotificationDelivery.next_attempt_at <= now)
+            .order_by(NotificationDelivery.id)
+            .limit(limit)
+        ).all()
+        for row_id, next_attempt_at in due:
+            result = session.execute(
+                update(NotificationDelivery)
+                .where(NotificationDelivery.id == row_id)
+                .where(NotificationDelivery.status == "pending")
+                .where(NotificationDelivery.next_attempt_at == next_attempt_at)
+                .values(next_attempt_at=lease)
+            )
+            if result.rowcount == 1:
+                claimed.append(row_id)
+        session.commit()
     counts = {"delivered": 0, "retrying": 0, "failed": 0}
-    if not due:
+    if not claimed:
         return counts
-    unpublished = [d for d in due if d.published_at is None]
+    with sessions() as session:
+        rows = session.scalars(
+            select(NotificationDelivery)
+            .where(NotificationDelivery.id.in_(claimed))
+            .order_by(NotificationDelivery.id)
+        ).all()
+        _attempt(settings, rows, now, publish, post, counts)
+        session.commit()
+    return counts
+
+
+def _attempt(settings, rows, now, publish, post, counts) -> None:
+    unpublished = [d for d in rows if d.published_at is None]
     if publish is not None and unpublished:
         try:
             publish([(d.event_id.encode(), d.payload.encode()) for d in unpublished])
@@ -283,9 +310,10 @@ def deliver_due(
                 d.published_at = now
         except Exception as exc:  # noqa: BLE001 - recorded and retried
             log.warning("publishing %s alert events failed: %s", len(unpublished), exc)
-    for d in due:
+    for d in rows:
         ok_kafka = publish is None or d.published_at is not None
         ok_http = True
+        d.last_error = None
         if settings.notify_url:
             body = d.payload.encode()
             headers = {
@@ -302,17 +330,17 @@ def deliver_due(
             except Exception as exc:  # noqa: BLE001 - recorded and retried
                 ok_http = False
                 d.last_status_code = None
-                d.last_error = str(exc)[:1000]
+                d.last_error = str(exc)[:1000] or type(exc).__name__
         if not ok_kafka and d.last_error is None:
             d.last_error = "not published to Kafka"
         d.attempts += 1
         if ok_kafka and ok_http:
             d.status = "delivered"
             d.delivered_at = now
-            d.last_error = None
             counts["delivered"] += 1
         elif d.attempts >= settings.notify_max_attempts:
             d.status = "failed"
+            d.next_attempt_at = now
             counts["failed"] += 1
         else:
             wait = backoff(
@@ -320,5 +348,3 @@ def deliver_due(
             )
             d.next_attempt_at = now + timedelta(seconds=wait)
             counts["retrying"] += 1
-    session.flush()
-    return counts

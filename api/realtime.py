@@ -362,8 +362,9 @@ class DeliveryWorker:
         self._producer.send(self.settings.billing_events_topic, list(messages))
 
     def run_once(self) -> dict[str, int]:
-        with session_scope(self.settings) as session:
-            return deliver_due(self.settings, session, self.clock(), self._publish)
+        return deliver_due(
+            self.settings, session_factory(self.settings), self.clock(), self._publish
+        )
 
     def run(self, stop: threading.Event) -> None:
         while not stop.is_set():
