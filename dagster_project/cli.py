@@ -299,6 +299,14 @@ def cmd_bench(args) -> int:
     return run_benchmark(events=args.events, tenants=args.tenants)
 
 
+def cmd_bench_realtime(args) -> int:
+    from dagster_project.bench_realtime import run_realtime_benchmark
+
+    return run_realtime_benchmark(
+        clients=args.clients, seconds=args.seconds, rate=args.rate, tenants=args.tenants
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     _quiet_environment()
     logging.basicConfig(
@@ -328,6 +336,14 @@ def main(argv: list[str] | None = None) -> int:
     bench.add_argument("--events", type=int, default=1_000_000)
     bench.add_argument("--tenants", type=int, default=50)
     bench.set_defaults(func=cmd_bench)
+    bench_rt = sub.add_parser(
+        "bench-realtime", help="measure the quota check's latency and real-time freshness"
+    )
+    bench_rt.add_argument("--clients", type=int, default=50)
+    bench_rt.add_argument("--seconds", type=float, default=10)
+    bench_rt.add_argument("--rate", type=int, default=500, help="background events per second")
+    bench_rt.add_argument("--tenants", type=int, default=50)
+    bench_rt.set_defaults(func=cmd_bench_realtime)
     args = parser.parse_args(argv)
     return args.func(args)
 
