@@ -69,8 +69,13 @@ def _insert_ignore(session: Session, model, values: dict, keys: list[str]) -> bo
         from sqlalchemy.dialects.postgresql import insert
     else:
         from sqlalchemy.dialects.sqlite import insert
-    result = session.execute(insert(model).values(**values).on_conflict_do_nothing(keys))
-    return result.rowcount == 1
+    statement = (
+        insert(model)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=keys)
+        .returning(getattr(model, keys[0]))
+    )
+    return session.execute(statement).first() is not None
 
 
 def _value(data: dict, meter: Meter):

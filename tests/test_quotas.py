@@ -64,8 +64,12 @@ def test_signature_and_backoff():
 
 
 # ----------------------------------------------------------------------------- API
-@pytest.fixture
-def control(settings):
+@pytest.fixture(params=["sqlite", "postgres"])
+def control(request, make_settings):
+    if request.param == "sqlite":
+        settings = make_settings()
+    else:
+        settings = make_settings(control_db_url=request.getfixturevalue("pg_database"))
     seed_meters(settings)
     app = create_app(settings)
     app.state.clock = lambda: NOW

@@ -100,8 +100,14 @@ consumer.run(threading.Event())
 """
 
 
-def test_consumer_killed_and_restarted_mid_stream_loses_nothing(make_settings):
-    settings = make_settings(realtime_batch_size=40, realtime_max_wait_seconds=1.0)
+@pytest.mark.parametrize("control_plane", ["sqlite", "postgres"])
+def test_consumer_killed_and_restarted_mid_stream_loses_nothing(
+    request, make_settings, control_plane
+):
+    extra = {}
+    if control_plane == "postgres":
+        extra["control_db_url"] = request.getfixturevalue("pg_database")
+    settings = make_settings(realtime_batch_size=40, realtime_max_wait_seconds=1.0, **extra)
     seed_meters(settings)
     now = utc_now()
     first = _events(0, 200, now)
