@@ -16,6 +16,7 @@ from sqlalchemy.exc import OperationalError
 from api.db import migrate
 from api.deps import MeterCache
 from api.errors import ApiError
+from api.quota_cache import QuotaCache
 from api.routes import (
     alerts,
     api_keys,
@@ -54,6 +55,7 @@ def create_app(settings: Settings | None = None, run_migrations: bool = True) ->
     async def lifespan(app: FastAPI):
         yield
         app.state.reader.close()
+        app.state.quota_cache.close()
         if app.state.producer is not None:
             app.state.producer.close()
 
@@ -78,6 +80,7 @@ def create_app(settings: Settings | None = None, run_migrations: bool = True) ->
         max_future=timedelta(seconds=settings.max_event_future_seconds)
     )
     app.state.clock = utc_now
+    app.state.quota_cache = QuotaCache(settings)
 
     @app.exception_handler(RequestValidationError)
     async def on_validation_error(_request: Request, exc: RequestValidationError):

@@ -3,6 +3,7 @@ transaction (real validator, real control plane) feeding them."""
 
 from __future__ import annotations
 
+import time
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -73,6 +74,7 @@ def control(request, make_settings):
     seed_meters(settings)
     app = create_app(settings)
     app.state.clock = lambda: NOW
+    app.state.quota_cache.max_age = 0  # read through: each check sees the last feed at once
     with TestClient(app) as client:
         yield settings, client
 
@@ -335,3 +337,19 @@ def test_realtime_cost_and_budget_alerts(control):
         client.get(f"{BASE}/realtime-cost/t1?period_start=2026-10-02", headers=ADMIN).status_code
         == 422
     )
+
+
+def test_quota_check_cache_serves_new_totals_within_a_fraction_of_a_second(control):
+    settings, client = control
+    cache = client.app.state.quota_cache
+    cache.max_age = 1.0  # as in production: the background thread refreshes every 0.1 s
+    url = f"{BASE}/quotas/t1/check?meter=calls"
+    assert client.get(url, headers=ADMIN).json()["used"] == "0"
+    feed(settings, [call(i) for i in range(3)])
+    started = time.monotonic()
+    while client.get(url, headers=ADMIN).json()["used"] != "3":
+        assert time.monotonic() - started < 1.0
+        time.sleep(0.01)
+    assert client.get(url).status_code == 401
+    assert client.get(url, headers={"X-API-Key": "bk_0123456789abcdef_nope"}).status_code == 401
+    assert client.get(url, headers={"Authorization": f"Bearer {ADMIN_KEY}"}).status_code == 200
