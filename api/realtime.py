@@ -78,6 +78,28 @@ def _insert_ignore(session: Session, model, values: dict, keys: list[str]) -> bo
     return session.execute(statement).first() is not None
 
 
+def _insert_new(session: Session, model, rows: list[dict], keys: list[str]) -> set[tuple]:
+    """Insert rows whose key does not exist yet, in chunks; return the keys inserted."""
+    if not rows:
+        return set()
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    columns = [getattr(model, k) for k in keys]
+    inserted: set[tuple] = set()
+    size = max(1, 8000 // len(rows[0]))
+    for start in range(0, len(rows), size):
+        statement = (
+            insert(model)
+            .values(rows[start : start + size])
+            .on_conflict_do_nothing(index_elements=keys)
+            .returning(*columns)
+        )
+        inserted.update(tuple(r) for r in session.execute(statement).all())
+    return inserted
+
+
 def _value(data: dict, meter: Meter):
     if meter.aggregation == Aggregation.COUNT:
         return Decimal(1)
@@ -193,7 +215,10 @@ class RealtimeConsumer:
         next_offsets: dict[int, int],
         expected: dict[int, int | None],
     ) -> BatchResult:
-        """Count one batch of raw messages and commit it with its offsets, in one transaction."""
+        """Count one batch of raw messages and commit it with its offsets, in one transaction.
+
+        Set-based: one statement inserts the batch's new ``(source, id)`` keys and returns
+        those that were new, one reads the totals they touch, one inserts distinct values."""
         result = BatchResult(messages=len(values))
         now = self.clock()
         with session_scope(self.settings) as session:
@@ -202,31 +227,50 @@ class RealtimeConsumer:
             for m in self._meters:
                 by_type.setdefault(m.event_type, []).append(m)
             checked = self._validator.validate(values, now) if values else []
-            states: dict[tuple[str, str, date], RealtimeUsage] = {}
+            events: dict[tuple[str, str], UsageEvent] = {}
             for event in checked:
                 if not isinstance(event, UsageEvent):
                     result.rejected += 1
-                    continue
-                if not _insert_ignore(
-                    session,
-                    RealtimeSeenEvent,
-                    {
-                        "source": event.source,
-                        "event_id": event.event_id,
-                        "period_start": event.period_start,
-                    },
-                    ["source", "event_id"],
-                ):
+                elif (event.source, event.event_id) in events:
                     result.duplicates += 1
-                    continue
-                result.counted += 1
+                else:
+                    events[(event.source, event.event_id)] = event
+            new = _insert_new(
+                session,
+                RealtimeSeenEvent,
+                [
+                    {"source": e.source, "event_id": e.event_id, "period_start": e.period_start}
+                    for e in events.values()
+                ],
+                ["source", "event_id"],
+            )
+            counted = [e for key, e in events.items() if key in new]
+            result.duplicates += len(events) - len(counted)
+            result.counted = len(counted)
+            states = self._load_states(session, counted, by_type)
+            distinct: list[tuple[tuple, str]] = []
+            for event in counted:
                 data = json.loads(event.data_json, parse_float=Decimal)
                 for meter in by_type.get(event.event_type, ()):
-                    self._apply(session, states, event, meter, data, now)
+                    self._apply(session, states, event, meter, data, now, distinct)
+            if distinct:
+                added = _insert_new(
+                    session,
+                    RealtimeDistinctValue,
+                    [
+                        {"tenant_id": k[0], "meter_key": k[1], "period_start": k[2], "value": v}
+                        for k, v in dict.fromkeys(distinct)
+                    ],
+                    ["tenant_id", "meter_key", "period_start", "value"],
+                )
+                for tenant, meter_key, period, _value in added:
+                    states[(tenant, meter_key, period)].quantity += 1
             session.flush()
             rules = AlertRules.load(session)
             tenants: set[tuple[str, date]] = set()
             for (tenant, meter_key, period), row in sorted(states.items()):
+                if row.updated_at != now:
+                    continue  # loaded but not touched
                 tenants.add((tenant, period))
                 result.alerts += evaluate_usage(
                     session, rules, tenant, meter_key, period, row.quantity, SOURCE, now
@@ -253,24 +297,44 @@ class RealtimeConsumer:
         self.batches += 1
         return result
 
-    def _apply(self, session, states, event: UsageEvent, meter: Meter, data, now) -> None:
+    def _load_states(self, session, events, by_type) -> dict[tuple[str, str, date], RealtimeUsage]:
+        """The totals the events touch, in one read."""
+        keys = {
+            (e.tenant_id, m.key, e.period_start)
+            for e in events
+            for m in by_type.get(e.event_type, ())
+        }
+        if not keys:
+            return {}
+        tenants = sorted({k[0] for k in keys})
+        periods = sorted({k[2] for k in keys})
+        states = {}
+        for chunk in range(0, len(tenants), 500):
+            rows = session.scalars(
+                select(RealtimeUsage)
+                .where(RealtimeUsage.tenant_id.in_(tenants[chunk : chunk + 500]))
+                .where(RealtimeUsage.period_start.in_(periods))
+            ).all()
+            for row in rows:
+                states[(row.tenant_id, row.meter_key, row.period_start)] = row
+        return states
+
+    def _apply(self, session, states, event: UsageEvent, meter: Meter, data, now, distinct):
         period = event.period_start
         key = (event.tenant_id, meter.key, period)
         row = states.get(key)
         if row is None:
-            row = session.get(RealtimeUsage, key)
-            if row is None:
-                row = RealtimeUsage(
-                    tenant_id=event.tenant_id,
-                    meter_key=meter.key,
-                    period_start=period,
-                    aggregation=meter.aggregation.value,
-                    quantity=Decimal(0),
-                    event_count=0,
-                    latest_at=None,
-                    updated_at=now,
-                )
-                session.add(row)
+            row = RealtimeUsage(
+                tenant_id=event.tenant_id,
+                meter_key=meter.key,
+                period_start=period,
+                aggregation=meter.aggregation.value,
+                quantity=Decimal(0),
+                event_count=0,
+                latest_at=None,
+                updated_at=now,
+            )
+            session.add(row)
             states[key] = row
         value = _value(data, meter)
         agg = meter.aggregation
@@ -283,18 +347,8 @@ class RealtimeConsumer:
             if row.latest_at is None or event.event_at >= row.latest_at:
                 row.quantity = value
                 row.latest_at = event.event_at
-        elif agg == Aggregation.UNIQUE_COUNT and _insert_ignore(
-            session,
-            RealtimeDistinctValue,
-            {
-                "tenant_id": event.tenant_id,
-                "meter_key": meter.key,
-                "period_start": period,
-                "value": value,
-            },
-            ["tenant_id", "meter_key", "period_start", "value"],
-        ):
-            row.quantity = row.quantity + 1
+        elif agg == Aggregation.UNIQUE_COUNT:
+            distinct.append((key, value))  # counted once inserted (see process)
         row.event_count += 1
         row.updated_at = now
 
