@@ -117,6 +117,8 @@ def run_realtime_benchmark(
     from api.models import ResourceQuota
     from ingestion.meters import DEMO_METERS
 
+    # SIGTERM (e.g. a timeout) still runs the cleanup below: children and broker stop.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("alembic").setLevel(logging.WARNING)
     work = Path(tempfile.mkdtemp(prefix="billing-bench-rt-"))
@@ -201,7 +203,16 @@ def run_realtime_benchmark(
 
 
 def _freshness(settings, base, headers, rate, seconds, tenants) -> dict:
-    producer = Producer(settings.kafka_client_config(**{"linger.ms": 1, "acks": "all"}))
+    producer = Producer(
+        settings.kafka_client_config(
+            **{
+                "linger.ms": 5,
+                "acks": "all",
+                "enable.idempotence": True,
+                "request.timeout.ms": 10000,
+            }
+        )
+    )
     acked: dict[str, float] = {}
     seen_raw: dict[str, float] = {}
     stop = threading.Event()
@@ -253,14 +264,16 @@ def _freshness(settings, base, headers, rate, seconds, tenants) -> dict:
         event_id = f"probe-{k}"
 
         def on_ack(err, _msg, event_id=event_id):
-            if err is None:
-                acked[event_id] = time.perf_counter()
+            acked[event_id] = time.perf_counter() if err is None else err
 
         producer.produce(
             settings.usage_topic, _event(event_id, "probe"), key=b"probe", on_delivery=on_ack
         )
-        producer.flush(5)
+        while event_id not in acked:
+            producer.poll(0.001)
         sent = acked[event_id]
+        if not isinstance(sent, float):
+            raise RuntimeError(f"Kafka refused probe {k}: {sent}")
         via_cost = k % 2 == 1
         while True:
             if via_cost:
