@@ -79,7 +79,8 @@ def _insert_ignore(session: Session, model, values: dict, keys: list[str]) -> bo
 
 
 def _insert_new(session: Session, model, rows: list[dict], keys: list[str]) -> set[tuple]:
-    """Insert rows whose key does not exist yet, in chunks; return the keys inserted."""
+    """Insert rows whose key does not exist yet; return the keys inserted. One statement,
+    compiled once and sent as batched multi-row inserts ("insertmanyvalues")."""
     if not rows:
         return set()
     if session.get_bind().dialect.name == "postgresql":
@@ -87,17 +88,8 @@ def _insert_new(session: Session, model, rows: list[dict], keys: list[str]) -> s
     else:
         from sqlalchemy.dialects.sqlite import insert
     columns = [getattr(model, k) for k in keys]
-    inserted: set[tuple] = set()
-    size = max(1, 8000 // len(rows[0]))
-    for start in range(0, len(rows), size):
-        statement = (
-            insert(model)
-            .values(rows[start : start + size])
-            .on_conflict_do_nothing(index_elements=keys)
-            .returning(*columns)
-        )
-        inserted.update(tuple(r) for r in session.execute(statement).all())
-    return inserted
+    statement = insert(model).on_conflict_do_nothing(index_elements=keys).returning(*columns)
+    return {tuple(r) for r in session.execute(statement, rows).all()}
 
 
 def _value(data: dict, meter: Meter):
