@@ -82,9 +82,18 @@ def fire(
     limit: Decimal | None = None,
     scope: str = "tenant",
     details: dict | None = None,
+    known: set[tuple] | None = None,
 ) -> int | None:
-    """Record a crossing and queue its notification, unless it was already recorded."""
+    """Record a crossing and queue its notification, unless it was already recorded.
+
+    ``known`` (optional) holds the keys a long-running caller already tried, to skip their
+    database round trip; it must be discarded if the caller's transaction rolls back."""
     threshold_key = decimal_text(threshold)
+    key = (kind, scope, tenant_id, meter_key, period_start, threshold_key)
+    if known is not None:
+        if key in known:
+            return None
+        known.add(key)  # recorded by this call, or already by someone else
     details = details or {}
     alert_id = _insert_if_absent(
         session,
@@ -141,6 +150,7 @@ class AlertRules:
     quotas: dict[tuple[str, str], ResourceQuota]
     milestones: dict[str, list[UsageMilestone]]
     budgets: dict[str, TenantBudget]
+    known: set[tuple] | None = None  # crossings already recorded (see ``fire``)
 
     @classmethod
     def load(cls, session: Session) -> AlertRules:
@@ -180,6 +190,7 @@ def evaluate_usage(
                 source=source,
                 now=now,
                 details={"enforcement": quota.enforcement},
+                known=rules.known,
             )
             if alert_id is not None:
                 fired.append(alert_id)
@@ -200,6 +211,7 @@ def evaluate_usage(
             value=value,
             source=source,
             now=now,
+            known=rules.known,
         )
         if alert_id is not None:
             fired.append(alert_id)
@@ -234,6 +246,7 @@ def evaluate_budget(
             source=source,
             now=now,
             details={"currency": currency},
+            known=rules.known,
         )
         if alert_id is not None:
             fired.append(alert_id)

@@ -81,6 +81,10 @@ class QuotaCache:
                 self._usage[(tenant, meter, period)] = quantity
                 if self._watermark is None or updated_at > self._watermark:
                     self._watermark = updated_at
+            if self._watermark is not None:  # keep the current and previous period only
+                oldest = (self._watermark.replace(day=1) - timedelta(days=1)).date().replace(day=1)
+                for key in [k for k in self._usage if k[2] < oldest]:
+                    del self._usage[key]
             self._refreshed_at = time.monotonic()
 
     def _loop(self) -> None:

@@ -132,6 +132,7 @@ class RealtimeConsumer:
         self._archived: dict[str, datetime] = {}
         self._meters_at = 0.0
         self._validator: EventValidator | None = None
+        self._fired: set[tuple] = set()  # alert keys known to be recorded
         self.batches = 0
 
     # ------------------------------------------------------------------ meters
@@ -259,6 +260,8 @@ class RealtimeConsumer:
                     states[(tenant, meter_key, period)].quantity += 1
             session.flush()
             rules = AlertRules.load(session)
+            known = set(self._fired)
+            rules.known = known
             tenants: set[tuple[str, date]] = set()
             for (tenant, meter_key, period), row in sorted(states.items()):
                 if row.updated_at != now:
@@ -284,6 +287,7 @@ class RealtimeConsumer:
             self._commit_offsets(session, next_offsets, expected)
             if self.before_commit is not None:
                 self.before_commit(result)
+        self._fired = known  # committed: these crossings are recorded
         for p, off in next_offsets.items():
             expected[p] = off
         self.batches += 1
