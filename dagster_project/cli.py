@@ -275,7 +275,7 @@ def cmd_demo(args) -> int:
             f"  try:  curl -H 'X-API-Key: {tenant_key}' "
             f"'{api_url}/api/v1/billing/usage?granularity=period'"
         )
-        print(f"  real time    billing realtime (usage, cost, alerts); logs/realtime.log")
+        print("  real time    billing realtime (usage, cost, alerts); logs/realtime.log")
         print(f"  logs in {logs}; Ctrl-C stops everything")
         sys.stdout.flush()
         while all(c.poll() is None for c in children):
