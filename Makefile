@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test bench lint format run serve broker clean
+.PHONY: demo test bench bench-realtime lint format run serve broker realtime clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -20,6 +20,9 @@ test: $(STAMP)          ## the whole test suite (DuckDB, PostgreSQL, Tansu broke
 bench: $(STAMP)         ## benchmarks: landing + usage (1M events), usage rated into invoices (10M)
 	$(BIN)/billing bench --events $(or $(EVENTS),1000000)
 	$(BIN)/billing bench --invoices --events $(or $(INVOICE_EVENTS),10000000)
+
+bench-realtime: $(STAMP)  ## quota-check latency and real-time freshness (billing bench-realtime)
+	$(BIN)/billing bench-realtime
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -37,6 +40,9 @@ serve: $(STAMP)
 
 broker: $(STAMP)
 	$(BIN)/billing broker
+
+realtime: $(STAMP)
+	$(BIN)/billing realtime
 
 clean:
 	rm -rf .billing dbt_project/target dbt_project/logs .pytest_cache

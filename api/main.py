@@ -16,7 +16,9 @@ from sqlalchemy.exc import OperationalError
 from api.db import migrate
 from api.deps import MeterCache
 from api.errors import ApiError
+from api.quota_cache import QuotaCache
 from api.routes import (
+    alerts,
     api_keys,
     cost_allocation_rules,
     cost_centers,
@@ -28,6 +30,7 @@ from api.routes import (
     meters,
     plans,
     pricing,
+    quotas,
     subscriptions,
     tenants,
     usage,
@@ -56,6 +59,7 @@ def create_app(settings: Settings | None = None, run_migrations: bool = True) ->
     async def lifespan(app: FastAPI):
         yield
         app.state.reader.close()
+        app.state.quota_cache.close()
         if app.state.producer is not None:
             app.state.producer.close()
 
@@ -80,6 +84,7 @@ def create_app(settings: Settings | None = None, run_migrations: bool = True) ->
         max_future=timedelta(seconds=settings.max_event_future_seconds)
     )
     app.state.clock = utc_now
+    app.state.quota_cache = QuotaCache(settings)
 
     @app.exception_handler(RequestValidationError)
     async def on_validation_error(_request: Request, exc: RequestValidationError):
@@ -131,6 +136,8 @@ def create_app(settings: Settings | None = None, run_migrations: bool = True) ->
     billing.include_router(cost_centers.tenants_router)
     billing.include_router(cost_allocation_rules.router)
     billing.include_router(costs.router)
+    billing.include_router(quotas.router)
+    billing.include_router(alerts.router)
     billing.include_router(health.router)
     app.include_router(billing)
     return app

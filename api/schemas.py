@@ -652,6 +652,45 @@ class AllocationRulePublic(BaseModel):
     match: RuleMatch
     cost_center: str | None
     split: RuleSplitPublic | None
+
+
+# ----------------------------------------------------------------------------- quotas and alerts
+Percent = Annotated[Decimal, Field(gt=0, le=1000)]
+
+
+class QuotaCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    tenant_id: str = Field(min_length=1, max_length=128)
+    meter: str = Field(description="Meter key.")
+    limit: Decimal = Field(ge=0, description="Most usage per period.")
+    period: Literal["month"] = "month"
+    enforcement: Literal["hard", "soft"] = Field(
+        "hard", description="`hard` blocks at the limit, `soft` warns."
+    )
+    alert_thresholds: list[Percent] = Field(
+        default_factory=lambda: [Decimal(80), Decimal(100)],
+        max_length=10,
+        description="Percentages of the limit at which an alert fires.",
+    )
+
+
+class QuotaUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    limit: Decimal | None = Field(None, ge=0)
+    enforcement: Literal["hard", "soft"] | None = None
+    alert_thresholds: list[Percent] | None = Field(None, max_length=10)
+
+
+class QuotaPublic(BaseModel):
+    id: int
+    tenant_id: str
+    meter: str
+    period: str
+    limit: Plain
+    enforcement: str
+    alert_thresholds: list[Plain]
     created_at: datetime
     updated_at: datetime
 
@@ -722,3 +761,161 @@ class CostCoveragesPublic(BaseModel):
     data: list[CostCoveragePublic]
     count: int
     snapshot: str | None = None
+
+
+class QuotasPublic(BaseModel):
+    data: list[QuotaPublic]
+    count: int
+
+
+class QuotaCheck(BaseModel):
+    tenant_id: str
+    meter: str
+    period_start: date
+    allowed: bool
+    warning: bool = Field(description="A soft quota is (or would be) exceeded.")
+    used: Plain
+    quantity: Plain
+    remaining: Plain | None
+    limit: Plain | None
+    enforcement: str | None
+
+
+class QuotaStatus(BaseModel):
+    id: int
+    meter: str
+    limit: Plain
+    enforcement: str
+    used: Plain
+    remaining: Plain
+    percent_used: Plain
+    thresholds_reached: list[Plain]
+
+
+class QuotaStatusPublic(BaseModel):
+    tenant_id: str
+    period_start: date
+    data: list[QuotaStatus]
+
+
+class BudgetIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    currency: str = Field(min_length=3, max_length=3)
+    amount: Decimal = Field(gt=0, description="Monthly budget.")
+    alert_thresholds: list[Percent] = Field(
+        default_factory=lambda: [Decimal(80), Decimal(100)], max_length=10
+    )
+
+
+class BudgetPublic(BaseModel):
+    tenant_id: str
+    currency: str
+    amount: Plain
+    alert_thresholds: list[Plain]
+    created_at: datetime
+    updated_at: datetime
+
+
+class BudgetsPublic(BaseModel):
+    data: list[BudgetPublic]
+    count: int
+
+
+class MilestoneCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    meter: str
+    tenant_id: str | None = Field(None, description="Empty: every tenant.")
+    levels: list[Annotated[Decimal, Field(gt=0)]] = Field(min_length=1, max_length=20)
+
+
+class MilestonePublic(BaseModel):
+    id: int
+    meter: str
+    tenant_id: str | None
+    levels: list[Plain]
+    created_at: datetime
+
+
+class MilestonesPublic(BaseModel):
+    data: list[MilestonePublic]
+    count: int
+
+
+class DeliveryPublic(BaseModel):
+    status: str
+    attempts: int
+    published_at: datetime | None
+    delivered_at: datetime | None
+    next_attempt_at: datetime | None
+    last_status_code: int | None
+    last_error: str | None
+
+
+class AlertPublic(BaseModel):
+    id: int
+    kind: str
+    scope: str
+    tenant_id: str
+    meter: str | None
+    period_start: date
+    threshold: str
+    value: Plain
+    limit: Plain | None
+    source: str
+    fired_at: datetime
+    details: dict
+    delivery: DeliveryPublic | None
+
+
+class AlertsPublic(Page[AlertPublic]):
+    pass
+
+
+class CostLinePublic(BaseModel):
+    kind: str
+    subscription_id: str
+    plan_code: str
+    plan_version: int
+    meter: str | None
+    quantity: Plain | None
+    projected_quantity: Plain | None
+    amount: Plain
+    projected_amount: Plain
+
+
+class RealtimeCostMetric(BaseModel):
+    """A tenant's cost for a period as it happens, from the real-time consumer's totals."""
+
+    tenant_id: str
+    period_start: date
+    period_end: date
+    as_of: datetime
+    currency: str | None
+    month_to_date: Plain
+    projected_month_end: Plain
+    projection_method: str = Field(
+        "linear by elapsed time for sum and count meters; current value for max, latest and "
+        "unique_count; minimum commitments trued up at month end"
+    )
+    usage: dict[str, Plain]
+    lines: list[CostLinePublic]
+
+
+class DriftPublic(BaseModel):
+    tenant_id: str
+    meter: str
+    period_start: date
+    realtime_quantity: Plain | None
+    warehouse_quantity: Plain | None
+    difference: Plain
+
+
+class ReconciliationPublic(BaseModel):
+    run_id: int | None
+    run_at: datetime | None
+    snapshot: str | None
+    compared: int
+    drifted: int
+    drifts: list[DriftPublic]

@@ -1,4 +1,4 @@
-"""The ``billing`` command: broker, migrate, run, serve, demo, bench."""
+"""The ``billing`` command: broker, migrate, run, serve, realtime, demo, bench."""
 
 from __future__ import annotations
 
@@ -128,6 +128,31 @@ def cmd_serve(args) -> int:
     return 0
 
 
+# ----------------------------------------------------------------------------- realtime
+def cmd_realtime(args) -> int:
+    import threading
+
+    from api.db import migrate
+    from api.realtime import run_realtime
+
+    settings = _settings()
+    migrate(settings)
+    stop = threading.Event()
+
+    def on_signal(_signum, _frame):
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    print(
+        f"real-time consumer {settings.realtime_consumer_name} on {settings.usage_topic}; "
+        "Ctrl-C stops it"
+    )
+    sys.stdout.flush()
+    run_realtime(settings, stop)
+    return 0
+
+
 # ----------------------------------------------------------------------------- demo
 def seed_demo_control_plane(settings: Settings) -> str:
     """Demo meters, plans, coupons and subscriptions, and a tenant key for tenant-001
@@ -251,6 +276,13 @@ def cmd_demo(args) -> int:
         )
         children.append(
             _spawn(
+                [sys.executable, "-m", "dagster_project.cli", "realtime"],
+                env,
+                logs / "realtime.log",
+            )
+        )
+        children.append(
+            _spawn(
                 [
                     str(Path(sys.executable).parent / "dagster"),
                     "dev",
@@ -275,6 +307,7 @@ def cmd_demo(args) -> int:
             f"  try:  curl -H 'X-API-Key: {tenant_key}' "
             f"'{api_url}/api/v1/billing/usage?granularity=period'"
         )
+        print("  real time    billing realtime (usage, cost, alerts); logs/realtime.log")
         print(f"  logs in {logs}; Ctrl-C stops everything")
         sys.stdout.flush()
         while all(c.poll() is None for c in children):
@@ -303,6 +336,14 @@ def cmd_bench(args) -> int:
     return run_benchmark(events=args.events or 1_000_000, tenants=args.tenants or 50)
 
 
+def cmd_bench_realtime(args) -> int:
+    from dagster_project.bench_realtime import run_realtime_benchmark
+
+    return run_realtime_benchmark(
+        clients=args.clients, seconds=args.seconds, rate=args.rate, tenants=args.tenants
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     _quiet_environment()
     logging.basicConfig(
@@ -322,6 +363,9 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--host")
     serve.add_argument("--port", type=int)
     serve.set_defaults(func=cmd_serve)
+    sub.add_parser(
+        "realtime", help="real-time usage, cost and alerts (a long-running consumer)"
+    ).set_defaults(func=cmd_realtime)
     demo = sub.add_parser("demo", help="broker + synthetic month + pipeline + API + Dagster UI")
     demo.add_argument("--events", type=int, default=200_000, help="synthetic events to produce")
     demo.set_defaults(func=cmd_demo)
@@ -334,6 +378,14 @@ def main(argv: list[str] | None = None) -> int:
     bench.add_argument("--events", type=int, help="default 1,000,000 (10,000,000 --invoices)")
     bench.add_argument("--tenants", type=int, help="default 50 (1,000 with --invoices)")
     bench.set_defaults(func=cmd_bench)
+    bench_rt = sub.add_parser(
+        "bench-realtime", help="measure the quota check's latency and real-time freshness"
+    )
+    bench_rt.add_argument("--clients", type=int, default=50)
+    bench_rt.add_argument("--seconds", type=float, default=10)
+    bench_rt.add_argument("--rate", type=int, default=500, help="background events per second")
+    bench_rt.add_argument("--tenants", type=int, default=50)
+    bench_rt.set_defaults(func=cmd_bench_realtime)
     args = parser.parse_args(argv)
     return args.func(args)
 

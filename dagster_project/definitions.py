@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dagster as dg
 
+from dagster_project.alerts.assets import realtime_reconciliation, reconciliation_job
+from dagster_project.alerts.sensors import reconciliation_sensor, warehouse_alerts_sensor
 from dagster_project.billing.assets import finalize_invoices
 from dagster_project.billing.sensors import invoice_void_sensor
 from dagster_project.control_plane.assets import control_plane_snapshot
@@ -35,9 +37,17 @@ defs = dg.Definitions(
         land_cost_files,
         cost_models,
         serving_snapshot,
+        realtime_reconciliation,
     ],
-    jobs=[ingest_job, billing_period_job, cost_files_job],
-    sensors=[usage_landing_sensor, billing_period_sensor, invoice_void_sensor, cost_files_sensor],
+    jobs=[ingest_job, billing_period_job, cost_files_job, reconciliation_job],
+    sensors=[
+        usage_landing_sensor,
+        billing_period_sensor,
+        invoice_void_sensor,
+        cost_files_sensor,
+        warehouse_alerts_sensor,
+        reconciliation_sensor,
+    ],
     schedules=[open_periods_schedule],
     resources={
         "dbt": dbt_resource(),

@@ -91,6 +91,33 @@ class Settings(BaseSettings):
         description="Directory of cloud cost files (FOCUS, AWS CUR, Azure, GCP) to land. "
         "Empty: `<data dir>/cost-files`.",
     )
+    realtime_consumer_name: str = Field(
+        "billing-realtime",
+        description="Consumer group of the real-time consumer; its offsets are stored in the "
+        "control plane under this name.",
+    )
+    realtime_batch_size: int = Field(
+        2000, ge=1, description="Most events the real-time consumer commits in one transaction."
+    )
+    realtime_max_wait_seconds: float = Field(
+        0.2, gt=0, description="Longest the real-time consumer waits to fill a batch."
+    )
+    notify_url: str = Field(
+        "", description="URL that receives alert notifications (HTTP POST). Empty: none."
+    )
+    notify_secret: str = Field(
+        "", description="Secret of the HMAC-SHA256 signature of notification bodies."
+    )
+    notify_max_attempts: int = Field(
+        8, ge=1, description="Delivery attempts before a notification is marked failed."
+    )
+    notify_backoff_seconds: float = Field(
+        1.0, gt=0, description="Wait after the first failed delivery; doubles per attempt."
+    )
+    notify_backoff_max_seconds: float = Field(
+        300.0, gt=0, description="Longest wait between delivery attempts."
+    )
+    notify_timeout_seconds: float = Field(5.0, gt=0, description="Timeout of one delivery POST.")
 
     @model_validator(mode="after")
     def _production_is_explicit(self) -> Settings:

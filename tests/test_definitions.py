@@ -45,6 +45,8 @@ def test_definitions_load_and_validate():
         "billing_period_sensor",
         "invoice_void_sensor",
         "cost_files_sensor",
+        "warehouse_alerts_sensor",
+        "reconciliation_sensor",
     }
     # Cloud costs: from the cost-files directory to the allocation marts; the allocation
     # invariants are asset checks.

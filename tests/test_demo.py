@@ -88,6 +88,21 @@ def test_demo_serves_the_api_and_dagster_and_stops_on_ctrl_c(tmp_path):
         ).json()
         assert {"payments", "search", "platform"} <= {c["cost_center"] for c in costs["data"]}
         assert httpx.get(f"http://127.0.0.1:{dagster}/server_info", timeout=10).status_code == 200
+        # The real-time consumer started with the demo counts this month's usage.
+        for _ in range(120):
+            cost = httpx.get(
+                f"{base}/realtime-cost/tenant-001", headers={"X-API-Key": tenant_key}, timeout=10
+            ).json()
+            if cost["usage"].get("api_calls"):
+                break
+            time.sleep(0.5)
+        assert cost["usage"]["api_calls"] and cost["currency"] == "USD", cost
+        check = httpx.get(
+            f"{base}/quotas/tenant-001/check?meter=api_calls&quantity=1",
+            headers={"X-API-Key": tenant_key},
+            timeout=10,
+        ).json()
+        assert check["allowed"] and check["used"] == cost["usage"]["api_calls"]
     finally:
         demo.send_signal(signal.SIGINT)
         try:
