@@ -24,6 +24,7 @@ from api.routes import (
     meters,
     plans,
     pricing,
+    stripe,
     subscriptions,
     tenants,
     usage,
@@ -122,6 +123,7 @@ def create_app(settings: Settings | None = None, run_migrations: bool = True) ->
     billing.include_router(coupons.router)
     billing.include_router(tenants.router)
     billing.include_router(invoices.router)
+    billing.include_router(stripe.router)
     billing.include_router(health.router)
     app.include_router(billing)
     return app

@@ -8,6 +8,8 @@ from dagster_project.billing.assets import finalize_invoices
 from dagster_project.billing.sensors import invoice_void_sensor
 from dagster_project.control_plane.assets import control_plane_snapshot
 from dagster_project.jobs import billing_period_job, ingest_job
+from dagster_project.payments.assets import collect_payments_job, invoice_payments
+from dagster_project.payments.sensors import payment_collection_sensor, payment_retry_schedule
 from dagster_project.resources import BillingSettings
 from dagster_project.schedules import open_periods_schedule
 from dagster_project.serving.assets import serving_snapshot
@@ -29,10 +31,16 @@ defs = dg.Definitions(
         finalize_invoices,
         invoice_models,
         serving_snapshot,
+        invoice_payments,
     ],
-    jobs=[ingest_job, billing_period_job],
-    sensors=[usage_landing_sensor, billing_period_sensor, invoice_void_sensor],
-    schedules=[open_periods_schedule],
+    jobs=[ingest_job, billing_period_job, collect_payments_job],
+    sensors=[
+        usage_landing_sensor,
+        billing_period_sensor,
+        invoice_void_sensor,
+        payment_collection_sensor,
+    ],
+    schedules=[open_periods_schedule, payment_retry_schedule],
     resources={
         "dbt": dbt_resource(),
         "billing": BillingSettings(),

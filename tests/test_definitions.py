@@ -44,6 +44,7 @@ def test_definitions_load_and_validate():
         "usage_landing_sensor",
         "billing_period_sensor",
         "invoice_void_sensor",
+        "payment_collection_sensor",
     }
 
 
