@@ -21,6 +21,7 @@ without Stripe's idempotency (the emulator has none).
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -242,10 +243,14 @@ def handle_webhook_event(settings: Settings, event: dict, now: datetime) -> str:
 
 
 # ---------------------------------------------------------------------------- publishing
+_publish_lock = threading.Lock()
+
+
 def publish_status_events(settings: Settings, producer: EventProducer | None = None) -> int:
     """Send the queued payment-status CloudEvents to ``billing-events`` (at least once; the
-    event id is stable). Returns how many were sent; Kafka being down leaves them queued."""
-    with session_factory(settings)() as session:
+    event id is stable, so consumers drop the rare duplicate of two processes publishing at
+    once). Returns how many were sent; Kafka being down leaves them queued."""
+    with _publish_lock, session_factory(settings)() as session:
         pending = session.scalars(
             select(PaymentStatusEvent)
             .where(PaymentStatusEvent.published_at.is_(None))
