@@ -23,6 +23,7 @@ import threading
 import time
 import uuid
 from datetime import datetime, timedelta
+from decimal import Decimal
 
 import dagster as dg
 import orjson
@@ -203,6 +204,16 @@ class Env:
             out.setdefault((meta.get("invoice_id"), meta.get("attempt")), []).append(intent)
         return out
 
+    def events_of(self, invoice_id: str, count: int, timeout: float = 20) -> list[dict]:
+        """The invoice's status CloudEvents, once ``count`` have been published (webhook
+        changes are published right after the answer to Stripe)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            found = [e for e in self.status_events() if e["data"]["invoice_id"] == invoice_id]
+            if len(found) >= count or time.monotonic() > deadline:
+                return found
+            time.sleep(0.3)
+
     def status_events(self) -> list[dict]:
         consumer = Consumer(
             self.settings.kafka_client_config(
@@ -286,10 +297,13 @@ def test_successful_payment_end_to_end(pay):
     status = pay.client.get(f"{BASE}/status", headers=ADMIN).json()
     assert status["payment_collection"] == "on"
 
-    events = pay.status_events()
-    ok_events = [(e["type"], e["data"]["attempt"]) for e in events if e["data"]["invoice_id"] == ok]
-    assert ok_events == [("billing.invoice.processing", 1), ("billing.invoice.paid", 1)]
-    assert all(e["specversion"] == "1.0" and e["subject"] for e in events)
+    events = pay.events_of(ok, 2)
+    assert [(e["type"], e["data"]["attempt"]) for e in events] == [
+        ("billing.invoice.processing", 1),
+        ("billing.invoice.paid", 1),
+    ]
+    assert all(e["specversion"] == "1.0" and e["subject"] == "tenant-ok" for e in events)
+    assert events[1]["data"]["payment_intent_id"] == intent["id"]
 
 
 def test_declined_card_is_retried_with_backoff_then_uncollectible(pay):
@@ -328,11 +342,7 @@ def test_declined_card_is_retried_with_backoff_then_uncollectible(pay):
     intents = pay.intents()
     assert [len(intents[(declined, n)]) for n in ("1", "2")] == [1, 1]
     assert (declined, "3") not in intents
-    types = [
-        e["type"].rsplit(".", 1)[1]
-        for e in pay.status_events()
-        if e["data"]["invoice_id"] == declined
-    ]
+    types = [e["type"].rsplit(".", 1)[1] for e in pay.events_of(declined, 4)]
     assert types == ["processing", "payment_failed", "processing", "uncollectible"]
 
 
@@ -469,3 +479,63 @@ def test_collection_is_off_without_a_key(make_settings, monkeypatch):
     with TestClient(create_app(settings)) as client:
         status = client.get(f"{BASE}/status", headers=ADMIN).json()
     assert status["payment_collection"].startswith("off")
+
+
+@pytest.mark.postgres
+def test_concurrent_collectors_on_postgres_charge_each_attempt_once(
+    make_settings, pg_database, localstripe
+):
+    """Two collection passes racing on a PostgreSQL control plane: the attempt is recorded
+    (unique per invoice and attempt number) before Stripe is called, so the loser never calls
+    Stripe. Outcomes arrive by reconciliation here (no webhook endpoint)."""
+    from api.db import migrate
+    from api.payments import InvoiceToCollect, PaymentCollector
+
+    localstripe.register_webhook("billing", f"http://127.0.0.1:{free_port()}/x", SECRET)
+    localstripe.flush()
+    settings = make_settings(control_db_url=pg_database, stripe_api_base=localstripe.api_base)
+    settings = settings.model_copy(update={"stripe_api_key": API_KEY, "payment_max_attempts": 2})
+    migrate(settings)
+    gateway = StripeGateway(settings)
+    for tenant, card in (("pg-ok", CARD_OK), ("pg-declined", CARD_DECLINED)):
+        gateway.attach_card(gateway.create_customer(tenant, None, None), gateway.create_card(card))
+    ok_id, declined_id = f"inv_{'a' * 20}", f"inv_{'b' * 20}"
+    invoices = [
+        InvoiceToCollect(ok_id, "INV-2026-000001", "pg-ok", "EUR", Decimal("19.99")),
+        InvoiceToCollect(declined_id, "INV-2026-000002", "pg-declined", "JPY", Decimal("500")),
+    ]
+    now = datetime(2026, 11, 2, 9, 0)
+    reports = []
+
+    def collect():
+        reports.append(PaymentCollector(settings).collect(invoices, now))
+
+    threads = [threading.Thread(target=collect) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert sorted(a for r in reports for a in r.attempted) == [
+        f"{ok_id}#1",
+        f"{declined_id}#1",
+    ]
+    later = PaymentCollector(settings).collect(invoices, now + timedelta(minutes=20))
+    assert sorted(later.reconciled) == [f"{ok_id}#1", f"{declined_id}#1"]
+    intents = {}
+    for intent in gateway.list_payment_intents():
+        intents.setdefault(intent["metadata"]["invoice_id"], []).append(
+            (intent["amount"], intent["currency"], intent["status"])
+        )
+    assert intents == {
+        ok_id: [(1999, "eur", "succeeded")],
+        declined_id: [(500, "jpy", "requires_payment_method")],
+    }
+    with session_factory(settings)() as session:
+        from api.models import InvoicePayment
+
+        rows = session.scalars(select(InvoicePayment)).all()
+        statuses = {p.tenant_id: (p.status, p.attempts) for p in rows}
+        retry_at = session.get(InvoicePayment, declined_id).next_retry_at
+    assert statuses == {"pg-ok": ("paid", 1), "pg-declined": ("payment_failed", 1)}
+    assert retry_at == now + timedelta(minutes=20) + timedelta(hours=24)
+    dispose_engines()
