@@ -246,7 +246,9 @@ def handle_webhook_event(settings: Settings, event: dict, now: datetime) -> str:
 _publish_lock = threading.Lock()
 
 
-def publish_status_events(settings: Settings, producer: EventProducer | None = None) -> int:
+def publish_status_events(
+    settings: Settings, producer: EventProducer | None = None, timeout: float | None = None
+) -> int:
     """Send the queued payment-status CloudEvents to ``billing-events`` (at least once; the
     event id is stable, so consumers drop the rare duplicate of two processes publishing at
     once). Returns how many were sent; Kafka being down leaves them queued."""
@@ -264,6 +266,7 @@ def publish_status_events(settings: Settings, producer: EventProducer | None = N
             producer.send(
                 settings.billing_events_topic,
                 [(e.payload["subject"].encode(), orjson.dumps(e.payload)) for e in pending],
+                timeout=timeout,
             )
         except KafkaUnavailable as exc:
             log.warning("payment status events stay queued: %s", exc)

@@ -130,6 +130,11 @@ class Settings(BaseSettings):
                 )
             if len(self.admin_api_key) < 24:
                 raise SettingsError("BILLING_ADMIN_API_KEY must be at least 24 characters")
+            if self.stripe_api_key and not self.stripe_webhook_secret:
+                raise SettingsError(
+                    "STRIPE_WEBHOOK_SECRET must be set when STRIPE_API_KEY is (payment outcomes "
+                    "arrive by webhook)"
+                )
         if self.kafka_config:
             try:
                 extra = json.loads(self.kafka_config)

@@ -205,8 +205,7 @@ class Env:
         return out
 
     def events_of(self, invoice_id: str, count: int, timeout: float = 20) -> list[dict]:
-        """The invoice's status CloudEvents, once ``count`` have been published (webhook
-        changes are published right after the answer to Stripe)."""
+        """The invoice's status CloudEvents, once ``count`` have been published."""
         deadline = time.monotonic() + timeout
         while True:
             found = [e for e in self.status_events() if e["data"]["invoice_id"] == invoice_id]
@@ -298,6 +297,12 @@ def test_successful_payment_end_to_end(pay):
     assert status["payment_collection"] == "on"
 
     events = pay.events_of(ok, 2)
+    from api.models import PaymentStatusEvent as _E
+
+    with session_factory(pay.settings)() as _s:
+        print("DBG ROWS", [(e.id, e.published_at) for e in _s.scalars(select(_E))])
+    print("DBG ALL", [(e["id"]) for e in pay.status_events()], pay.settings.billing_events_topic)
+    assert len(events) >= 2
     assert [(e["type"], e["data"]["attempt"]) for e in events] == [
         ("billing.invoice.processing", 1),
         ("billing.invoice.paid", 1),
@@ -539,3 +544,62 @@ def test_concurrent_collectors_on_postgres_charge_each_attempt_once(
     assert statuses == {"pg-ok": ("paid", 1), "pg-declined": ("payment_failed", 1)}
     assert retry_at == now + timedelta(minutes=20) + timedelta(hours=24)
     dispose_engines()
+
+
+def test_webhook_applies_an_outcome_once_and_publishes_it(make_settings, monkeypatch):
+    from api.db import migrate, session_scope
+    from api.models import InvoicePayment, PaymentStatusEvent
+
+    monkeypatch.setenv("STRIPE_WEBHOOK_SECRET", SECRET)
+    settings = make_settings().model_copy(update={"stripe_webhook_secret": SECRET})
+    migrate(settings)
+    invoice_id = f"inv_{'c' * 20}"
+    with session_scope(settings) as session:
+        session.add(
+            InvoicePayment(
+                invoice_id=invoice_id,
+                invoice_number="INV-2026-000009",
+                tenant_id="tenant-x",
+                currency="USD",
+                amount=Decimal("10.00"),
+                status="processing",
+                attempts=1,
+            )
+        )
+        session.flush()
+        session.add(
+            PaymentAttempt(
+                invoice_id=invoice_id,
+                attempt_number=1,
+                idempotency_key="k",
+                status="submitted",
+                customer_id="cus_x",
+                amount_minor=1000,
+                payment_intent_id="pi_x",
+            )
+        )
+    event = orjson.dumps(
+        {
+            "id": "evt_paid_1",
+            "type": "payment_intent.succeeded",
+            "data": {
+                "object": {"id": "pi_x", "metadata": {"invoice_id": invoice_id, "attempt": "1"}}
+            },
+        }
+    )
+    env = Env(settings, None, create_app(settings), {}, None)
+    headers = {"Stripe-Signature": _sign(event, int(time.time()))}
+    url = f"{BASE}/stripe/webhooks"
+    with env.client:
+        response = env.client.post(url, content=event, headers=headers)
+        assert response.status_code == 200 and response.json()["result"] == "applied"
+        assert env.client.post(url, content=event, headers=headers).status_code == 400
+    with session_factory(settings)() as session:
+        assert session.get(InvoicePayment, invoice_id).status == "paid"
+        published = session.scalars(select(PaymentStatusEvent)).all()
+        assert [(e.id, e.published_at is not None) for e in published] == [
+            (f"{invoice_id}:paid:1", True)
+        ]
+    [paid] = env.events_of(invoice_id, 1)
+    assert paid["type"] == "billing.invoice.paid"
+    assert paid["data"]["previous_status"] == "processing"

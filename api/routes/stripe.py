@@ -3,9 +3,10 @@ authentication) and the tenants' Stripe customers."""
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 
-from fastapi import APIRouter, BackgroundTasks, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
@@ -16,7 +17,9 @@ from api.models import StripeCustomer
 from api.payments import WebhookReplay, handle_webhook_event, publish_status_events
 from ingestion.stripe_gateway import WebhookRejected, verify_webhook
 
+log = logging.getLogger(__name__)
 router = APIRouter(prefix="/stripe", tags=["stripe"])
+PUBLISH_TIMEOUT_SECONDS = 5.0
 
 
 class StripeCustomerPublic(BaseModel):
@@ -36,9 +39,7 @@ class WebhookResult(BaseModel):
     response_model=WebhookResult,
     responses={400: {"description": "bad, missing or stale signature, or a replayed event"}},
 )
-async def stripe_webhook(
-    request: Request, settings: SettingsDep, clock: ClockDep, background: BackgroundTasks
-):
+async def stripe_webhook(request: Request, settings: SettingsDep, clock: ClockDep):
     """Stripe events, verified with `STRIPE_WEBHOOK_SECRET` (`Stripe-Signature`, 5-minute
     tolerance) and applied once per event id: PaymentIntent outcomes move invoices to
     `paid` or `payment_failed` (`uncollectible` after the last attempt)."""
@@ -53,8 +54,14 @@ async def stripe_webhook(
         result = await run_in_threadpool(handle_webhook_event, settings, event, clock())
     except WebhookReplay as exc:
         return JSONResponse(status_code=400, content={"detail": str(exc)})
-    # The status CloudEvents were queued with the change; send them after answering Stripe.
-    background.add_task(publish_status_events, settings, get_producer(request))
+    # The status CloudEvents were queued with the change; send them now (a Kafka outage
+    # leaves them queued for the next publisher: another webhook or the collection run).
+    try:
+        await run_in_threadpool(
+            publish_status_events, settings, get_producer(request), PUBLISH_TIMEOUT_SECONDS
+        )
+    except Exception:  # noqa: BLE001 - the event is applied; publishing is retried later
+        log.exception("publishing payment status events failed; they stay queued")
     return WebhookResult(received=True, event_id=event["id"], result=result)
 
 
