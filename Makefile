@@ -17,8 +17,9 @@ demo: $(STAMP)          ## broker + synthetic month + pipeline + API + Dagster U
 test: $(STAMP)          ## the whole test suite (DuckDB, PostgreSQL, Tansu broker)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-bench: $(STAMP)         ## benchmark (N events, default 1,000,000: make bench EVENTS=200000)
+bench: $(STAMP)         ## benchmarks: landing + usage (1M events), usage rated into invoices (10M)
 	$(BIN)/billing bench --events $(or $(EVENTS),1000000)
+	$(BIN)/billing bench --invoices --events $(or $(INVOICE_EVENTS),10000000)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -345,9 +345,13 @@ def cmd_demo(args) -> int:
 
 # ----------------------------------------------------------------------------- bench
 def cmd_bench(args) -> int:
+    if args.invoices:
+        from dagster_project.bench_invoices import run_invoice_benchmark
+
+        return run_invoice_benchmark(events=args.events or 10_000_000, tenants=args.tenants or 1000)
     from dagster_project.bench import run_benchmark
 
-    return run_benchmark(events=args.events, tenants=args.tenants)
+    return run_benchmark(events=args.events or 1_000_000, tenants=args.tenants or 50)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -373,8 +377,13 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--events", type=int, default=200_000, help="synthetic events to produce")
     demo.set_defaults(func=cmd_demo)
     bench = sub.add_parser("bench", help="measure landing and dbt against baselines")
-    bench.add_argument("--events", type=int, default=1_000_000)
-    bench.add_argument("--tenants", type=int, default=50)
+    bench.add_argument(
+        "--invoices",
+        action="store_true",
+        help="a month of usage rated into invoices (default 10,000,000 events, 1,000 tenants)",
+    )
+    bench.add_argument("--events", type=int, help="default 1,000,000 (10,000,000 --invoices)")
+    bench.add_argument("--tenants", type=int, help="default 50 (1,000 with --invoices)")
     bench.set_defaults(func=cmd_bench)
     args = parser.parse_args(argv)
     return args.func(args)

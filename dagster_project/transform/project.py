@@ -33,8 +33,9 @@ def dbt_project() -> DbtProject:
     if project.preparer.using_dagster_dev() or manifest_is_stale(project):
         # Several processes may load the definitions at once (tests, dagster dev, the CLI):
         # one parses, the others wait and find the manifest fresh.
-        project.target_path.mkdir(parents=True, exist_ok=True)
-        with open(project.target_path / ".prepare.lock", "w") as lock:
+        target = project.manifest_path.parent
+        target.mkdir(parents=True, exist_ok=True)
+        with open(target / ".prepare.lock", "w") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
             if project.preparer.using_dagster_dev() or manifest_is_stale(project):
                 prepare_manifest(project)
