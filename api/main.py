@@ -31,6 +31,7 @@ from api.routes import (
     plans,
     pricing,
     quotas,
+    stripe,
     subscriptions,
     tenants,
     usage,
@@ -138,6 +139,7 @@ def create_app(settings: Settings | None = None, run_migrations: bool = True) ->
     billing.include_router(costs.router)
     billing.include_router(quotas.router)
     billing.include_router(alerts.router)
+    billing.include_router(stripe.router)
     billing.include_router(health.router)
     app.include_router(billing)
     return app

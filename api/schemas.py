@@ -502,6 +502,17 @@ class InvoiceLinePublic(BaseModel):
     amount: str
 
 
+class PaymentAttemptPublic(BaseModel):
+    attempt: int
+    status: str
+    payment_intent_id: str | None
+    amount_minor: int
+    failure_code: str | None
+    failure_message: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
 class InvoicePublic(BaseModel):
     id: str
     number: str | None
@@ -521,6 +532,12 @@ class InvoicePublic(BaseModel):
     finalized_at: datetime | None
     voided_at: datetime | None
     void_reason: str | None
+    payment_status: str | None = Field(
+        None,
+        description="Stripe collection: pending, requires_payment_method, processing, paid, "
+        "payment_failed, uncollectible; null for drafts and invoices not collected.",
+    )
+    attempts: list[PaymentAttemptPublic] = Field(default_factory=list)
     lines: list[InvoiceLinePublic] | None = None
 
 

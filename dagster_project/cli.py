@@ -210,6 +210,74 @@ def seed_demo_cost_files(settings: Settings) -> list[str]:
     return dropped
 
 
+DEMO_STRIPE_KEY = "sk_test_billing_demo"
+DECLINED_EVERY = 5  # every fifth demo tenant has a card that declines
+
+
+def start_demo_stripe(settings: Settings, log_path: Path):
+    """Start localstripe, point this process and its children at it and register the API's
+    webhook endpoint. Returns the emulator and the updated settings."""
+    import secrets
+
+    from api.main import API_PREFIX
+    from ingestion.stripe_emulator import LocalStripe
+
+    stripe = LocalStripe.start(log_path=log_path)
+    secret = "whsec_demo_" + secrets.token_hex(12)
+    os.environ.update(
+        STRIPE_API_KEY=DEMO_STRIPE_KEY,
+        STRIPE_API_BASE=stripe.api_base,
+        STRIPE_WEBHOOK_SECRET=secret,
+    )
+    settings = settings.model_copy(
+        update={
+            "stripe_api_key": DEMO_STRIPE_KEY,
+            "stripe_api_base": stripe.api_base,
+            "stripe_webhook_secret": secret,
+        }
+    )
+    url = f"http://{settings.api_host}:{settings.api_port}{API_PREFIX}/stripe/webhooks"
+    stripe.register_webhook("billing-demo", url, secret)
+    return stripe, settings
+
+
+def seed_demo_stripe(settings: Settings) -> dict[str, int]:
+    """A Stripe customer per demo tenant with a test card: most pay, every fifth declines,
+    the last tenant has none (collection reports it)."""
+    from api.payments import CollectionReport, PaymentCollector
+    from ingestion.stripe_emulator import CARD_DECLINED, CARD_OK
+    from ingestion.synthetic import SyntheticPlan, tenant_ids
+
+    now = datetime.now(UTC).replace(tzinfo=None)
+    tenants = sorted(tenant_ids(SyntheticPlan(now, now).tenants))
+    collector = PaymentCollector(settings)
+    gateway = collector.gateway
+    counts = {"paying": 0, "declining": 0, "without a card": 0}
+    for number, tenant in enumerate(tenants, 1):
+        customer = collector.ensure_customer(tenant, CollectionReport())
+        if number == len(tenants):
+            counts["without a card"] += 1
+            continue
+        declines = number % DECLINED_EVERY == 0
+        counts["declining" if declines else "paying"] += 1
+        if gateway.default_payment_method(customer) is None:
+            card = gateway.create_card(CARD_DECLINED if declines else CARD_OK)
+            gateway.attach_card(customer, card)
+    return counts
+
+
+def _wait_for_port(host: str, port: int, timeout: float = 60) -> bool:
+    import socket
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with socket.socket() as s:
+            if s.connect_ex((host, port)) == 0:
+                return True
+        time.sleep(0.25)
+    return False
+
+
 def demo_window(now: datetime) -> tuple[datetime, datetime]:
     """The demo's usage: from the start of last month until now."""
     this_month = datetime(now.year, now.month, 1)
@@ -252,28 +320,37 @@ def cmd_demo(args) -> int:
     print(f"data directory: {settings.data_path}")
     broker = start_embedded_broker(settings)
     children: list[subprocess.Popen] = []
+    stripe = None
     try:
         ensure_topics(settings)
         print(f"embedded broker at {broker.bootstrap_servers}")
         tenant_key = seed_demo_control_plane(settings)
         cost_files = seed_demo_cost_files(settings)
         print(f"dropped cost files {', '.join(cost_files)} into {settings.cost_files_path}")
+        logs = settings.data_path / "logs"
+        logs.mkdir(exist_ok=True)
+        stripe, settings = start_demo_stripe(settings, logs / "localstripe.log")
+        cards = seed_demo_stripe(settings)
+        print(
+            f"localstripe (Stripe emulator) at {stripe.api_base}: test cards "
+            + ", ".join(f"{n} {what}" for what, n in cards.items())
+        )
         sent = produce_demo_month(settings, args.events)
         print(f"produced {sent} synthetic usage events (duplicates and malformed ones included)")
-        print("running the pipeline (land -> dbt build -> publish) ...")
-        if run_once(settings) != 0:
-            print("billing: the pipeline failed; see the runs in the Dagster UI", file=sys.stderr)
         env = {
             **os.environ,
             "DAGSTER_HOME": str(home),
             "BILLING_DATA_DIR": str(settings.data_path),
             "BILLING_KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap_servers,
         }
-        logs = settings.data_path / "logs"
-        logs.mkdir(exist_ok=True)
+        # The API first: it receives Stripe's webhooks for the payments the run collects.
         children.append(
             _spawn([sys.executable, "-m", "dagster_project.cli", "serve"], env, logs / "api.log")
         )
+        _wait_for_port(settings.api_host, settings.api_port)
+        print("running the pipeline (land -> dbt build -> publish -> collect payments) ...")
+        if run_once(settings) != 0:
+            print("billing: the pipeline failed; see the runs in the Dagster UI", file=sys.stderr)
         children.append(
             _spawn(
                 [sys.executable, "-m", "dagster_project.cli", "realtime"],
@@ -308,6 +385,10 @@ def cmd_demo(args) -> int:
             f"'{api_url}/api/v1/billing/usage?granularity=period'"
         )
         print("  real time    billing realtime (usage, cost, alerts); logs/realtime.log")
+        print(
+            f"  payments:  curl -H 'X-API-Key: {settings.resolved_admin_api_key()}' "
+            f"'{api_url}/api/v1/billing/invoices?status=finalized'  (payment_status, attempts)"
+        )
         print(f"  logs in {logs}; Ctrl-C stops everything")
         sys.stdout.flush()
         while all(c.poll() is None for c in children):
@@ -322,6 +403,8 @@ def cmd_demo(args) -> int:
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not skip cleanup
         for child in reversed(children):
             _stop(child)
+        if stripe is not None:
+            stripe.stop()
         broker.stop()
 
 

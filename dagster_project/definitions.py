@@ -13,6 +13,8 @@ from dagster_project.costs.assets import land_cost_files
 from dagster_project.costs.jobs import cost_files_job
 from dagster_project.costs.sensors import cost_files_sensor
 from dagster_project.jobs import billing_period_job, ingest_job
+from dagster_project.payments.assets import collect_payments_job, invoice_payments
+from dagster_project.payments.sensors import payment_collection_sensor, payment_retry_schedule
 from dagster_project.resources import BillingSettings
 from dagster_project.schedules import open_periods_schedule
 from dagster_project.serving.assets import serving_snapshot
@@ -38,8 +40,9 @@ defs = dg.Definitions(
         cost_models,
         serving_snapshot,
         realtime_reconciliation,
+        invoice_payments,
     ],
-    jobs=[ingest_job, billing_period_job, cost_files_job, reconciliation_job],
+    jobs=[ingest_job, billing_period_job, cost_files_job, reconciliation_job, collect_payments_job],
     sensors=[
         usage_landing_sensor,
         billing_period_sensor,
@@ -47,8 +50,9 @@ defs = dg.Definitions(
         cost_files_sensor,
         warehouse_alerts_sensor,
         reconciliation_sensor,
+        payment_collection_sensor,
     ],
-    schedules=[open_periods_schedule],
+    schedules=[open_periods_schedule, payment_retry_schedule],
     resources={
         "dbt": dbt_resource(),
         "billing": BillingSettings(),

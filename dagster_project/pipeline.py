@@ -2,7 +2,8 @@
 
 The same jobs the sensors and schedules launch, in order: land (ingest_job) -> rebuild, in one run
 over their range, the billing periods with new events and the periods still open
-(billing_period_job), which publishes a serving snapshot at its end.
+(billing_period_job), which publishes a serving snapshot at its end -> with Stripe configured,
+collect the finalized invoices (collect_payments_job).
 """
 
 from __future__ import annotations
@@ -31,6 +32,9 @@ RESOURCE_FIELDS = (
     "landing_consumer_name",
     "landing_batch_size",
     "grace_period_hours",
+    "stripe_api_base",
+    "payment_max_attempts",
+    "payment_retry_backoff_hours",
 )
 
 
@@ -180,4 +184,7 @@ def run_pipeline(
     outcome.runs.append(build)
     if build.success:
         outcome.built_periods = [period_key(p) for p in to_build]
+        if settings.stripe_enabled:  # collect what the build finalized (and due retries)
+            collect, _ = _execute(defs, "collect_payments_job", instance, settings)
+            outcome.runs.append(collect)
     return outcome

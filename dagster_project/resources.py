@@ -19,6 +19,10 @@ class BillingSettings(dg.ConfigurableResource):
     landing_consumer_name: str | None = None
     landing_batch_size: int | None = None
     grace_period_hours: int | None = None
+    # Stripe's key and webhook secret come from the environment only (run config is visible).
+    stripe_api_base: str | None = None
+    payment_max_attempts: int | None = None
+    payment_retry_backoff_hours: float | None = None
 
     def get(self) -> Settings:
         overrides = {k: v for k, v in self.model_dump().items() if v is not None}

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import unquote, urlparse
 
-from pydantic import Field, model_validator
+from pydantic import AliasChoices, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_ADMIN_KEY_FILE = "admin_api_key"
@@ -118,6 +118,31 @@ class Settings(BaseSettings):
         300.0, gt=0, description="Longest wait between delivery attempts."
     )
     notify_timeout_seconds: float = Field(5.0, gt=0, description="Timeout of one delivery POST.")
+    # Stripe: the official variable names, without the BILLING_ prefix.
+    stripe_api_key: str = Field(
+        "",
+        validation_alias=AliasChoices("STRIPE_API_KEY", "stripe_api_key"),
+        description="Stripe secret key (`sk_...`). Empty: payment collection is off.",
+    )
+    stripe_api_base: str = Field(
+        "",
+        validation_alias=AliasChoices("STRIPE_API_BASE", "stripe_api_base"),
+        description="Stripe API base URL; empty for real Stripe, e.g. `http://127.0.0.1:8420` "
+        "for localstripe.",
+    )
+    stripe_webhook_secret: str = Field(
+        "",
+        validation_alias=AliasChoices("STRIPE_WEBHOOK_SECRET", "stripe_webhook_secret"),
+        description="Signing secret of the Stripe webhook endpoint (`whsec_...`).",
+    )
+    payment_max_attempts: int = Field(
+        4, ge=1, description="Payment attempts per invoice before it becomes uncollectible."
+    )
+    payment_retry_backoff_hours: float = Field(
+        24,
+        gt=0,
+        description="Hours after the first failed attempt before the next; doubles per attempt.",
+    )
 
     @model_validator(mode="after")
     def _production_is_explicit(self) -> Settings:
@@ -137,6 +162,11 @@ class Settings(BaseSettings):
                 )
             if len(self.admin_api_key) < 24:
                 raise SettingsError("BILLING_ADMIN_API_KEY must be at least 24 characters")
+            if self.stripe_api_key and not self.stripe_webhook_secret:
+                raise SettingsError(
+                    "STRIPE_WEBHOOK_SECRET must be set when STRIPE_API_KEY is (payment outcomes "
+                    "arrive by webhook)"
+                )
         if self.kafka_config:
             try:
                 extra = json.loads(self.kafka_config)
@@ -147,6 +177,11 @@ class Settings(BaseSettings):
         return self
 
     # ----------------------------------------------------------------- derived values
+    @property
+    def stripe_enabled(self) -> bool:
+        """Payment collection runs only with a Stripe key."""
+        return bool(self.stripe_api_key)
+
     @property
     def data_path(self) -> Path:
         return self.data_dir.expanduser().resolve()

@@ -47,6 +47,7 @@ def test_definitions_load_and_validate():
         "cost_files_sensor",
         "warehouse_alerts_sensor",
         "reconciliation_sensor",
+        "payment_collection_sensor",
     }
     # Cloud costs: from the cost-files directory to the allocation marts; the allocation
     # invariants are asset checks.

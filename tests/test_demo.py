@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -40,6 +41,9 @@ def test_demo_serves_the_api_and_dagster_and_stops_on_ctrl_c(tmp_path):
         "BILLING_USAGE_TOPIC",
         "BILLING_ADMIN_API_KEY",
         "BILLING_LANDING_CONSUMER_NAME",
+        "STRIPE_API_KEY",
+        "STRIPE_API_BASE",
+        "STRIPE_WEBHOOK_SECRET",
     ):
         env.pop(name, None)
     demo = subprocess.Popen(
@@ -103,6 +107,21 @@ def test_demo_serves_the_api_and_dagster_and_stops_on_ctrl_c(tmp_path):
             timeout=10,
         ).json()
         assert check["allowed"] and check["used"] == cost["usage"]["api_calls"]
+        # Last month's invoices (finalized once its grace passed) were collected through
+        # localstripe: some paid, some declined (webhooks arrive within a few seconds).
+        if datetime.now(UTC).day >= 2:
+            statuses: set = set()
+            for _ in range(60):
+                invoices = httpx.get(
+                    f"{base}/invoices?status=finalized&limit=1000",
+                    headers={"X-API-Key": admin_key},
+                    timeout=10,
+                ).json()["data"]
+                statuses = {i["payment_status"] for i in invoices}
+                if {"paid", "payment_failed"} <= statuses:
+                    break
+                time.sleep(0.5)
+            assert {"paid", "payment_failed", "requires_payment_method"} <= statuses, statuses
     finally:
         demo.send_signal(signal.SIGINT)
         try:

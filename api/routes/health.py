@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 
 from fastapi import APIRouter
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy import text
 
-from api.deps import CallerDep, ReaderDep, SessionDep
+from api.deps import CallerDep, ReaderDep, SessionDep, SettingsDep
 from ingestion.serving import NoSnapshot
 
 router = APIRouter(tags=["status"])
@@ -20,16 +20,20 @@ class StatusPublic(BaseModel):
     snapshot: str | None
     published_at: datetime | None
     tables: list[str]
+    payment_collection: str = Field(
+        description="`on` (Stripe key set) or why Stripe collection is off"
+    )
 
 
 @router.get("/status", response_model=StatusPublic)
-def status(_caller: CallerDep, session: SessionDep, reader: ReaderDep):
+def status(_caller: CallerDep, session: SessionDep, reader: ReaderDep, settings: SettingsDep):
     """The serving snapshot in use and the state of the control plane."""
     try:
         session.execute(text("select 1"))
         control = "ok"
     except Exception as exc:  # noqa: BLE001 - reported, not raised
         control = f"unavailable: {type(exc).__name__}"
+    payments = "on" if settings.stripe_enabled else "off: STRIPE_API_KEY is not set"
     try:
         info = reader.snapshot()
     except NoSnapshot:
@@ -39,6 +43,7 @@ def status(_caller: CallerDep, session: SessionDep, reader: ReaderDep):
             snapshot=None,
             published_at=None,
             tables=[],
+            payment_collection=payments,
         )
     return StatusPublic(
         status="ok",
@@ -46,4 +51,5 @@ def status(_caller: CallerDep, session: SessionDep, reader: ReaderDep):
         snapshot=info.name,
         published_at=info.published_at,
         tables=list(info.tables),
+        payment_collection=payments,
     )

@@ -16,8 +16,14 @@ from sqlalchemy import select
 
 from api.deps import AdminDep, CallerDep, ClockDep, ReaderDep, SessionDep, scoped_tenant
 from api.errors import Conflict, Invalid, NotFound
-from api.models import InvoiceVoid
-from api.schemas import InvoiceLinePublic, InvoicePublic, InvoicesPublic, VoidIn
+from api.models import InvoicePayment, InvoiceVoid, PaymentAttempt
+from api.schemas import (
+    InvoiceLinePublic,
+    InvoicePublic,
+    InvoicesPublic,
+    PaymentAttemptPublic,
+    VoidIn,
+)
 from api.timeutil import period_of
 from ingestion.pricing import round_money
 from ingestion.serving import NoSnapshot
@@ -43,7 +49,42 @@ def _voids(session, ids: list[str]) -> dict[str, InvoiceVoid]:
     return {r.invoice_id: r for r in rows}
 
 
-def _public(row: dict, void: InvoiceVoid | None, lines: list[dict] | None = None):
+def _payments(session, ids: list[str]) -> dict[str, tuple[InvoicePayment, list]]:
+    """Payment status and attempts (Stripe collection) of the given invoices."""
+    if not ids:
+        return {}
+    payments = session.scalars(
+        select(InvoicePayment).where(InvoicePayment.invoice_id.in_(ids))
+    ).all()
+    attempts = session.scalars(
+        select(PaymentAttempt)
+        .where(PaymentAttempt.invoice_id.in_(ids))
+        .order_by(PaymentAttempt.invoice_id, PaymentAttempt.attempt_number)
+    ).all()
+    out = {p.invoice_id: (p, []) for p in payments}
+    for a in attempts:
+        if a.invoice_id in out:
+            out[a.invoice_id][1].append(
+                PaymentAttemptPublic(
+                    attempt=a.attempt_number,
+                    status=a.status,
+                    payment_intent_id=a.payment_intent_id,
+                    amount_minor=a.amount_minor,
+                    failure_code=a.failure_code,
+                    failure_message=a.failure_message,
+                    created_at=a.created_at,
+                    updated_at=a.updated_at,
+                )
+            )
+    return out
+
+
+def _public(
+    row: dict,
+    void: InvoiceVoid | None,
+    lines: list[dict] | None = None,
+    payment: tuple[InvoicePayment, list] | None = None,
+):
     currency = row["currency"]
     status, voided_at, reason = row["status"], row["voided_at"], row["void_reason"]
     if void is not None and status == "finalized":
@@ -67,6 +108,8 @@ def _public(row: dict, void: InvoiceVoid | None, lines: list[dict] | None = None
         finalized_at=row["finalized_at"],
         voided_at=voided_at,
         void_reason=reason,
+        payment_status=payment[0].status if payment else None,
+        attempts=payment[1] if payment else [],
         lines=None
         if lines is None
         else [
@@ -153,9 +196,13 @@ def list_invoices(
         )
     except NoSnapshot:
         return InvoicesPublic(data=[], count=0, limit=limit, offset=offset, as_of=None)
-    voids = _voids(session, [r["invoice_id"] for r in rows])
+    ids = [r["invoice_id"] for r in rows]
+    voids, payments = _voids(session, ids), _payments(session, ids)
     return InvoicesPublic(
-        data=[_public(r, voids.get(r["invoice_id"])) for r in rows],
+        data=[
+            _public(r, voids.get(r["invoice_id"]), None, payments.get(r["invoice_id"]))
+            for r in rows
+        ],
         count=counted[0]["n"],
         limit=limit,
         offset=offset,
@@ -194,7 +241,8 @@ def upcoming_invoice(
 def get_invoice(invoice_id: str, session: SessionDep, caller: CallerDep, reader: ReaderDep):
     row, lines = _load(reader, invoice_id)
     _visible(caller, row, invoice_id)
-    return _public(row, _voids(session, [invoice_id]).get(invoice_id), lines)
+    payment = _payments(session, [invoice_id]).get(invoice_id)
+    return _public(row, _voids(session, [invoice_id]).get(invoice_id), lines, payment)
 
 
 @router.post("/{invoice_id}/void", response_model=InvoicePublic)
@@ -242,7 +290,8 @@ def invoice_html(invoice_id: str, session: SessionDep, caller: CallerDep, reader
     """A printable rendering of the invoice."""
     row, lines = _load(reader, invoice_id)
     _visible(caller, row, invoice_id)
-    invoice = _public(row, _voids(session, [invoice_id]).get(invoice_id), lines)
+    payment = _payments(session, [invoice_id]).get(invoice_id)
+    invoice = _public(row, _voids(session, [invoice_id]).get(invoice_id), lines, payment)
     return HTMLResponse(render_invoice(invoice))
 
 
@@ -256,6 +305,9 @@ def render_invoice(invoice: InvoicePublic) -> str:
         for line in invoice.lines or []
     )
     stamp = {"void": "VOID", "draft": "DRAFT"}.get(invoice.status, "")
+    if invoice.payment_status == "paid" and not stamp:
+        stamp = "PAID"
+    payment = f" · payment {e(invoice.payment_status)}" if invoice.payment_status else ""
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{e(title)}</title>
 <style>
@@ -271,7 +323,7 @@ def render_invoice(invoice: InvoicePublic) -> str:
 <h1>{e(title)} <span class="stamp">{e(stamp)}</span></h1>
 <div class="meta">Tenant {e(invoice.tenant_id)} · subscription {e(invoice.subscription_id)}<br>
 Billing period {invoice.period_start} to {invoice.period_end} (exclusive) ·
-currency {e(invoice.currency)} · status {e(invoice.status)}</div>
+currency {e(invoice.currency)} · status {e(invoice.status)}{payment}</div>
 <table><thead><tr><th>Description</th><th class="num">Quantity</th>
 <th class="num">Amount</th></tr></thead>
 <tbody>

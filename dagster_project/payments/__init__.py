@@ -1,0 +1,1 @@
+"""Payments domain: Stripe collection of finalized invoices, retries."""

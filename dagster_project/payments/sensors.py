@@ -1,0 +1,48 @@
+"""Trigger collection when new invoices are published, and retry failed payments hourly."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from dagster_project.payments.assets import (
+    COLLECTION_OFF,
+    SERVING_SNAPSHOT,
+    collect_payments_job,
+)
+from dagster_project.resources import BillingSettings
+
+
+@dg.sensor(
+    job=collect_payments_job,
+    minimum_interval_seconds=30,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Requests a collection run for each newly published serving snapshot (which "
+    "carries the newly finalized invoices, their checks passed).",
+)
+def payment_collection_sensor(context: dg.SensorEvaluationContext, billing: BillingSettings):
+    # Reads Dagster's event log only: never the warehouse, never Stripe.
+    if not billing.get().stripe_enabled:
+        return dg.SkipReason(COLLECTION_OFF)
+    records = context.instance.fetch_materializations(SERVING_SNAPSHOT, limit=1).records
+    if not records:
+        return dg.SkipReason("no serving snapshot published yet")
+    storage_id = str(records[0].storage_id)
+    if context.cursor == storage_id:
+        return dg.SkipReason("no new invoices published since the last collection")
+    context.update_cursor(storage_id)
+    return dg.RunRequest(run_key=f"collect-{storage_id}")
+
+
+@dg.schedule(
+    job=collect_payments_job,
+    cron_schedule="15 * * * *",
+    execution_timezone="UTC",
+    default_status=dg.DefaultScheduleStatus.RUNNING,
+    description="Hourly: retry failed payments whose backoff has elapsed (and recover or "
+    "reconcile interrupted attempts).",
+)
+def payment_retry_schedule(context: dg.ScheduleEvaluationContext, billing: BillingSettings):
+    if not billing.get().stripe_enabled:
+        return dg.SkipReason(COLLECTION_OFF)
+    stamp = context.scheduled_execution_time.strftime("%Y%m%dT%H")
+    return dg.RunRequest(run_key=f"retry-{stamp}")
