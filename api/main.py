@@ -18,7 +18,9 @@ from api.deps import MeterCache
 from api.errors import ApiError
 from api.routes import (
     api_keys,
+    cost_dashboard,
     coupons,
+    dashboard,
     health,
     invoices,
     meters,
@@ -122,8 +124,10 @@ def create_app(settings: Settings | None = None, run_migrations: bool = True) ->
     billing.include_router(coupons.router)
     billing.include_router(tenants.router)
     billing.include_router(invoices.router)
+    billing.include_router(cost_dashboard.router)
     billing.include_router(health.router)
     app.include_router(billing)
+    dashboard.mount(app)
     return app
 
 

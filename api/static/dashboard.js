@@ -1,0 +1,185 @@
+// The cost dashboard: reads /api/v1/billing/cost-dashboard/* with the admin key kept in
+// localStorage (or passed once as #key=...), and draws every panel with Chart.js (vendored).
+"use strict";
+
+const API = "/api/v1/billing/cost-dashboard";
+const KEY_STORAGE = "billing.apiKey";
+const PALETTE = ["#2f6fde", "#e8590c", "#2b8a3e", "#ae3ec9", "#f59f00", "#0c8599", "#c2255c",
+  "#5c7cfa", "#74b816", "#868e96"];
+const charts = {};
+
+function takeKeyFromFragment() {
+  const match = /(?:^|&)key=([^&]+)/.exec(location.hash.slice(1));
+  if (match) {
+    localStorage.setItem(KEY_STORAGE, decodeURIComponent(match[1]));
+    history.replaceState(null, "", location.pathname + location.search);
+  }
+}
+
+function apiKey() { return localStorage.getItem(KEY_STORAGE); }
+
+function setStatus(text, isError) {
+  const el = document.getElementById("status");
+  el.textContent = text;
+  el.classList.toggle("error", Boolean(isError));
+}
+
+async function get(path, params) {
+  const query = new URLSearchParams();
+  for (const [name, value] of Object.entries(params || {})) {
+    if (value !== null && value !== undefined && value !== "") query.set(name, value);
+  }
+  const response = await fetch(`${API}${path}?${query}`, { headers: { "X-API-Key": apiKey() } });
+  if (response.status === 401 || response.status === 403) {
+    document.body.classList.add("needs-key");
+    throw new Error("the admin API key is missing or wrong");
+  }
+  const body = await response.json();
+  if (!response.ok) throw new Error(`${path}: ${body.detail || response.status}`);
+  return body;
+}
+
+function filters() {
+  const month = document.getElementById("period").value;  // YYYY-MM
+  return { period: month ? `${month}-01` : "", tenant: document.getElementById("tenant").value.trim() };
+}
+
+function color(i) { return PALETTE[i % PALETTE.length]; }
+
+function draw(id, config) {
+  const canvas = document.getElementById(id);
+  if (charts[id]) charts[id].destroy();
+  config.options = Object.assign({ responsive: true, maintainAspectRatio: false, animation: false },
+    config.options || {});
+  charts[id] = new Chart(canvas, config);
+  const points = config.data.datasets.reduce((n, d) => n + d.data.filter((v) => v !== null).length, 0);
+  canvas.dataset.points = String(points);
+  canvas.closest("section").dataset.rendered = "true";
+}
+
+function numbers(values) { return values.map((v) => (v === null ? null : Number(v))); }
+
+function renderTiles(overview) {
+  const tiles = document.getElementById("tiles");
+  tiles.replaceChildren(...overview.tiles.map((tile) => {
+    const el = document.createElement("div");
+    el.className = "tile";
+    el.dataset.key = tile.key;
+    const label = document.createElement("div");
+    label.className = "label";
+    label.textContent = tile.label;
+    const value = document.createElement("div");
+    value.className = "value";
+    value.textContent = tile.value;
+    el.append(label, value);
+    return el;
+  }));
+}
+
+function renderRevenueTrend(revenue) {
+  // Total revenue per period (one dataset per currency), stacked by tenant would be unreadable.
+  const byCurrency = {};
+  for (const s of revenue.series) {
+    const totals = byCurrency[s.currency] || (byCurrency[s.currency] = revenue.labels.map(() => 0));
+    s.data.forEach((v, i) => { if (v !== null) totals[i] += Number(v); });
+  }
+  draw("chart-revenue-trend", {
+    type: "bar",
+    data: {
+      labels: revenue.labels.map((p) => p.slice(0, 7)),
+      datasets: Object.entries(byCurrency).map(([currency, data], i) => ({
+        label: `Revenue (${currency})`, data, backgroundColor: color(i),
+      })),
+    },
+  });
+}
+
+function renderRevenueByTenant(revenue, period) {
+  const rows = revenue.rows.filter((r) => r.period_start === period);
+  draw("chart-revenue-by-tenant", {
+    type: "bar",
+    data: {
+      labels: rows.map((r) => r.tenant_id),
+      datasets: [
+        { label: "Revenue", data: numbers(rows.map((r) => r.revenue)), backgroundColor: color(0) },
+        { label: "Billed (incl. tax, after credits)", data: numbers(rows.map((r) => r.billed)), backgroundColor: color(2) },
+      ],
+    },
+    options: { scales: { x: { ticks: { autoSkip: false, maxRotation: 90 } } } },
+  });
+}
+
+function renderInvoiceStatus(status) {
+  const counts = {};
+  for (const row of status.by_status) counts[row.status] = (counts[row.status] || 0) + row.count;
+  const names = Object.keys(counts);
+  draw("chart-invoice-status", {
+    type: "doughnut",
+    data: {
+      labels: names,
+      datasets: [{ label: "Invoices", data: names.map((n) => counts[n]), backgroundColor: names.map((_, i) => color(i)) }],
+    },
+  });
+  const body = document.querySelector("#invoices-table tbody");
+  body.replaceChildren(...status.invoices.map((inv) => {
+    const tr = document.createElement("tr");
+    const cells = [inv.number || "(draft)", inv.tenant_id, inv.period_start.slice(0, 7), null,
+      `${inv.total} ${inv.currency}`];
+    cells.forEach((text, i) => {
+      const td = document.createElement("td");
+      if (i === 3) {
+        const badge = document.createElement("span");
+        badge.className = `badge ${inv.status}`;
+        badge.textContent = inv.status;
+        td.append(badge);
+      } else {
+        td.textContent = text;
+      }
+      if (i === 4) td.className = "num";
+      tr.append(td);
+    });
+    return tr;
+  }));
+  document.querySelector('[data-panel="invoices"]').dataset.rendered = "true";
+}
+
+async function refresh() {
+  if (!apiKey()) {
+    document.body.classList.add("needs-key");
+    setStatus("enter the admin API key");
+    return;
+  }
+  document.body.classList.remove("needs-key");
+  setStatus("loading…");
+  try {
+    const overview = await get("/overview", { period: filters().period });
+    const period = overview.period_start;
+    if (!document.getElementById("period").value) document.getElementById("period").value = period.slice(0, 7);
+    const tenant = filters().tenant;
+    const [revenue, status] = await Promise.all([
+      get("/revenue", { tenant_id: tenant }),
+      get("/invoices", { period_start: period, tenant_id: tenant }),
+    ]);
+    renderTiles(overview);
+    renderRevenueTrend(revenue);
+    renderRevenueByTenant(revenue, period);
+    renderInvoiceStatus(status);
+    document.body.dataset.loaded = "true";
+    setStatus(overview.as_of ? `data as of ${overview.as_of.replace("T", " ").slice(0, 19)} UTC` : "no data published yet");
+  } catch (error) {
+    setStatus(error.message, true);
+  }
+}
+
+document.getElementById("key-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  localStorage.setItem(KEY_STORAGE, document.getElementById("key").value.trim());
+  refresh();
+});
+document.getElementById("forget").addEventListener("click", () => {
+  localStorage.removeItem(KEY_STORAGE);
+  refresh();
+});
+document.getElementById("apply").addEventListener("click", refresh);
+takeKeyFromFragment();
+refresh();
