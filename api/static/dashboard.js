@@ -181,5 +181,6 @@ document.getElementById("forget").addEventListener("click", () => {
   refresh();
 });
 document.getElementById("apply").addEventListener("click", refresh);
+window.addEventListener("hashchange", () => { takeKeyFromFragment(); refresh(); });
 takeKeyFromFragment();
 refresh();
