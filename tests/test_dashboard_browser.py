@@ -5,7 +5,11 @@ to test-artifacts/dashboard.png."""
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -53,7 +57,7 @@ def demo_api(settings) -> Iterator[str]:
     thread.join(timeout=10)
 
 
-def test_dashboard_renders_charts_with_data(demo_api):
+def test_dashboard_renders_charts_with_data(demo_api, settings, tmp_path):
     from playwright.sync_api import sync_playwright
 
     errors: list[str] = []
@@ -118,3 +122,35 @@ def test_dashboard_renders_charts_with_data(demo_api):
         finally:
             browser.close()
     assert not errors, errors
+    # The API reads serving snapshots only, so dbt may open the demo warehouse now.
+    dbt_docs_generate(settings, tmp_path)
+
+
+def dbt_docs_generate(settings, tmp_path: Path) -> None:
+    """`dbt docs generate` on the demo warehouse: the catalog has the dashboard marts and the
+    manifest the exposures naming which endpoints and panels read them."""
+    env = {
+        **os.environ,
+        **settings.dbt_env(),
+        "DBT_TARGET_PATH": str(tmp_path / "docs-target"),
+        "DBT_LOG_PATH": str(tmp_path / "docs-logs"),
+    }
+    done = subprocess.run(
+        [str(Path(sys.executable).parent / "dbt"), "docs", "generate"],
+        cwd=ROOT / "dbt_project",
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    target = tmp_path / "docs-target"
+    catalog = json.loads((target / "catalog.json").read_text())
+    assert "model.billing.fct_tenant_revenue" in catalog["nodes"]
+    manifest = json.loads((target / "manifest.json").read_text())
+    exposures = manifest["exposures"]
+    revenue_api = exposures["exposure.billing.cost_dashboard_revenue_api"]
+    assert revenue_api["depends_on"]["nodes"] == ["model.billing.fct_tenant_revenue"]
+    assert revenue_api["url"].endswith("/api/v1/billing/cost-dashboard/revenue")
+    assert any(e["type"] == "dashboard" for e in exposures.values())
+    assert (target / "index.html").exists()
