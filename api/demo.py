@@ -114,3 +114,104 @@ def seed_demo_billing(session: Session, tenants: list[str], start: datetime, now
         )
         created += 1
     return created
+
+
+# ----------------------------------------------------------------------------- cloud costs
+DEMO_COST_CENTERS = [
+    {"code": "platform", "name": "Platform", "owner": "platform@example.com"},
+    {
+        "code": "payments",
+        "name": "Payments",
+        "parent_code": "platform",
+        "owner": "payments@example.com",
+        "monthly_budget": "2500",
+        "budget_currency": "USD",
+    },
+    {"code": "search", "name": "Search", "parent_code": "platform"},
+    {"code": "data", "name": "Data", "owner": "data@example.com"},
+]
+DEMO_RULES = [
+    {
+        "priority": 10,
+        "match": {"tag_key": "team", "tag_value": "payments"},
+        "cost_center": "payments",
+    },
+    {"priority": 20, "match": {"tag_key": "team", "tag_value": "search"}, "cost_center": "search"},
+    {
+        "priority": 30,
+        "match": {"tag_key": "environment", "tag_value": "dev"},
+        "cost_center": "data",
+    },
+    {
+        "priority": 40,
+        "match": {"provider": "Microsoft"},
+        "split": {
+            "method": "even",
+            "targets": [{"cost_center": "payments"}, {"cost_center": "search"}],
+        },
+    },
+    {
+        "priority": 50,
+        "match": {"service_name": "API Gateway"},
+        "split": {"method": "usage", "usage_meter": "api_calls"},
+    },
+    {
+        "priority": 60,
+        "match": {"tag_key": "environment", "tag_value": "prod"},
+        "split": {
+            "method": "proportional",
+            "targets": [{"cost_center": "payments"}, {"cost_center": "search"}],
+        },
+    },
+]
+FOCUS_DEMO_HEADER = (
+    "BillingAccountId,SubAccountId,ProviderName,ServiceName,BillingCurrency,BillingPeriodStart,"
+    "BillingPeriodEnd,ChargePeriodStart,ChargePeriodEnd,ChargeCategory,BilledCost,"
+    "EffectiveCost,ListCost,ContractedCost,Tags"
+)
+
+
+def demo_focus_file(period_start: datetime) -> str:
+    """A small FOCUS file for one billing period: tagged compute, untagged storage (left
+    unallocated) and an API gateway shared by the tenants' usage."""
+    end = datetime(period_start.year + (period_start.month == 12), period_start.month % 12 + 1, 1)
+    lines = [FOCUS_DEMO_HEADER]
+    rows = [
+        ("Amazon EC2", "1234.56", "1100.10", '{"team": "payments"}'),
+        ("Amazon EC2", "845.10", "845.10", '{"team": "search"}'),
+        ("Amazon S3", "120.03", "120.03", "{}"),
+        ("API Gateway", "500.00", "500.00", "{}"),
+    ]
+    for service, billed, effective, tags in rows:
+        quoted = '"' + tags.replace('"', '""') + '"'
+        lines.append(
+            f"demo-payer,demo-account,AWS,{service},USD,{period_start:%Y-%m-%d} 00:00:00,"
+            f"{end:%Y-%m-%d} 00:00:00,{period_start:%Y-%m-%d} 00:00:00,"
+            f"{period_start:%Y-%m-%d} 01:00:00,Usage,{billed},{effective},{billed},{effective},"
+            f"{quoted}"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def seed_demo_costs(session: Session, tenants: list[str]) -> bool:
+    """Create the demo cost centers, allocation rules and tenant cost centers once (through
+    the API's validation). Returns whether anything was created."""
+    from api.models import CostCenter, TenantCostCenter
+    from api.routes.cost_allocation_rules import create_rule
+    from api.routes.cost_centers import create_cost_center
+    from api.schemas import AllocationRuleIn, CostCenterCreate
+
+    if session.scalars(select(CostCenter.code)).first() is not None:
+        return False
+    for body in DEMO_COST_CENTERS:
+        create_cost_center(CostCenterCreate.model_validate(body), session, None)
+    for i, body in enumerate(DEMO_RULES):
+        create_rule(
+            AllocationRuleIn.model_validate({"name": f"demo rule {i + 1}", **body}), session, None
+        )
+    for i, tenant in enumerate(tenants):
+        session.add(
+            TenantCostCenter(tenant_id=tenant, cost_center_code=("payments", "search")[i % 2])
+        )
+    session.commit()
+    return True

@@ -18,7 +18,11 @@ from api.deps import MeterCache
 from api.errors import ApiError
 from api.routes import (
     api_keys,
+    cost_allocation_rules,
+    cost_centers,
     cost_dashboard,
+    cost_ingestion,
+    costs,
     coupons,
     dashboard,
     health,
@@ -124,6 +128,11 @@ def create_app(settings: Settings | None = None, run_migrations: bool = True) ->
     billing.include_router(coupons.router)
     billing.include_router(tenants.router)
     billing.include_router(invoices.router)
+    billing.include_router(cost_ingestion.router)
+    billing.include_router(cost_centers.router)
+    billing.include_router(cost_centers.tenants_router)
+    billing.include_router(cost_allocation_rules.router)
+    billing.include_router(costs.router)
     billing.include_router(cost_dashboard.router)
     billing.include_router(health.router)
     app.include_router(billing)

@@ -532,3 +532,193 @@ class VoidIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     reason: str = Field("", max_length=300)
+
+
+# ----------------------------------------------------------------------------- cloud costs
+COST_CENTER_CODE = r"^[a-z0-9][a-z0-9._-]{0,62}$"
+
+
+class CostCenterCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    code: str = Field(pattern=COST_CENTER_CODE, examples=["payments"])
+    name: str = Field(min_length=1, max_length=200)
+    parent_code: str | None = Field(None, description="Parent cost center (hierarchy).")
+    owner: str | None = Field(None, max_length=200)
+    monthly_budget: Amount | None = None
+    budget_currency: str | None = Field(None, pattern=r"^[A-Z]{3}$")
+
+
+class CostCenterUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(None, min_length=1, max_length=200)
+    parent_code: str | None = None
+    owner: str | None = Field(None, max_length=200)
+    monthly_budget: Amount | None = None
+    budget_currency: str | None = Field(None, pattern=r"^[A-Z]{3}$")
+
+
+class CostCenterPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    code: str
+    name: str
+    parent_code: str | None
+    owner: str | None
+    monthly_budget: Plain | None
+    budget_currency: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class CostCentersPublic(BaseModel):
+    data: list[CostCenterPublic]
+    count: int
+
+
+class TenantCostCenterIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    cost_center: str
+
+
+class TenantCostCenterPublic(BaseModel):
+    tenant_id: str
+    cost_center: str
+
+
+class TenantCostCentersPublic(BaseModel):
+    data: list[TenantCostCenterPublic]
+    count: int
+
+
+class RuleMatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    tag_key: str | None = Field(None, min_length=1, max_length=200)
+    tag_value: str | None = Field(
+        None, max_length=500, description="Null: any line carrying the tag key."
+    )
+    provider: str | None = Field(None, min_length=1, max_length=200)
+    billing_account_id: str | None = Field(None, min_length=1, max_length=500)
+    sub_account_id: str | None = Field(None, min_length=1, max_length=500)
+    service_name: str | None = Field(None, min_length=1, max_length=500)
+
+
+class SplitTarget(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    cost_center: str
+    percentage: Decimal | None = Field(None, description="For `fixed` only; all add up to 100.")
+
+
+class RuleSplit(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    method: Literal["even", "proportional", "fixed", "usage"]
+    targets: list[SplitTarget] = Field(default_factory=list, max_length=500)
+    usage_meter: str | None = Field(
+        None, description="For `usage`: the meter whose per-tenant quantity weighs the split."
+    )
+
+
+class AllocationRuleIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=200)
+    priority: int = Field(ge=0, le=1_000_000, description="Lower numbers are tried first.")
+    match: RuleMatch
+    cost_center: str | None = Field(None, description="Direct rule: the center that gets it.")
+    split: RuleSplit | None = Field(None, description="Shared pool: how it is split.")
+
+
+class SplitTargetPublic(BaseModel):
+    cost_center: str
+    percentage: Plain | None
+
+
+class RuleSplitPublic(BaseModel):
+    method: str
+    targets: list[SplitTargetPublic]
+    usage_meter: str | None
+
+
+class AllocationRulePublic(BaseModel):
+    id: int
+    name: str
+    priority: int
+    kind: Literal["direct", "shared"]
+    match: RuleMatch
+    cost_center: str | None
+    split: RuleSplitPublic | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class AllocationRulesPublic(BaseModel):
+    data: list[AllocationRulePublic]
+    count: int
+
+
+class CostFilePublic(BaseModel):
+    file_id: str
+    file_name: str
+    status: Literal["pending", "landed", "superseded", "failed"]
+    format: str | None = None
+    provider: str | None = None
+    row_count: int | None = None
+    error: str | None = None
+    billing_period_start: datetime | None = None
+    billing_period_end: datetime | None = None
+    currencies: str | None = None
+    billed_cost: Plain | None = None
+    effective_cost: Plain | None = None
+    landed_at: datetime | None = None
+    superseded_by: str | None = None
+
+
+class CostFilesPublic(BaseModel):
+    data: list[CostFilePublic]
+    count: int
+    snapshot: str | None = None
+
+
+class CostCenterCostPublic(BaseModel):
+    cost_center: str
+    name: str
+    parent_code: str | None
+    period_start: date
+    currency: str
+    direct: str
+    shared: str
+    total: str
+    rolled_up_direct: str
+    rolled_up_shared: str
+    rolled_up_total: str
+    monthly_budget: Plain | None
+    budget_currency: str | None
+
+
+class CostCenterCostsPublic(BaseModel):
+    data: list[CostCenterCostPublic]
+    count: int
+    snapshot: str | None = None
+
+
+class CostCoveragePublic(BaseModel):
+    period_start: date
+    currency: str
+    line_count: int
+    source_effective_cost: str
+    source_billed_cost: str
+    allocated: str
+    unallocated: str
+    allocated_to_centers: str
+    coverage_ratio: Plain | None
+
+
+class CostCoveragesPublic(BaseModel):
+    data: list[CostCoveragePublic]
+    count: int
+    snapshot: str | None = None

@@ -101,6 +101,8 @@ def run_once(settings: Settings) -> int:
             f"{', '.join(outcome.pending_periods) or 'none'}; periods built: "
             f"{', '.join(outcome.built_periods) or 'none'}"
         )
+    for name, landed in sorted(outcome.cost_files.items()):
+        print(f"  cost file {name}: {landed['status']}, {landed['rows']} rows")
     return 0 if outcome.success else 1
 
 
@@ -155,6 +157,34 @@ def seed_demo_control_plane(settings: Settings) -> str:
     return key
 
 
+def seed_demo_cost_files(settings: Settings) -> list[str]:
+    """Cost centers, allocation rules and tenant cost centers, and cost files dropped into the
+    cost-files directory for the pipeline to land: the public FOCUS 1.0 and AWS CUR 2.0
+    samples and a small FOCUS file for last month (allocated by tag and by API usage)."""
+    import shutil
+
+    from api.db import session_scope
+    from api.demo import demo_focus_file, seed_demo_costs
+    from ingestion.synthetic import SyntheticPlan, tenant_ids
+
+    now = datetime.now(UTC).replace(tzinfo=None)
+    with session_scope(settings) as session:
+        seed_demo_costs(session, tenant_ids(SyntheticPlan(now, now).tenants))
+    directory = settings.cost_files_path
+    directory.mkdir(parents=True, exist_ok=True)
+    samples = ROOT / "tests" / "fixtures" / "costs"
+    dropped = []
+    for name in ("focus-1.0-sample.csv", "aws-cur2-sample.csv"):
+        if (samples / name).exists():
+            shutil.copy(samples / name, directory / name)
+            dropped.append(name)
+    last_month = demo_window(now)[0]
+    name = f"demo-focus-{last_month:%Y-%m}.csv"
+    (directory / name).write_text(demo_focus_file(last_month))
+    dropped.append(name)
+    return dropped
+
+
 def demo_window(now: datetime) -> tuple[datetime, datetime]:
     """The demo's usage: from the start of last month until now."""
     this_month = datetime(now.year, now.month, 1)
@@ -201,6 +231,8 @@ def cmd_demo(args) -> int:
         ensure_topics(settings)
         print(f"embedded broker at {broker.bootstrap_servers}")
         tenant_key = seed_demo_control_plane(settings)
+        cost_files = seed_demo_cost_files(settings)
+        print(f"dropped cost files {', '.join(cost_files)} into {settings.cost_files_path}")
         sent = produce_demo_month(settings, args.events)
         print(f"produced {sent} synthetic usage events (duplicates and malformed ones included)")
         print("running the pipeline (land -> dbt build -> publish) ...")

@@ -7,12 +7,16 @@ import dagster as dg
 from dagster_project.billing.assets import finalize_invoices
 from dagster_project.billing.sensors import invoice_void_sensor
 from dagster_project.control_plane.assets import control_plane_snapshot
+from dagster_project.costs.assets import land_cost_files
+from dagster_project.costs.jobs import cost_files_job
+from dagster_project.costs.sensors import cost_files_sensor
 from dagster_project.jobs import billing_period_job, ingest_job
 from dagster_project.resources import BillingSettings
 from dagster_project.schedules import open_periods_schedule
 from dagster_project.serving.assets import serving_snapshot
 from dagster_project.transform.assets import (
     billing_period_models,
+    cost_models,
     invoice_models,
     warehouse_models,
 )
@@ -28,10 +32,12 @@ defs = dg.Definitions(
         warehouse_models,
         finalize_invoices,
         invoice_models,
+        land_cost_files,
+        cost_models,
         serving_snapshot,
     ],
-    jobs=[ingest_job, billing_period_job],
-    sensors=[usage_landing_sensor, billing_period_sensor, invoice_void_sensor],
+    jobs=[ingest_job, billing_period_job, cost_files_job],
+    sensors=[usage_landing_sensor, billing_period_sensor, invoice_void_sensor, cost_files_sensor],
     schedules=[open_periods_schedule],
     resources={
         "dbt": dbt_resource(),

@@ -6,10 +6,12 @@ import dagster as dg
 
 from dagster_project.billing.assets import finalize_invoices
 from dagster_project.control_plane.assets import control_plane_snapshot
+from dagster_project.costs.assets import land_cost_files
 from dagster_project.partitions import billing_periods
 from dagster_project.serving.assets import serving_snapshot
 from dagster_project.transform.assets import (
     billing_period_models,
+    cost_models,
     invoice_models,
     warehouse_models,
 )
@@ -22,8 +24,8 @@ IN_PROCESS = {"execution": {"config": {"in_process": {}}}}
 
 ingest_job = dg.define_asset_job(
     "ingest_job",
-    selection=dg.AssetSelection.assets(control_plane_snapshot, land_usage_events),
-    description="Snapshot the control plane and land new usage events.",
+    selection=dg.AssetSelection.assets(control_plane_snapshot, land_usage_events, land_cost_files),
+    description="Snapshot the control plane, land new usage events and new cost files.",
     config=IN_PROCESS,
     tags={"billing/warehouse-writer": "true"},
 )
@@ -36,12 +38,13 @@ billing_period_job = dg.define_asset_job(
         billing_period_models,
         finalize_invoices,
         invoice_models,
+        cost_models,
         serving_snapshot,
     ),
     partitions_def=billing_periods,
     description="Snapshot the control plane, rebuild the usage, rating and draft invoice models "
     "of billing periods, finalize the periods whose grace has passed, build the invoice marts "
-    "and publish the serving snapshot.",
+    "build the cloud cost and allocation models and publish the serving snapshot.",
     config=IN_PROCESS,
     tags={"billing/warehouse-writer": "true"},
 )

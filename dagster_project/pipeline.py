@@ -46,6 +46,7 @@ class JobOutcome:
 class PipelineOutcome:
     runs: list[JobOutcome] = field(default_factory=list)
     landing: dict = field(default_factory=dict)
+    cost_files: dict = field(default_factory=dict)  # file name -> id, status, rows
     pending_periods: list[str] = field(default_factory=list)  # with newly landed events
     built_periods: list[str] = field(default_factory=list)  # pending + open ones
 
@@ -160,6 +161,9 @@ def run_pipeline(
         materialization = event.event_specific_data.materialization
         if materialization and materialization.asset_key.path == ["landing", "usage_events"]:
             outcome.landing = {k: v.value for k, v in materialization.metadata.items()}
+        if materialization and materialization.asset_key.path == ["cost_files", "cost_files"]:
+            files = materialization.metadata.get("files")
+            outcome.cost_files = files.value if files is not None else {}
     # Everything landed and not yet built (including periods whose earlier build failed), and
     # the periods still open (subscriptions and plans change them too).
     with Warehouse(settings).connection() as con:

@@ -86,6 +86,11 @@ class Settings(BaseSettings):
         3, ge=2, description="Published serving snapshots kept before the oldest is dropped."
     )
     dbt_threads: int = Field(4, ge=1, description="dbt threads.")
+    cost_files_dir: Path | None = Field(
+        None,
+        description="Directory of cloud cost files (FOCUS, AWS CUR, Azure, GCP) to land. "
+        "Empty: `<data dir>/cost-files`.",
+    )
 
     @model_validator(mode="after")
     def _production_is_explicit(self) -> Settings:
@@ -163,6 +168,12 @@ class Settings(BaseSettings):
     @property
     def serving_dir(self) -> Path:
         return self.data_path / "serving"
+
+    @property
+    def cost_files_path(self) -> Path:
+        if self.cost_files_dir is not None:
+            return self.cost_files_dir.expanduser().resolve()
+        return self.data_path / "cost-files"
 
     @property
     def dagster_home(self) -> Path:

@@ -132,11 +132,49 @@ def _raw_ddl(json_type: str, text: str) -> list[str]:
             amount numeric(38, 9) not null,
             primary key (invoice_id, line_number)
         )""",
+        *_cost_ddl(json_type, text),
         f"""create table if not exists raw.pipeline_locks (
             lock_name {text} primary key,
             locked_by {text} not null,
             locked_at timestamp not null,
             lock_until timestamp not null
+        )""",
+    ]
+
+
+def _cost_ddl(json_type: str, text: str) -> list[str]:
+    """Cloud cost files (``ingestion.costs``): one row per file, one per landed line."""
+    from ingestion.costs.formats import ROW_COLUMNS
+
+    duck = json_type == "varchar"
+    columns = ",\n            ".join(
+        f"{name} {duck_type if duck else pg_type}"
+        + (" not null" if name in ("file_id", "row_number", "source_format") else "")
+        for name, duck_type, pg_type in ROW_COLUMNS
+    )
+    return [
+        f"""create table if not exists raw.cost_files (
+            file_id {text} primary key,
+            file_name {text} not null,
+            source_format {text},
+            provider_name {text},
+            status {text} not null,
+            row_count bigint not null,
+            error {text},
+            billing_period_start timestamp,
+            billing_period_end timestamp,
+            billing_currencies {text},
+            billed_cost_total numeric(38, 12),
+            effective_cost_total numeric(38, 12),
+            coverage {json_type},
+            landed_seq bigint not null,
+            first_landed_at timestamp not null,
+            landed_at timestamp not null,
+            superseded_by {text}
+        )""",
+        f"""create table if not exists raw.cost_file_rows (
+            {columns},
+            primary key (file_id, row_number)
         )""",
     ]
 

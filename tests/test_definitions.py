@@ -38,13 +38,21 @@ def test_definitions_load_and_validate():
     # dbt tests are asset checks.
     checks = {c.name for c in graph.asset_check_keys}
     assert any("unique_combination_of_columns_fct_usage_period" in c for c in checks)
-    for name in ("ingest_job", "billing_period_job"):
+    for name in ("ingest_job", "billing_period_job", "cost_files_job"):
         assert defs.resolve_job_def(name)
     assert {s.name for s in defs.sensors} == {
         "usage_landing_sensor",
         "billing_period_sensor",
         "invoice_void_sensor",
+        "cost_files_sensor",
     }
+    # Cloud costs: from the cost-files directory to the allocation marts; the allocation
+    # invariants are asset checks.
+    assert (
+        dg.AssetKey(["cost_files", "cost_file_rows"])
+        in graph.get(dg.AssetKey(["staging", "stg_cost_files__focus_lines"])).parent_keys
+    )
+    assert "assert_cost_allocations_tie_out" in checks
 
 
 def test_new_messages_compares_end_offsets_with_what_was_landed():

@@ -78,6 +78,15 @@ def test_demo_serves_the_api_and_dagster_and_stops_on_ctrl_c(tmp_path):
             f"{base}/subscriptions", headers={"X-API-Key": admin_key}, timeout=10
         ).json()
         assert subs["count"] == 40
+        # Cloud costs: the sample files landed and last month's cost is allocated.
+        files = httpx.get(
+            f"{base}/cost-ingestion/files", headers={"X-API-Key": admin_key}, timeout=10
+        ).json()
+        assert {f["status"] for f in files["data"]} == {"landed"} and files["count"] == 3
+        costs = httpx.get(
+            f"{base}/costs/cost-centers", headers={"X-API-Key": admin_key}, timeout=10
+        ).json()
+        assert {"payments", "search", "platform"} <= {c["cost_center"] for c in costs["data"]}
         assert httpx.get(f"http://127.0.0.1:{dagster}/server_info", timeout=10).status_code == 200
     finally:
         demo.send_signal(signal.SIGINT)

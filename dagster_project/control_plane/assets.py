@@ -9,6 +9,9 @@ import dagster as dg
 
 from api.db import get_engine
 from api.models import (
+    CostAllocationRule,
+    CostAllocationTarget,
+    CostCenter,
     Coupon,
     CouponRedemption,
     CreditGrant,
@@ -21,6 +24,7 @@ from api.models import (
     SubscriptionPhase,
     TaxRate,
     Tenant,
+    TenantCostCenter,
     TenantTaxRate,
 )
 from dagster_project.resources import BillingSettings
@@ -44,6 +48,10 @@ SNAPSHOT_TABLES = tuple(
         TenantTaxRate,
         CreditGrant,
         InvoiceVoid,
+        CostCenter,
+        CostAllocationRule,
+        CostAllocationTarget,
+        TenantCostCenter,
     )
 )
 

@@ -5,6 +5,7 @@ import dagster as dg
 from dagster_project.resources import BillingSettings
 from dagster_project.transform.assets import (
     billing_period_models,
+    cost_models,
     invoice_models,
     warehouse_models,
 )
@@ -13,7 +14,7 @@ from ingestion.serving import publish_snapshot
 MART_KEYS = sorted(
     {
         key
-        for assets_def in (billing_period_models, warehouse_models, invoice_models)
+        for assets_def in (billing_period_models, warehouse_models, invoice_models, cost_models)
         for key in assets_def.keys
         if key.path[0] == "marts"
     },

@@ -25,6 +25,7 @@ from ingestion.warehouse import Warehouse
 
 BILLING_PERIOD_SELECTOR = "tag:billing_period"
 INVOICE_SELECTOR = "tag:invoices"
+COSTS_SELECTOR = "tag:costs"
 # dbt unit tests pin business rules on hand-made inputs; the test suite runs them, production
 # builds do not (as dbt recommends).
 BUILD_FLAGS = ["--exclude-resource-type", "unit_test"]
@@ -108,7 +109,7 @@ def billing_period_models(
 @dbt_assets(
     manifest=dbt_project().manifest_path,
     project=dbt_project(),
-    exclude=f"{BILLING_PERIOD_SELECTOR} {INVOICE_SELECTOR}",
+    exclude=f"{BILLING_PERIOD_SELECTOR} {INVOICE_SELECTOR} {COSTS_SELECTOR}",
     dagster_dbt_translator=translator,
     name="warehouse_models",
 )
@@ -135,9 +136,23 @@ def invoice_models(
     yield from dbt.cli(["build", *BUILD_FLAGS], context=context).stream()
 
 
+@dbt_assets(
+    manifest=dbt_project().manifest_path,
+    project=dbt_project(),
+    select=COSTS_SELECTOR,
+    dagster_dbt_translator=translator,
+    name="cost_models",
+)
+def cost_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, billing: BillingSettings):
+    """Cloud costs: staging per provider, the unified FOCUS model, daily facts, allocation to
+    cost centers (its invariants are dbt tests) and coverage."""
+    _dbt_env(billing)
+    yield from dbt.cli(["build", *BUILD_FLAGS], context=context).stream()
+
+
 def model_key(model: str) -> dg.AssetKey:
     """The asset key of a dbt model, by name."""
-    for assets_def in (billing_period_models, warehouse_models, invoice_models):
+    for assets_def in (billing_period_models, warehouse_models, invoice_models, cost_models):
         for key in assets_def.keys:
             if key.path[-1] == model:
                 return key

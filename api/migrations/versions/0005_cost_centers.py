@@ -1,0 +1,84 @@
+"""Cloud costs: cost centers, allocation rules and their targets, tenant cost centers.
+
+Revision ID: 0005
+Revises: 0003
+Create Date: 2026-11-24
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0005"
+down_revision = "0003"
+branch_labels = None
+depends_on = None
+
+
+def money():
+    return sa.Numeric(38, 12).with_variant(sa.String(40), "sqlite")
+
+
+def upgrade() -> None:
+    op.create_table(
+        "cost_centers",
+        sa.Column("code", sa.String(63), primary_key=True),
+        sa.Column("name", sa.String(200), nullable=False),
+        sa.Column("parent_code", sa.String(63), sa.ForeignKey("cost_centers.code"), nullable=True),
+        sa.Column("owner", sa.String(200), nullable=True),
+        sa.Column("monthly_budget", money(), nullable=True),
+        sa.Column("budget_currency", sa.String(3), nullable=True),
+        sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.Column("updated_at", sa.DateTime(), nullable=False),
+    )
+    op.create_index("ix_cost_centers_parent_code", "cost_centers", ["parent_code"])
+    op.create_table(
+        "cost_allocation_rules",
+        sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
+        sa.Column("name", sa.String(200), nullable=False),
+        sa.Column("priority", sa.Integer(), nullable=False, unique=True),
+        sa.Column("match_tag_key", sa.String(200), nullable=True),
+        sa.Column("match_tag_value", sa.String(500), nullable=True),
+        sa.Column("match_provider", sa.String(200), nullable=True),
+        sa.Column("match_billing_account_id", sa.String(500), nullable=True),
+        sa.Column("match_sub_account_id", sa.String(500), nullable=True),
+        sa.Column("match_service_name", sa.String(500), nullable=True),
+        sa.Column(
+            "cost_center_code", sa.String(63), sa.ForeignKey("cost_centers.code"), nullable=True
+        ),
+        sa.Column("split_method", sa.String(20), nullable=True),
+        sa.Column("usage_meter_key", sa.String(63), nullable=True),
+        sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.Column("updated_at", sa.DateTime(), nullable=False),
+    )
+    op.create_table(
+        "cost_allocation_targets",
+        sa.Column(
+            "rule_id",
+            sa.Integer(),
+            sa.ForeignKey("cost_allocation_rules.id", ondelete="CASCADE"),
+            primary_key=True,
+        ),
+        sa.Column(
+            "cost_center_code", sa.String(63), sa.ForeignKey("cost_centers.code"), primary_key=True
+        ),
+        sa.Column(
+            "percentage", sa.Numeric(9, 6).with_variant(sa.String(16), "sqlite"), nullable=True
+        ),
+    )
+    op.create_table(
+        "tenant_cost_centers",
+        sa.Column("tenant_id", sa.String(128), primary_key=True),
+        sa.Column(
+            "cost_center_code", sa.String(63), sa.ForeignKey("cost_centers.code"), nullable=False
+        ),
+    )
+
+
+def downgrade() -> None:
+    for table in (
+        "tenant_cost_centers",
+        "cost_allocation_targets",
+        "cost_allocation_rules",
+        "cost_centers",
+    ):
+        op.drop_table(table)

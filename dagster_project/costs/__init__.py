@@ -1,0 +1,1 @@
+"""Cloud costs: land cost files from a directory, build the cost models."""

@@ -1,0 +1,1 @@
+"""Cloud cost files: format detection, normalisation and landing (plain Python)."""

@@ -1,0 +1,307 @@
+"""Cloud cost files: format detection, normalisation and landing (DuckDB and PostgreSQL)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import shutil
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+import pytest
+
+from ingestion.costs.formats import CostFileError, detect, parse_file, parse_time
+from ingestion.costs.landing import CostFileLander, file_hash
+from ingestion.warehouse import Warehouse
+
+FIXTURES = Path(__file__).parent / "fixtures" / "costs"
+
+# file -> (format, rows, billed total, effective total) computed by hand from the fixtures.
+EXPECTED = {
+    "focus-1.0-sample.csv": ("focus-1.0", 48, "-0.15093141427", "-1.431951186"),
+    "aws-cur-legacy.csv": ("aws-cur", 4, "26.0595", "26.1805"),
+    "aws-cur2-sample.csv": ("aws-cur2", 5, "16.35", "22.75"),
+    "azure-ea-actual.csv": ("azure-ea", 2, "4.144", "4.144"),
+    "azure-mca-actual.csv": ("azure-mca", 2, "2.85", "2.85"),
+    "gcp-billing-export.csv": ("gcp", 3, "5.15", "4.45"),
+    "gcp-billing-export.jsonl": ("gcp", 2, "4.75", "4.05"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_each_format_is_detected_and_normalised(name):
+    fmt, rows, billed, effective = EXPECTED[name]
+    parsed = parse_file(FIXTURES / name)
+    assert parsed.format.name == fmt
+    assert len(parsed.rows) == rows
+    assert sum(r["billed_cost"] for r in parsed.rows) == Decimal(billed)
+    assert sum(r["effective_cost"] for r in parsed.rows) == Decimal(effective)
+    for row in parsed.rows:
+        assert row["billing_period_start"] < row["billing_period_end"]
+        assert isinstance(json.loads(row["tags"]), dict)
+
+
+def test_cur_effective_cost_follows_the_line_type():
+    rows = parse_file(FIXTURES / "aws-cur2-sample.csv").rows
+    by_type = {r["charge_type"]: r for r in rows}
+    # Savings-plan covered usage at its effective cost, the negation at zero.
+    assert by_type["SavingsPlanCoveredUsage"]["effective_cost"] == Decimal("6.40")
+    assert by_type["SavingsPlanNegation"]["billed_cost"] == Decimal("-8")
+    assert by_type["SavingsPlanNegation"]["effective_cost"] == 0
+    # Tags from the resource_tags map and from the flattened resource_tags_user_* columns.
+    assert json.loads(rows[0]["tags"]) == {"team": "payments"}
+    assert json.loads(rows[1]["tags"]) == {"team": "search"}
+    legacy = parse_file(FIXTURES / "aws-cur-legacy.csv").rows
+    assert legacy[1]["effective_cost"] == Decimal("0.121")  # reservation/EffectiveCost
+    assert json.loads(legacy[2]["tags"]) == {"env": "dev", "aws:createdBy": "alice"}  # NULL dropped
+
+
+def test_focus_quirks_null_strings_and_zoneless_times():
+    rows = parse_file(FIXTURES / "focus-1.0-sample.csv").rows
+    first = rows[0]
+    assert first["charge_period_start"] == datetime(2024, 9, 18, 22)
+    assert first["resource_name"] is None  # the literal NULL
+    assert first["tags"] == "{}"
+    assert parse_time("2024-09-01T02:00:00+02:00", "t") == datetime(2024, 9, 1)
+    assert parse_time("2024-09-01 00:00:00 UTC", "t") == datetime(2024, 9, 1)
+    assert parse_time("09/30/2024", "t") == datetime(2024, 9, 30)
+
+
+def test_azure_periods_are_end_exclusive_and_tags_without_braces_parse():
+    ea = parse_file(FIXTURES / "azure-ea-actual.csv").rows
+    assert ea[0]["billing_period_end"] == datetime(2024, 10, 1)
+    assert ea[0]["charge_period_end"] == datetime(2024, 9, 2)
+    assert json.loads(ea[0]["tags"]) == {"team": "payments", "env": "prod"}
+    assert ea[0]["list_cost"] == Decimal("2.88")  # PayGPrice x Quantity
+    mca = parse_file(FIXTURES / "azure-mca-actual.csv").rows
+    assert mca[0]["billing_currency"] == "EUR"
+    assert mca[0]["list_cost"] == Decimal("2.3")
+
+
+def _csv(name: str) -> list[list[str]]:
+    with open(FIXTURES / name, newline="") as handle:
+        return list(csv.reader(handle))
+
+
+def test_focus_versions_and_parquet(tmp_path):
+    header = _csv("focus-1.0-sample.csv")[0]
+    assert detect(header).name == "focus-1.0"
+    assert detect([*header, "ServiceSubcategory"]).name == "focus-1.1"
+    assert detect([*header, "ServiceSubcategory", "InvoiceId", "PricingCurrency"]).name == (
+        "focus-1.2"
+    )
+    table = pacsv.read_csv(
+        FIXTURES / "focus-1.0-sample.csv",
+        convert_options=pacsv.ConvertOptions(
+            column_types={name: pa.string() for name in header}, strings_can_be_null=False
+        ),
+    )
+    table = table.append_column("InvoiceId", pa.array(["inv-1"] * table.num_rows))
+    path = tmp_path / "focus.parquet"
+    pq.write_table(table, path)
+    parsed = parse_file(path)
+    assert parsed.format.name == "focus-1.2"
+    assert sum(r["effective_cost"] for r in parsed.rows) == Decimal("-1.431951186")
+
+
+def test_thousands_of_tag_columns(tmp_path):
+    tags = [f"resourceTags/user:tag{i:04d}" for i in range(3000)]
+    header = _csv("aws-cur-legacy.csv")[0]
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(header + tags)
+    for row in _csv("aws-cur-legacy.csv")[1:]:
+        extra = [""] * len(tags)
+        extra[2999] = "last"
+        writer.writerow(row + extra)
+    path = tmp_path / "wide.csv"
+    path.write_text(out.getvalue())
+    rows = parse_file(path).rows
+    assert json.loads(rows[0]["tags"])["tag2999"] == "last"
+    assert len(json.loads(rows[0]["tags"])) == 3  # team, env, tag2999
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("focus-broken.csv", "row 3: BilledCost: '12,34x' is not a number"),
+        ("unknown-format.csv", "unknown cost file format"),
+    ],
+)
+def test_broken_and_unknown_files_explain_why(name, message):
+    with pytest.raises(CostFileError, match=message.replace("(", r"\(")):
+        parse_file(FIXTURES / name)
+
+
+# ----------------------------------------------------------------------------- landing
+@pytest.fixture(params=["duckdb", "postgres"])
+def cost_settings(request, make_settings):
+    if request.param == "postgres":
+        return make_settings(warehouse_url=request.getfixturevalue("pg_database"))
+    return make_settings()
+
+
+def _drop(settings, name: str, as_name: str | None = None) -> Path:
+    directory = settings.cost_files_path
+    directory.mkdir(parents=True, exist_ok=True)
+    target = directory / (as_name or name)
+    shutil.copy(FIXTURES / name, target)
+    return target
+
+
+def _files(settings) -> dict[str, tuple]:
+    with Warehouse(settings).connection() as con:
+        rows = con.fetchall(
+            "select file_name, status, row_count, error, source_format, superseded_by, "
+            "effective_cost_total, file_id from raw.cost_files order by landed_seq"
+        )
+    return {r[0]: r[1:] for r in rows}
+
+
+def _row_count(settings) -> int:
+    with Warehouse(settings).connection() as con:
+        return con.fetchone("select count(*) from raw.cost_file_rows")[0]
+
+
+def test_landing_redelivery_correction_and_broken_file(cost_settings):
+    settings = cost_settings
+    lander = CostFileLander(settings)
+    for name in EXPECTED:
+        _drop(settings, name)
+    _drop(settings, "focus-broken.csv")
+    _drop(settings, "unknown-format.csv")
+    results = lander.land_pending()
+    assert len(results) == len(EXPECTED) + 2
+    files = _files(settings)
+    for name, (fmt, rows, _billed, effective) in EXPECTED.items():
+        status, count, error, source_format, _by, total, _id = files[name]
+        assert (source_format, count, error) == (fmt, rows, None)
+        assert Decimal(total) == Decimal(effective)
+    # The GCP CSV and JSON exports cover the same account and month: the later one wins.
+    assert files["gcp-billing-export.csv"][0] == "superseded"
+    assert files["gcp-billing-export.csv"][4] == files["gcp-billing-export.jsonl"][6]
+    assert files["focus-broken.csv"][:3] == (
+        "failed",
+        0,
+        "row 3: BilledCost: '12,34x' is not a number",
+    )
+    assert files["unknown-format.csv"][0] == "failed"
+    total_rows = sum(e[1] for e in EXPECTED.values())
+    assert _row_count(settings) == total_rows
+
+    # Nothing new: a second pass lands nothing; the same file delivered again (under another
+    # name) replaces its own rows and never duplicates them.
+    assert lander.land_pending() == []
+    again = _drop(settings, "aws-cur2-sample.csv", "cur2-redelivered.csv")
+    result = lander.land_file(again)
+    assert result.replaced and result.row_count == 5
+    assert _row_count(settings) == total_rows
+    assert len(_files(settings)) == len(EXPECTED) + 2
+
+    # A corrected export of the same billing period supersedes the older one.
+    corrected = (FIXTURES / "aws-cur-legacy.csv").read_text().replace(",2.40,2.40,", ",2.50,2.50,")
+    path = settings.cost_files_path / "cur-legacy-corrected.csv"
+    path.write_text(corrected)
+    (landed,) = lander.land_pending()
+    assert landed.status == "landed"
+    files = _files(settings)
+    assert files["aws-cur-legacy.csv"][0] == "superseded"
+    assert files["aws-cur-legacy.csv"][4] == file_hash(path)
+    # Re-delivering the old export keeps its order: it does not undo the correction.
+    lander.land_file(settings.cost_files_path / "aws-cur-legacy.csv")
+    assert _files(settings)["aws-cur-legacy.csv"][0] == "superseded"
+
+
+def _build_cost_models(settings, tmp_path: Path) -> None:
+    """Snapshot the control plane and build the cost models, as the pipeline does."""
+    import os
+    import subprocess
+
+    from api.db import get_engine, migrate
+    from dagster_project.control_plane.assets import SNAPSHOT_TABLES
+    from dagster_project.transform.project import DBT_PROJECT_DIR, dbt_executable
+    from ingestion.control_snapshot import snapshot_tables
+
+    migrate(settings)
+    snapshot_tables(get_engine(settings), SNAPSHOT_TABLES, Warehouse(settings))
+    result = subprocess.run(
+        [
+            dbt_executable(),
+            "build",
+            "--select",
+            "currencies tag:costs",
+            "--exclude-resource-type",
+            "unit_test",
+            "--project-dir",
+            str(DBT_PROJECT_DIR),
+            "--profiles-dir",
+            str(DBT_PROJECT_DIR),
+            "--target-path",
+            str(tmp_path / "dbt-target"),
+            "--log-path",
+            str(tmp_path / "dbt-logs"),
+        ],
+        env={**os.environ, **settings.dbt_env()},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stdout[-4000:]
+
+
+def test_every_format_reaches_the_unified_focus_model(cost_settings, tmp_path):
+    """Each format end to end: landed, staged per provider, unified, allocated (everything
+    unallocated without rules), with the corrected and superseded files left out."""
+    settings = cost_settings
+    for name in EXPECTED:
+        _drop(settings, name)
+    _drop(settings, "focus-broken.csv")
+    lander = CostFileLander(settings)
+    lander.land_pending()
+    corrected = (FIXTURES / "aws-cur-legacy.csv").read_text().replace(",2.40,2.40,", ",2.50,2.50,")
+    (settings.cost_files_path / "cur-legacy-corrected.csv").write_text(corrected)
+    lander.land_pending()
+    _build_cost_models(settings, tmp_path)
+    with Warehouse(settings).connection() as con:
+        totals = {
+            r[0]: (r[1], Decimal(r[2]), Decimal(r[3]))
+            for r in con.fetchall(
+                'select x_source_format, count(*), sum("EffectiveCost"), sum("BilledCost") '
+                "from marts.fct_focus_costs group by x_source_format"
+            )
+        }
+        categories = dict(
+            con.fetchall(
+                'select x_source_charge_type, "ChargeCategory" from marts.fct_focus_costs '
+                "where x_source_format in ('aws-cur', 'aws-cur2', 'gcp')"
+            )
+        )
+        coverage = con.fetchall(
+            "select billing_period_start, currency, allocated_amount, unallocated_amount "
+            "from marts.fct_cost_allocation_coverage order by 1, 2"
+        )
+    assert totals == {
+        "focus-1.0": (48, Decimal("-1.431951186"), Decimal("-0.15093141427")),
+        "aws-cur": (4, Decimal("26.2805"), Decimal("26.1595")),  # the corrected tax 2.50
+        "aws-cur2": (5, Decimal("22.75"), Decimal("16.35")),
+        "azure-ea": (2, Decimal("4.144"), Decimal("4.144")),
+        "azure-mca": (2, Decimal("2.85"), Decimal("2.85")),
+        "gcp": (2, Decimal("4.05"), Decimal("4.75")),  # the JSON export superseded the CSV
+    }
+    assert categories["SavingsPlanCoveredUsage"] == "Usage"
+    assert categories["SavingsPlanNegation"] == "Credit"
+    assert categories["Tax"] == "Tax"
+    assert categories["regular"] == "Usage"
+    # September 2024 USD: -1.431951186 (FOCUS, Sept.) + 26.2805 + 4.144 + 4.05 = 33.042548814
+    # -> 33.04, all unallocated (no rules); FOCUS's one October line is 0.
+    assert [(str(r[0]), r[1], Decimal(r[2]), Decimal(r[3])) for r in coverage] == [
+        ("2024-04-01", "USD", Decimal("22.75"), Decimal("22.75")),
+        ("2024-09-01", "EUR", Decimal("2.85"), Decimal("2.85")),
+        ("2024-09-01", "USD", Decimal("33.04"), Decimal("33.04")),
+        ("2024-10-01", "USD", Decimal("0"), Decimal("0")),
+    ]
