@@ -4,11 +4,24 @@ September 2026; plan `basic`: base fee 10.00 in advance, calls at 1.00 each.
   tenant-a  3 calls                         -> 10 + 3 = 13.00
   tenant-b  5 calls, 20% off once           -> 10 + 5 = 15.00 - 3.00 = 12.00
 Revenue for September: 25.00 over 2 finalized invoices.
+
+Cloud cost (one FOCUS file, USD, EffectiveCost):
+  AWS EC2 (tag team=payments -> cost center `payments`): 10.00 a day in August (310.00);
+      September 1 10.01, 2-19 10.00, 20 1,000.00 (the last day landed): 1,190.01
+  AWS S3 (no rule -> `unallocated`): 5.00 a day September 1-20: 100.00
+  Forecast as of Sep 20 (10 days left, median of the last 7 days):
+      EC2 1,190.01 + 10 x 10 = 1,290.01; S3 100 + 5 x 10 = 150.00; total 1,440.01
+  Anomalies: EC2 on Sep 20 only (baseline 10, MAD 0, deviation 990 >= 10)
+  Month over month, September: EC2 +880.01 (310.00 before), S3 +100.00 (none before)
+  Tenant cost: tenant-a and tenant-b are both mapped to `payments`: 1,190.01 -> 595.01 and
+      595.00 (the leftover cent to the first by id); August 310.00 -> 155.00 each
+  Gross margin, September: tenant-a 13.00 - 595.01 = -582.01 (-4477.00%);
+      tenant-b 12.00 - 595.00 = -583.00 (-4858.33%)
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
@@ -50,6 +63,34 @@ def past_grace(settings):
     now = datetime.now(UTC).replace(tzinfo=None)
     hours = int((now - datetime(2026, 10, 1)).total_seconds() // 3600) - 1
     return settings.model_copy(update={"grace_period_hours": hours})
+
+
+FOCUS_HEADER = (
+    "BillingAccountId,SubAccountId,ProviderName,ServiceName,BillingCurrency,BillingPeriodStart,"
+    "BillingPeriodEnd,ChargePeriodStart,ChargePeriodEnd,ChargeCategory,BilledCost,"
+    "EffectiveCost,ListCost,ContractedCost,Tags"
+)
+
+
+def focus_line(day: date, service: str, cost: str, tags: str) -> str:
+    period = date(day.year, day.month, 1)
+    after = date(day.year + day.month // 12, day.month % 12 + 1, 1)
+    return (
+        f"ba-1,acct-main,AWS,{service},USD,{period} 00:00:00,{after} 00:00:00,"
+        f"{day} 00:00:00,{day + timedelta(days=1)} 00:00:00,Usage,{cost},{cost},{cost},"
+        f"{cost},{tags}"
+    )
+
+
+def cost_file() -> str:
+    payments = '"{""team"": ""payments""}"'
+    lines = [FOCUS_HEADER]
+    lines += [focus_line(date(2026, 8, d), "EC2", "10.00", payments) for d in range(1, 32)]
+    for d in range(1, 21):
+        ec2 = {1: "10.01", 20: "1000.00"}.get(d, "10.00")
+        lines.append(focus_line(date(2026, 9, d), "EC2", ec2, payments))
+        lines.append(focus_line(date(2026, 9, d), "S3", "5.00", "{}"))
+    return "\n".join(lines) + "\n"
 
 
 def calls(tenant: str, count: int) -> list[dict]:
@@ -94,6 +135,26 @@ def test_dashboard_endpoints(target_settings):
             201,
         )
         tenant_key = post("/api-keys", {"tenant_id": "tenant-a", "name": "a"}, 201)["key"]
+        post("/cost-centers", {"code": "payments", "name": "Payments"}, 201)
+        post(
+            "/cost-allocation-rules",
+            {
+                "name": "payments",
+                "priority": 10,
+                "match": {"tag_key": "team", "tag_value": "payments"},
+                "cost_center": "payments",
+            },
+            201,
+        )
+        for tenant in ("tenant-b", "tenant-a"):
+            response = client.put(
+                f"{BASE}/tenant-cost-centers/{tenant}",
+                json={"cost_center": "payments"},
+                headers=ADMIN,
+            )
+            assert response.status_code == 200, response.text
+        settings.cost_files_path.mkdir(parents=True, exist_ok=True)
+        (settings.cost_files_path / "focus-2026.csv").write_text(cost_file())
         produce(settings, calls("tenant-a", 3) + calls("tenant-b", 5))
         # Built while September is in its grace period, then finalized once it has passed.
         run_pipeline(settings.model_copy(update={"grace_period_hours": 10**6}))
@@ -158,6 +219,79 @@ def test_dashboard_endpoints(target_settings):
         bad = get("/revenue?start=2026-09-02", 422)
         assert bad["field"] == "start"
         assert get("/overview?period=2026-09-15", 422)["field"] == "period"
+
+        # Cloud cost: daily trend, month over month and movers, forecast, anomalies.
+        daily = get("/costs/daily?start=2026-09-19&end=2026-09-20&group_by=service")
+        assert daily["labels"] == ["2026-09-19", "2026-09-20"]
+        assert [(s["name"], s["data"]) for s in daily["series"]] == [
+            ("EC2", ["10.00", "1000.00"]),
+            ("S3", ["5.00", "5.00"]),
+        ]
+        by_provider = get("/costs/daily?provider=AWS&start=2026-09-20&end=2026-09-20")
+        assert [(s["name"], s["data"]) for s in by_provider["series"]] == [("AWS", ["1005.00"])]
+        assert get("/costs/daily?provider=GCP")["series"] == []
+
+        monthly = get("/costs/monthly?month=2026-09-01&top=1")
+        assert monthly["labels"] == ["2026-08-01", SEP]
+        assert monthly["series"] == [
+            {"name": "AWS", "currency": "USD", "data": ["310.00", "1290.01"]}
+        ]
+        assert [
+            (r["service"], r["cost"], r["previous_cost"], r["change"]) for r in monthly["rows"]
+        ] == [
+            ("EC2", "1190.01", "310.00", "880.01"),
+            ("S3", "100.00", "0.00", "100.00"),
+        ]
+        assert [r["service"] for r in monthly["movers"]] == ["EC2"]
+
+        forecast = get("/costs/forecast")
+        assert [
+            (r["service"], r["month_to_date"], r["run_rate"], r["forecast"])
+            for r in forecast["rows"]
+        ] == [
+            ("EC2", "1190.01", "10.00", "1290.01"),
+            ("S3", "100.00", "5.00", "150.00"),
+        ]
+        total = forecast["totals"][0]
+        assert (total["as_of"], total["days_remaining"], total["forecast"]) == (
+            "2026-09-20",
+            10,
+            "1440.01",
+        )
+        assert get("/costs/forecast?service=S3")["totals"][0]["forecast"] == "150.00"
+
+        anomalies = get("/costs/anomalies")
+        assert [
+            (a["service"], a["day"], a["baseline"], a["deviation"]) for a in anomalies["anomalies"]
+        ] == [("EC2", "2026-09-20", "10.00", "990.00")]
+        assert anomalies["series"][1]["data"][-1] == "1000.00"
+        assert get("/costs/anomalies?service=S3")["anomalies"] == []
+
+        centers = get(f"/costs/cost-centers?period_start={SEP}")
+        assert {r["cost_center"]: r["total"] for r in centers["rows"]} == {
+            "payments": "1190.01",
+            "unallocated": "100.00",
+        }
+
+        margin = get(f"/tenant-margin?period_start={SEP}")
+        assert [
+            (
+                r["tenant_id"],
+                r["revenue"],
+                r["allocated_cost"],
+                r["gross_margin"],
+                r["gross_margin_percentage"],
+            )
+            for r in margin["rows"]
+        ] == [
+            ("tenant-a", "13.00", "595.01", "-582.01", "-4477.00"),
+            ("tenant-b", "12.00", "595.00", "-583.00", "-4858.33"),
+        ]
+        assert margin["labels"] == ["tenant-a", "tenant-b"]
+        august = get("/tenant-margin?period_start=2026-08-01&tenant_id=tenant-a")["rows"]
+        assert [
+            (r["revenue"], r["allocated_cost"], r["gross_margin_percentage"]) for r in august
+        ] == [("0.00", "155.00", None)]
 
         # The page and its assets need no key.
         page = client.get("/dashboard")

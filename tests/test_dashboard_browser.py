@@ -13,19 +13,32 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 import uvicorn
 
+from api.db import session_scope
+from api.demo import seed_demo_costs
 from api.main import create_app
-from dagster_project.cli import produce_demo_month, seed_demo_control_plane
+from dagster_project.cli import produce_demo_month, seed_demo_control_plane, write_demo_daily_costs
 from ingestion.broker import free_port
+from ingestion.synthetic import SyntheticPlan, tenant_ids
 from tests.conftest import ADMIN_KEY, run_pipeline
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "test-artifacts"
-CHARTS = ("chart-revenue-trend", "chart-invoice-status", "chart-revenue-by-tenant")
+CHARTS = (
+    "chart-cost-trend",
+    "chart-cost-by-center",
+    "chart-forecast",
+    "chart-anomalies",
+    "chart-margin",
+    "chart-revenue-trend",
+    "chart-invoice-status",
+    "chart-revenue-by-tenant",
+)
 
 
 def chromium_path() -> str:
@@ -40,6 +53,9 @@ def chromium_path() -> str:
 def demo_api(settings) -> Iterator[str]:
     """The API on a free port, serving a demo warehouse."""
     seed_demo_control_plane(settings)
+    with session_scope(settings) as session:
+        seed_demo_costs(session, tenant_ids(SyntheticPlan(datetime.now(), datetime.now()).tenants))
+    write_demo_daily_costs(settings, datetime.now(UTC).replace(tzinfo=None))
     produce_demo_month(settings, 3000)
     run_pipeline(settings)
     port = free_port()

@@ -143,6 +143,116 @@ function renderInvoiceStatus(status) {
   document.querySelector('[data-panel="invoices"]').dataset.rendered = "true";
 }
 
+function fillTable(selector, rows, numericFrom) {
+  const body = document.querySelector(`${selector} tbody`);
+  body.replaceChildren(...rows.map((cells) => {
+    const tr = document.createElement("tr");
+    cells.forEach((text, i) => {
+      const td = document.createElement("td");
+      td.textContent = text;
+      if (i >= numericFrom) td.className = "num";
+      tr.append(td);
+    });
+    return tr;
+  }));
+  body.closest("section").dataset.rendered = "true";
+}
+
+function renderCostTrend(daily) {
+  draw("chart-cost-trend", {
+    type: "line",
+    data: {
+      labels: daily.labels,
+      datasets: daily.series.map((s, i) => ({
+        label: `${s.name} (${s.currency})`, data: numbers(s.data), borderColor: color(i),
+        backgroundColor: color(i), pointRadius: 0, tension: 0.2,
+      })),
+    },
+    options: { scales: { x: { ticks: { maxTicksLimit: 12 } } } },
+  });
+}
+
+function renderCostByCenter(centers) {
+  draw("chart-cost-by-center", {
+    type: "bar",
+    data: {
+      labels: centers.labels,
+      datasets: centers.series.map((s, i) => ({ label: s.name, data: numbers(s.data), backgroundColor: color(i + 3) })),
+    },
+    options: { indexAxis: "y", scales: { x: { stacked: true }, y: { stacked: true } } },
+  });
+}
+
+function renderForecast(forecast) {
+  const rows = forecast.totals;
+  draw("chart-forecast", {
+    type: "bar",
+    data: {
+      labels: rows.map((r) => `${r.month_start.slice(0, 7)} (${r.currency}, as of ${r.as_of})`),
+      datasets: [
+        { label: "Month to date", data: numbers(rows.map((r) => r.month_to_date)), backgroundColor: color(0) },
+        { label: "Forecast month end", data: numbers(rows.map((r) => r.forecast)), backgroundColor: color(1) },
+      ],
+    },
+  });
+  const tile = rows[0];
+  if (tile) {
+    addTile("cost_mtd", `Cloud cost MTD (${tile.currency})`, tile.month_to_date);
+    addTile("cost_forecast", `Forecast month end (${tile.currency})`, tile.forecast);
+  }
+}
+
+function renderAnomalies(anomalies) {
+  draw("chart-anomalies", {
+    type: "line",
+    data: {
+      labels: anomalies.labels,
+      datasets: anomalies.series.map((s, i) => (i === 0
+        ? { label: `daily cost (${s.currency})`, data: numbers(s.data), borderColor: color(0), pointRadius: 0 }
+        : { label: s.name, data: numbers(s.data), borderColor: "#c92a2a", backgroundColor: "#c92a2a",
+            showLine: false, pointRadius: 5 })),
+    },
+    options: { scales: { x: { ticks: { maxTicksLimit: 12 } } } },
+  });
+  fillTable("#anomalies-table", anomalies.anomalies.slice().reverse().map((a) =>
+    [a.day, a.provider, a.service, `${a.cost} ${a.currency}`, a.baseline]), 3);
+}
+
+function renderMovers(monthly) {
+  fillTable("#movers-table", monthly.movers.map((m) =>
+    [m.provider, m.service, m.previous_cost, m.cost, `${m.change} ${m.currency}`]), 2);
+}
+
+function renderMargin(margin) {
+  const [revenue, cost, gross] = margin.series;
+  draw("chart-margin", {
+    type: "bar",
+    data: {
+      labels: margin.labels,
+      datasets: [
+        { label: "Revenue", data: numbers(revenue ? revenue.data : []), backgroundColor: color(0) },
+        { label: "Allocated cloud cost", data: numbers(cost ? cost.data : []), backgroundColor: color(1) },
+        { type: "line", label: "Gross margin", data: numbers(gross ? gross.data : []), borderColor: color(2), backgroundColor: color(2) },
+      ],
+    },
+    options: { scales: { x: { ticks: { autoSkip: false, maxRotation: 90 } } } },
+  });
+}
+
+function addTile(key, labelText, valueText) {
+  const el = document.createElement("div");
+  el.className = "tile";
+  el.dataset.key = key;
+  const label = document.createElement("div");
+  label.className = "label";
+  label.textContent = labelText;
+  const value = document.createElement("div");
+  value.className = "value";
+  value.textContent = valueText;
+  el.append(label, value);
+  document.getElementById("tiles").append(el);
+}
+
 async function refresh() {
   if (!apiKey()) {
     document.body.classList.add("needs-key");
@@ -156,11 +266,28 @@ async function refresh() {
     const period = overview.period_start;
     if (!document.getElementById("period").value) document.getElementById("period").value = period.slice(0, 7);
     const tenant = filters().tenant;
-    const [revenue, status] = await Promise.all([
+    // Daily panels show the selected month and the one before it.
+    const [year, month] = period.split("-").map(Number);
+    const since = month === 1 ? `${year - 1}-12-01` : `${year}-${String(month - 1).padStart(2, "0")}-01`;
+    const until = month === 12 ? `${year + 1}-01-01` : `${year}-${String(month + 1).padStart(2, "0")}-01`;
+    const lastDay = new Date(Date.parse(until) - 86400000).toISOString().slice(0, 10);
+    const [revenue, status, daily, centers, forecast, anomalies, monthly, margin] = await Promise.all([
       get("/revenue", { tenant_id: tenant }),
       get("/invoices", { period_start: period, tenant_id: tenant }),
+      get("/costs/daily", { group_by: "service", start: since, end: lastDay }),
+      get("/costs/cost-centers", { period_start: period }),
+      get("/costs/forecast"),
+      get("/costs/anomalies", { start: since, end: lastDay }),
+      get("/costs/monthly", { top: 10 }),
+      get("/tenant-margin", { period_start: period, tenant_id: tenant }),
     ]);
     renderTiles(overview);
+    renderCostTrend(daily);
+    renderCostByCenter(centers);
+    renderForecast(forecast);
+    renderAnomalies(anomalies);
+    renderMovers(monthly);
+    renderMargin(margin);
     renderRevenueTrend(revenue);
     renderRevenueByTenant(revenue, period);
     renderInvoiceStatus(status);
