@@ -9,14 +9,19 @@ Cloud cost (one FOCUS file, USD, EffectiveCost):
   AWS EC2 (tag team=payments -> cost center `payments`): 10.00 a day in August (310.00);
       September 1 10.01, 2-19 10.00, 20 1,000.00 (the last day landed): 1,190.01
   AWS S3 (no rule -> `unallocated`): 5.00 a day September 1-20: 100.00
+  API Gateway: 8.00 on September 5, split by usage of `calls` (3 + 5 = 8 calls, both tenants
+      in `payments`): 1.000000 per call
   Forecast as of Sep 20 (10 days left, median of the last 7 days):
-      EC2 1,190.01 + 10 x 10 = 1,290.01; S3 100 + 5 x 10 = 150.00; total 1,440.01
+      EC2 1,190.01 + 10 x 10 = 1,290.01; S3 100 + 5 x 10 = 150.00; API Gateway 8 + 0 x 10;
+      total 1,448.01
   Anomalies: EC2 on Sep 20 only (baseline 10, MAD 0, deviation 990 >= 10)
-  Month over month, September: EC2 +880.01 (310.00 before), S3 +100.00 (none before)
-  Tenant cost: tenant-a and tenant-b are both mapped to `payments`: 1,190.01 -> 595.01 and
-      595.00 (the leftover cent to the first by id); August 310.00 -> 155.00 each
-  Gross margin, September: tenant-a 13.00 - 595.01 = -582.01 (-4477.00%);
-      tenant-b 12.00 - 595.00 = -583.00 (-4858.33%)
+  Month over month, September: EC2 +880.01 (310.00 before), S3 +100.00 and API Gateway
+      +8.00 (none before)
+  Tenant cost: tenant-a and tenant-b are both mapped to `payments`: 1,190.01 + 8.00 =
+      1,198.01 -> 599.01 and 599.00 (the leftover cent to the first by id); August 310.00 ->
+      155.00 each
+  Gross margin, September: tenant-a 13.00 - 599.01 = -586.01 (-4507.77%);
+      tenant-b 12.00 - 599.00 = -587.00 (-4891.67%)
 """
 
 from __future__ import annotations
@@ -90,6 +95,7 @@ def cost_file() -> str:
         ec2 = {1: "10.01", 20: "1000.00"}.get(d, "10.00")
         lines.append(focus_line(date(2026, 9, d), "EC2", ec2, payments))
         lines.append(focus_line(date(2026, 9, d), "S3", "5.00", "{}"))
+    lines.append(focus_line(date(2026, 9, 5), "API Gateway", "8.00", "{}"))
     return "\n".join(lines) + "\n"
 
 
@@ -143,6 +149,16 @@ def test_dashboard_endpoints(target_settings):
                 "priority": 10,
                 "match": {"tag_key": "team", "tag_value": "payments"},
                 "cost_center": "payments",
+            },
+            201,
+        )
+        post(
+            "/cost-allocation-rules",
+            {
+                "name": "gateway by calls",
+                "priority": 20,
+                "match": {"service_name": "API Gateway"},
+                "split": {"method": "usage", "usage_meter": "calls"},
             },
             201,
         )
@@ -234,11 +250,12 @@ def test_dashboard_endpoints(target_settings):
         monthly = get("/costs/monthly?month=2026-09-01&top=1")
         assert monthly["labels"] == ["2026-08-01", SEP]
         assert monthly["series"] == [
-            {"name": "AWS", "currency": "USD", "data": ["310.00", "1290.01"]}
+            {"name": "AWS", "currency": "USD", "data": ["310.00", "1298.01"]}
         ]
         assert [
             (r["service"], r["cost"], r["previous_cost"], r["change"]) for r in monthly["rows"]
         ] == [
+            ("API Gateway", "8.00", "0.00", "8.00"),
             ("EC2", "1190.01", "310.00", "880.01"),
             ("S3", "100.00", "0.00", "100.00"),
         ]
@@ -249,6 +266,7 @@ def test_dashboard_endpoints(target_settings):
             (r["service"], r["month_to_date"], r["run_rate"], r["forecast"])
             for r in forecast["rows"]
         ] == [
+            ("API Gateway", "8.00", "0.00", "8.00"),
             ("EC2", "1190.01", "10.00", "1290.01"),
             ("S3", "100.00", "5.00", "150.00"),
         ]
@@ -256,7 +274,7 @@ def test_dashboard_endpoints(target_settings):
         assert (total["as_of"], total["days_remaining"], total["forecast"]) == (
             "2026-09-20",
             10,
-            "1440.01",
+            "1448.01",
         )
         assert get("/costs/forecast?service=S3")["totals"][0]["forecast"] == "150.00"
 
@@ -269,7 +287,7 @@ def test_dashboard_endpoints(target_settings):
 
         centers = get(f"/costs/cost-centers?period_start={SEP}")
         assert {r["cost_center"]: r["total"] for r in centers["rows"]} == {
-            "payments": "1190.01",
+            "payments": "1198.01",
             "unallocated": "100.00",
         }
 
@@ -284,14 +302,29 @@ def test_dashboard_endpoints(target_settings):
             )
             for r in margin["rows"]
         ] == [
-            ("tenant-a", "13.00", "595.01", "-582.01", "-4477.00"),
-            ("tenant-b", "12.00", "595.00", "-583.00", "-4858.33"),
+            ("tenant-a", "13.00", "599.01", "-586.01", "-4507.77"),
+            ("tenant-b", "12.00", "599.00", "-587.00", "-4891.67"),
         ]
         assert margin["labels"] == ["tenant-a", "tenant-b"]
         august = get("/tenant-margin?period_start=2026-08-01&tenant_id=tenant-a")["rows"]
         assert [
             (r["revenue"], r["allocated_cost"], r["gross_margin_percentage"]) for r in august
         ] == [("0.00", "155.00", None)]
+
+        units = get(f"/unit-costs?period_start={SEP}")
+        assert [
+            (
+                r["meter"],
+                r["unit"],
+                r["allocated_cost"],
+                r["quantity"],
+                r["tenants"],
+                r["unit_cost"],
+            )
+            for r in units["rows"]
+        ] == [("calls", "call", "8.00", "8", 2, "1.000000")]
+        assert units["labels"] == ["calls (USD per call)"]
+        assert get("/unit-costs?period_start=2026-08-01")["rows"] == []
 
         # The page and its assets need no key.
         page = client.get("/dashboard")

@@ -724,3 +724,79 @@ def tenant_margin(
         rows=out,
         as_of=info.published_at,
     )
+
+
+class UnitCostRow(BaseModel):
+    period_start: date
+    currency: str
+    meter: str
+    unit: str | None
+    rule: str | None
+    allocated_cost: str
+    quantity: str
+    tenants: int
+    unit_cost: str | None = None
+
+
+class UnitCostsPublic(ChartPublic):
+    period_start: date | None
+    rows: list[UnitCostRow]
+
+
+def _quantity(value) -> str:
+    text = format(Decimal(value).normalize(), "f")
+    return text
+
+
+@router.get("/unit-costs", response_model=UnitCostsPublic)
+def unit_costs(
+    reader: ReaderDep,
+    period_start: PeriodQuery = None,
+    meter: str | None = None,
+    currency: str | None = None,
+):
+    """Unit economics: for each cost pool split by a meter's usage, allocated cost ÷ the
+    meter's quantity in the period = cost per unit (6 decimals, half-up)."""
+    where, params = _where(
+        ("period_start", "=", "period_start", _period(period_start, "period_start")),
+        ("meter_key", "=", "meter", meter),
+        ("currency", "=", "currency", currency),
+    )
+    try:
+        rows, info = reader.query(
+            "select period_start, currency, meter_key, unit, rule_name, allocated_cost_amount, "
+            f"quantity, tenant_count from {{fct_meter_unit_costs}}{where} "
+            "order by period_start, meter_key, currency, rule_name",
+            params,
+        )
+    except NoSnapshot:
+        return UnitCostsPublic(labels=[], series=[], period_start=period_start, rows=[])
+    chosen = period_start or (max(r["period_start"] for r in rows) if rows else None)
+    out = []
+    for r in rows:
+        if r["period_start"] != chosen:
+            continue
+        quantity = Decimal(r["quantity"])
+        cost = Decimal(r["allocated_cost_amount"])
+        out.append(
+            UnitCostRow(
+                period_start=r["period_start"],
+                currency=r["currency"],
+                meter=r["meter_key"],
+                unit=r["unit"],
+                rule=r["rule_name"],
+                allocated_cost=_money(cost, r["currency"]),
+                quantity=_quantity(quantity),
+                tenants=r["tenant_count"],
+                unit_cost=None
+                if quantity == 0
+                else str((cost / quantity).quantize(Decimal("0.000001"), rounding="ROUND_HALF_UP")),
+            )
+        )
+    return UnitCostsPublic(
+        labels=[f"{r.meter} ({r.currency} per {r.unit or 'unit'})" for r in out],
+        series=[Series(name="unit cost", data=[r.unit_cost for r in out])],
+        period_start=chosen,
+        rows=out,
+        as_of=info.published_at,
+    )

@@ -271,7 +271,7 @@ async function refresh() {
     const since = month === 1 ? `${year - 1}-12-01` : `${year}-${String(month - 1).padStart(2, "0")}-01`;
     const until = month === 12 ? `${year + 1}-01-01` : `${year}-${String(month + 1).padStart(2, "0")}-01`;
     const lastDay = new Date(Date.parse(until) - 86400000).toISOString().slice(0, 10);
-    const [revenue, status, daily, centers, forecast, anomalies, monthly, margin] = await Promise.all([
+    const [revenue, status, daily, centers, forecast, anomalies, monthly, margin, units] = await Promise.all([
       get("/revenue", { tenant_id: tenant }),
       get("/invoices", { period_start: period, tenant_id: tenant }),
       get("/costs/daily", { group_by: "service", start: since, end: lastDay }),
@@ -280,6 +280,7 @@ async function refresh() {
       get("/costs/anomalies", { start: since, end: lastDay }),
       get("/costs/monthly", { top: 10 }),
       get("/tenant-margin", { period_start: period, tenant_id: tenant }),
+      get("/unit-costs", { period_start: period }),
     ]);
     renderTiles(overview);
     renderCostTrend(daily);
@@ -288,6 +289,8 @@ async function refresh() {
     renderAnomalies(anomalies);
     renderMovers(monthly);
     renderMargin(margin);
+    fillTable("#unit-costs-table", units.rows.map((u) => [u.meter, u.rule || "", `${u.allocated_cost} ${u.currency}`,
+      `${u.quantity} ${u.unit || ""}`, String(u.tenants), u.unit_cost === null ? "n/a" : `${u.unit_cost} ${u.currency}`]), 2);
     renderRevenueTrend(revenue);
     renderRevenueByTenant(revenue, period);
     renderInvoiceStatus(status);
