@@ -131,7 +131,9 @@ def test_dashboard_renders_charts_with_data(demo_api, settings, tmp_path):
             )
             tiles = dict(tiles)
             assert int(tiles["tenants"]) > 0 and float(tiles["revenue_USD"]) > 0, tiles
-            assert page.locator("#invoices-table tbody tr").count() > 0
+            for table in ("invoices", "unit-costs", "movers", "anomalies"):
+                assert page.locator(f"#{table}-table tbody tr").count() > 0, table
+            assert "Cloud cost MTD" in page.text_content("#tiles")
             ARTIFACTS.mkdir(exist_ok=True)
             page.screenshot(path=str(ARTIFACTS / "dashboard.png"), full_page=True)
             assert page.evaluate("localStorage.getItem('billing.apiKey')") == ADMIN_KEY
