@@ -14,7 +14,8 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)          ## broker + synthetic month + pipeline + API + Dagster UI
 	$(BIN)/billing demo
 
-test: $(STAMP)          ## the whole test suite (DuckDB, PostgreSQL, Tansu broker)
+test: $(STAMP)          ## the whole test suite (DuckDB, PostgreSQL, Tansu broker, Chromium)
+	@command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: $(STAMP)         ## benchmarks: landing + usage (1M events), usage rated into invoices (10M)

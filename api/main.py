@@ -22,9 +22,11 @@ from api.routes import (
     api_keys,
     cost_allocation_rules,
     cost_centers,
+    cost_dashboard,
     cost_ingestion,
     costs,
     coupons,
+    dashboard,
     health,
     invoices,
     meters,
@@ -140,8 +142,10 @@ def create_app(settings: Settings | None = None, run_migrations: bool = True) ->
     billing.include_router(quotas.router)
     billing.include_router(alerts.router)
     billing.include_router(stripe.router)
+    billing.include_router(cost_dashboard.router)
     billing.include_router(health.router)
     app.include_router(billing)
+    dashboard.mount(app)
     return app
 
 

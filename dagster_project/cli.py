@@ -207,6 +207,7 @@ def seed_demo_cost_files(settings: Settings) -> list[str]:
     name = f"demo-focus-{last_month:%Y-%m}.csv"
     (directory / name).write_text(demo_focus_file(last_month))
     dropped.append(name)
+    dropped.append(write_demo_daily_costs(settings, now))
     return dropped
 
 
@@ -276,6 +277,20 @@ def _wait_for_port(host: str, port: int, timeout: float = 60) -> bool:
                 return True
         time.sleep(0.25)
     return False
+
+
+def write_demo_daily_costs(settings: Settings, now: datetime) -> str:
+    """A daily cost file from the start of last month to yesterday, with a spike five days
+    ago, for the cost dashboard's trend, forecast and anomaly panels."""
+    from ingestion.synthetic_costs import daily_focus_file
+
+    start, today = demo_window(now)[0].date(), now.date()
+    name = f"demo-daily-costs-{today:%Y-%m-%d}.csv"
+    settings.cost_files_path.mkdir(parents=True, exist_ok=True)
+    (settings.cost_files_path / name).write_text(
+        daily_focus_file(start, today, spike=today - timedelta(days=5))
+    )
+    return name
 
 
 def demo_window(now: datetime) -> tuple[datetime, datetime]:
@@ -377,6 +392,7 @@ def cmd_demo(args) -> int:
         api_url = f"http://{settings.api_host}:{settings.api_port}"
         print()
         print(f"  read API     {api_url}/docs")
+        print(f"  dashboard    {api_url}/dashboard  (enter the admin key)")
         print(f"  Dagster UI   http://{settings.api_host}:{settings.dagster_port}")
         print(f"  admin key    {settings.resolved_admin_api_key()}")
         print(f"  tenant key   {tenant_key}  (tenant-001)")

@@ -86,11 +86,19 @@ def test_demo_serves_the_api_and_dagster_and_stops_on_ctrl_c(tmp_path):
         files = httpx.get(
             f"{base}/cost-ingestion/files", headers={"X-API-Key": admin_key}, timeout=10
         ).json()
-        assert {f["status"] for f in files["data"]} == {"landed"} and files["count"] == 3
+        # (the two public samples, last month's FOCUS file and the dashboard's daily costs)
+        assert {f["status"] for f in files["data"]} == {"landed"} and files["count"] == 4
         costs = httpx.get(
             f"{base}/costs/cost-centers", headers={"X-API-Key": admin_key}, timeout=10
         ).json()
         assert {"payments", "search", "platform"} <= {c["cost_center"] for c in costs["data"]}
+        forecast = httpx.get(
+            f"{base}/cost-dashboard/costs/forecast", headers={"X-API-Key": admin_key}, timeout=10
+        ).json()
+        assert forecast["totals"] and forecast["totals"][0]["currency"] == "USD"
+        assert "/dashboard" in text
+        page = httpx.get(f"http://127.0.0.1:{api}/dashboard", timeout=10)
+        assert page.status_code == 200 and "chart.umd.js" in page.text
         assert httpx.get(f"http://127.0.0.1:{dagster}/server_info", timeout=10).status_code == 200
         # The real-time consumer started with the demo counts this month's usage.
         for _ in range(120):
