@@ -253,6 +253,47 @@ def evaluate_budget(
     return fired
 
 
+# Cost centers carry a monthly budget (``/cost-centers``) but no alert percentages of their own.
+COST_CENTER_BUDGET_PERCENTS = (Decimal(80), Decimal(100))
+
+
+def evaluate_cost_center_budgets(
+    session: Session, rows: Iterable[dict], source: str, now: datetime
+) -> list[int]:
+    """Fire the budget thresholds (80% and 100% of the monthly budget) each cost center's
+    allocated cost has reached in a period, children rolled up. ``rows`` are those of
+    ``fct_cost_center_costs``; a budget in another currency than the cost is not compared.
+    The crossing's scope is ``cost_center:<code>`` (no tenant)."""
+    fired: list[int] = []
+    for row in rows:
+        budget, currency = row.get("monthly_budget_amount"), row.get("budget_currency")
+        if budget is None or not currency or currency != row["currency"]:
+            continue
+        budget = Decimal(str(budget))
+        if budget <= 0:
+            continue
+        cost = Decimal(str(row["rolled_up_total_amount"]))
+        period = row["billing_period_start"]
+        period = period if isinstance(period, date) else date.fromisoformat(str(period)[:10])
+        for crossing in reached(cost, threshold_levels(budget, COST_CENTER_BUDGET_PERCENTS)):
+            alert_id = fire(
+                session,
+                kind="budget",
+                scope=f"cost_center:{row['cost_center_code']}",
+                tenant_id="",
+                period_start=period,
+                threshold=crossing.threshold,
+                value=cost,
+                limit=budget,
+                source=source,
+                now=now,
+                details={"currency": currency, "cost_center": row["cost_center_code"]},
+            )
+            if alert_id is not None:
+                fired.append(alert_id)
+    return fired
+
+
 # ----------------------------------------------------------------------------- delivery
 Post = Callable[[str, bytes, dict[str, str], float], int]
 

@@ -353,3 +353,41 @@ def test_quota_check_cache_serves_new_totals_within_a_fraction_of_a_second(contr
     assert client.get(url).status_code == 401
     assert client.get(url, headers={"X-API-Key": "bk_0123456789abcdef_nope"}).status_code == 401
     assert client.get(url, headers={"Authorization": f"Bearer {ADMIN_KEY}"}).status_code == 200
+
+
+def test_cost_center_budgets_fire_once_per_threshold(control):
+    # Rows as fct_cost_center_costs has them (children rolled up), read by the warehouse sensor.
+    from api.alerts import evaluate_cost_center_budgets
+    from api.db import session_scope
+
+    settings, client = control
+    november = date(2026, 11, 1)
+
+    def row(code, cost, budget, currency="USD", budget_currency="USD"):
+        return {
+            "billing_period_start": november,
+            "currency": currency,
+            "cost_center_code": code,
+            "rolled_up_total_amount": Decimal(cost),
+            "monthly_budget_amount": None if budget is None else Decimal(budget),
+            "budget_currency": budget_currency,
+        }
+
+    rows = [
+        row("payments", "85.00", "100"),  # 80% reached, 100% not
+        row("platform", "150.00", "100"),  # both
+        row("search", "500.00", "100", budget_currency="EUR"),  # not comparable
+        row("data", "500.00", None),  # no budget
+        row("edge", "79.99", "100"),  # below 80%
+    ]
+    with session_scope(settings) as session:
+        first = evaluate_cost_center_budgets(session, rows, "warehouse", NOW)
+    with session_scope(settings) as session:
+        again = evaluate_cost_center_budgets(session, rows, "warehouse", NOW)
+    assert len(first) == 3 and again == []
+    alerts = client.get(f"{BASE}/alerts?kind=budget", headers=ADMIN).json()["data"]
+    assert sorted((a["scope"], a["threshold"], a["value"], a["limit"]) for a in alerts) == [
+        ("cost_center:payments", "80", "85", "100"),
+        ("cost_center:platform", "100", "150", "100"),
+        ("cost_center:platform", "80", "150", "100"),
+    ]

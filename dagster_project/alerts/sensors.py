@@ -12,13 +12,13 @@ from decimal import Decimal
 
 import dagster as dg
 
-from api.alerts import AlertRules, evaluate_usage
+from api.alerts import AlertRules, evaluate_cost_center_budgets, evaluate_usage
 from api.db import migrate, session_scope
 from dagster_project.alerts.assets import reconciliation_job
 from dagster_project.resources import BillingSettings
 from ingestion.alerting import period_bounds
 from ingestion.events import utc_now
-from ingestion.serving import NoSnapshot, ServingReader
+from ingestion.serving import MissingTable, NoSnapshot, ServingReader
 from ingestion.settings import Settings
 
 SOURCE = "warehouse"
@@ -32,15 +32,26 @@ def recent_periods(now: datetime) -> tuple[date, date]:
 
 
 def fire_from_snapshot(settings: Settings, reader: ServingReader, now: datetime) -> list[int]:
-    """Fire every quota threshold and milestone reached in the snapshot's period usage."""
+    """Fire every quota threshold and milestone reached in the snapshot's period usage, and
+    every cost-center budget threshold reached by its allocated cloud cost."""
     previous, current = recent_periods(now)
     rows, _ = reader.query(
         "select tenant_id, meter_key, period_start, quantity from {fct_usage_period} "
         "where period_start >= :since order by period_start, tenant_id, meter_key",
         {"since": previous},
     )
+    try:
+        cost_centers, _ = reader.query(
+            "select billing_period_start, currency, cost_center_code, rolled_up_total_amount, "
+            "monthly_budget_amount, budget_currency from {fct_cost_center_costs} "
+            "where billing_period_start >= :since and monthly_budget_amount is not null",
+            {"since": previous},
+        )
+    except MissingTable:  # a snapshot published before cost allocation existed
+        cost_centers = []
     fired: list[int] = []
     with session_scope(settings) as session:
+        fired += evaluate_cost_center_budgets(session, cost_centers, SOURCE, now)
         rules = AlertRules.load(session)
         for r in rows:
             period = r["period_start"]
@@ -68,8 +79,9 @@ def _snapshot_name(reader: ServingReader) -> str | None:
 @dg.sensor(
     minimum_interval_seconds=30,
     default_status=dg.DefaultSensorStatus.RUNNING,
-    description="Fires quota and milestone alerts from the warehouse's period usage for each new "
-    "serving snapshot (crossings already fired by the real-time consumer are skipped).",
+    description="Fires quota and milestone alerts from the warehouse's period usage, and "
+    "cost-center budget alerts from the allocated cloud cost, for each new serving snapshot "
+    "(crossings already fired by the real-time consumer are skipped).",
 )
 def warehouse_alerts_sensor(context: dg.SensorEvaluationContext, billing: BillingSettings):
     settings = billing.get()
