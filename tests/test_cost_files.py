@@ -95,6 +95,15 @@ def test_focus_versions_and_parquet(tmp_path):
     assert detect([*header, "ServiceSubcategory", "InvoiceId", "PricingCurrency"]).name == (
         "focus-1.2"
     )
+    parsed = parse_file(_focus_parquet(tmp_path / "focus.parquet"))
+    assert parsed.format.name == "focus-1.2"
+    assert sum(r["effective_cost"] for r in parsed.rows) == Decimal("-1.431951186")
+
+
+def _focus_parquet(path: Path) -> Path:
+    """The FOCUS 1.0 sample as a FOCUS 1.2 Parquet export (every column a string, as the
+    sample has them, plus InvoiceId)."""
+    header = _csv("focus-1.0-sample.csv")[0]
     table = pacsv.read_csv(
         FIXTURES / "focus-1.0-sample.csv",
         convert_options=pacsv.ConvertOptions(
@@ -102,11 +111,8 @@ def test_focus_versions_and_parquet(tmp_path):
         ),
     )
     table = table.append_column("InvoiceId", pa.array(["inv-1"] * table.num_rows))
-    path = tmp_path / "focus.parquet"
     pq.write_table(table, path)
-    parsed = parse_file(path)
-    assert parsed.format.name == "focus-1.2"
-    assert sum(r["effective_cost"] for r in parsed.rows) == Decimal("-1.431951186")
+    return path
 
 
 def test_thousands_of_tag_columns(tmp_path):
@@ -309,3 +315,23 @@ def test_every_format_reaches_the_unified_focus_model(cost_settings, tmp_path):
         ("2024-09-01", "USD", Decimal("33.04"), Decimal("33.04")),
         ("2024-10-01", "USD", Decimal("0"), Decimal("0")),
     ]
+
+
+def test_focus_parquet_reaches_the_unified_focus_model(cost_settings, tmp_path):
+    """A Parquet export end to end: landed, staged, unified, with the CSV sample's totals."""
+    settings = cost_settings
+    settings.cost_files_path.mkdir(parents=True, exist_ok=True)
+    _focus_parquet(settings.cost_files_path / "focus-export.parquet")
+    CostFileLander(settings).land_pending()
+    _build_cost_models(settings, tmp_path)
+    with Warehouse(settings).connection() as con:
+        files = con.fetchall("select source_format, status, row_count from raw.cost_files")
+        totals = con.fetchone(
+            'select count(*), sum("EffectiveCost"), sum("BilledCost") from marts.fct_focus_costs'
+        )
+    assert files == [("focus-1.2", "landed", 48)]
+    assert (totals[0], Decimal(totals[1]), Decimal(totals[2])) == (
+        48,
+        Decimal("-1.431951186"),
+        Decimal("-0.15093141427"),
+    )
