@@ -439,7 +439,11 @@ def cmd_bench_realtime(args) -> int:
     from dagster_project.bench_realtime import run_realtime_benchmark
 
     return run_realtime_benchmark(
-        clients=args.clients, seconds=args.seconds, rate=args.rate, tenants=args.tenants
+        clients=args.clients,
+        seconds=args.seconds,
+        rate=args.rate,
+        tenants=args.tenants,
+        per_client=args.per_client,
     )
 
 
@@ -484,6 +488,12 @@ def main(argv: list[str] | None = None) -> int:
     bench_rt.add_argument("--seconds", type=float, default=10)
     bench_rt.add_argument("--rate", type=int, default=500, help="background events per second")
     bench_rt.add_argument("--tenants", type=int, default=50)
+    bench_rt.add_argument(
+        "--per-client",
+        type=float,
+        default=4,
+        help="requests per second of each client in the open-loop latency phase",
+    )
     bench_rt.set_defaults(func=cmd_bench_realtime)
     args = parser.parse_args(argv)
     return args.func(args)
