@@ -22,7 +22,6 @@ import json
 import logging
 import os
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -36,18 +35,12 @@ import httpx
 import orjson
 from confluent_kafka import Consumer, Producer, TopicPartition
 
-from ingestion.broker import EmbeddedBroker
+from ingestion.broker import EmbeddedBroker, free_port
 from ingestion.kafka import ensure_topics
 from ingestion.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 ADMIN_KEY = "bench-admin-key-0123456789abcdef"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _pct(values: list[float], p: float) -> float:
@@ -162,7 +155,7 @@ def run_realtime_benchmark(
         "rate_events_per_s": rate,
         "machine": f"{os.cpu_count()} CPUs",
     }
-    port = _free_port()
+    port = free_port()
     children: list[subprocess.Popen] = []
     with EmbeddedBroker.start(log_file=work / "broker.log") as broker:
         settings = Settings(

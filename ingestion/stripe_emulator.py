@@ -12,6 +12,8 @@ from pathlib import Path
 
 import httpx
 
+from ingestion.broker import free_port
+
 LAUNCHER = (
     "import sys, localstripe.resources as r\n"
     "r.Store.dump_to_disk = lambda self: None\n"
@@ -23,12 +25,6 @@ LAUNCHER = (
 # Test cards: attach and charge fine / attach fine, every charge declined.
 CARD_OK = "4242424242424242"
 CARD_DECLINED = "4000000000000341"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class LocalStripe:

@@ -31,7 +31,7 @@ import psycopg
 import pytest
 
 from tests.conftest import PG_ADMIN_DSN
-from tests.test_pricing import compile_macro
+from tests.test_pricing import compile_macro, target_envs
 
 SPLIT = "-- @@split@@"
 CALL = (
@@ -107,21 +107,11 @@ def results(tmp_path_factory, postgres_available) -> dict[str, list[list[dict]]]
     root: Path = tmp_path_factory.mktemp("money_series")
     duckdb_path = root / "series.duckdb"
     database = f"billing_test_{uuid.uuid4().hex[:12]}"
-    admin = psycopg.conninfo.conninfo_to_dict(PG_ADMIN_DSN)
     with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as con:
         con.execute(f'create database "{database}"')
     try:
         compiled = compile_macro(
-            {
-                "duckdb": {"BILLING_DUCKDB_PATH": str(duckdb_path)},
-                "postgres": {
-                    "BILLING_PG_HOST": str(admin.get("host", "127.0.0.1")),
-                    "BILLING_PG_PORT": str(admin.get("port", "5432")),
-                    "BILLING_PG_USER": str(admin.get("user", "postgres")),
-                    "BILLING_PG_PASSWORD": str(admin.get("password", "")),
-                    "BILLING_PG_DATABASE": database,
-                },
-            },
+            target_envs(duckdb_path, database),
             root,
             CALL,
         )

@@ -596,6 +596,21 @@ def _arrow(columns: tuple[tuple[str, str], ...], rows: list[tuple]) -> pa.Table:
     )
 
 
+def target_envs(duckdb_path: Path, database: str) -> dict[str, dict[str, str]]:
+    """dbt's environment for a throwaway DuckDB file and PostgreSQL database, per adapter."""
+    admin = psycopg.conninfo.conninfo_to_dict(PG_ADMIN_DSN)
+    return {
+        "duckdb": {"BILLING_DUCKDB_PATH": str(duckdb_path)},
+        "postgres": {
+            "BILLING_PG_HOST": str(admin.get("host", "127.0.0.1")),
+            "BILLING_PG_PORT": str(admin.get("port", "5432")),
+            "BILLING_PG_USER": str(admin.get("user", "postgres")),
+            "BILLING_PG_PASSWORD": str(admin.get("password", "")),
+            "BILLING_PG_DATABASE": database,
+        },
+    }
+
+
 def compile_macro(
     envs: dict[str, dict[str, str]], target_root: Path, call: str = MACRO_CALL
 ) -> dict[str, str]:
@@ -635,21 +650,11 @@ def sql_raters(tmp_path_factory, postgres_available) -> Iterator[dict[str, SqlRa
     root = tmp_path_factory.mktemp("pricing")
     duckdb_path = root / "pricing.duckdb"
     database = f"billing_test_{uuid.uuid4().hex[:12]}"
-    admin = psycopg.conninfo.conninfo_to_dict(PG_ADMIN_DSN)
     with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as con:
         con.execute(f'create database "{database}"')
     try:
         compiled = compile_macro(
-            {
-                "duckdb": {"BILLING_DUCKDB_PATH": str(duckdb_path)},
-                "postgres": {
-                    "BILLING_PG_HOST": str(admin.get("host", "127.0.0.1")),
-                    "BILLING_PG_PORT": str(admin.get("port", "5432")),
-                    "BILLING_PG_USER": str(admin.get("user", "postgres")),
-                    "BILLING_PG_PASSWORD": str(admin.get("password", "")),
-                    "BILLING_PG_DATABASE": database,
-                },
-            },
+            target_envs(duckdb_path, database),
             root,
         )
         yield {

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -26,6 +25,7 @@ from api.db import session_scope
 from api.models import NotificationDelivery, RealtimeOffset, RealtimeUsage
 from api.realtime import DeliveryWorker
 from ingestion.alerting import SIGNATURE_HEADER, verify
+from ingestion.broker import free_port
 from ingestion.events import utc_now
 from tests.conftest import cloud_event, produce, seed_meters
 
@@ -155,12 +155,6 @@ class _Receiver(BaseHTTPRequestHandler):
         pass
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 class _Clock:
     def __init__(self, now: datetime):
         self.now = now
@@ -186,7 +180,7 @@ def _billing_events(settings) -> list[dict]:
 
 
 def test_notification_retried_until_the_receiver_is_up_and_delivered_once(make_settings):
-    port = _free_port()
+    port = free_port()
     settings = make_settings(
         notify_url=f"http://127.0.0.1:{port}/hooks/billing",
         notify_secret="whsec-test",
@@ -265,7 +259,7 @@ def test_notification_retried_until_the_receiver_is_up_and_delivered_once(make_s
 @pytest.mark.parametrize("attempts", [2])
 def test_notification_gives_up_after_max_attempts(make_settings, attempts):
     settings = make_settings(
-        notify_url=f"http://127.0.0.1:{_free_port()}/down",
+        notify_url=f"http://127.0.0.1:{free_port()}/down",
         notify_max_attempts=attempts,
         notify_backoff_seconds=1,
     )
