@@ -121,10 +121,12 @@ def create_app(settings: Settings | None = None, run_migrations: bool = True) ->
         )
 
     @app.get("/healthz", include_in_schema=False)
-    def healthz():
+    async def healthz():
         return {"status": "ok"}
 
     billing = APIRouter(prefix=API_PREFIX)
+    # Routes are matched in order: the quotas (with the callers' hot-path check) come first.
+    billing.include_router(quotas.router)
     billing.include_router(usage.router)
     billing.include_router(meters.router)
     billing.include_router(api_keys.router)
@@ -139,7 +141,6 @@ def create_app(settings: Settings | None = None, run_migrations: bool = True) ->
     billing.include_router(cost_centers.tenants_router)
     billing.include_router(cost_allocation_rules.router)
     billing.include_router(costs.router)
-    billing.include_router(quotas.router)
     billing.include_router(alerts.router)
     billing.include_router(stripe.router)
     billing.include_router(cost_dashboard.router)
