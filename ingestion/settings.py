@@ -81,6 +81,14 @@ class Settings(BaseSettings):
     )
     api_host: str = Field("127.0.0.1", description="Address the read API binds to.")
     api_port: int = Field(8087, description="Port of the read API.")
+    api_switch_interval_ms: float = Field(
+        0.5,
+        gt=0,
+        description="Python's thread switch interval in the API process (`billing serve`), in "
+        "milliseconds. A request waits at most about this long for a thread busy in Python (a "
+        "sync endpoint, the quota cache's refresh) to hand the interpreter lock to the event "
+        "loop; Python's default, 5 ms, is the quota check's whole latency budget.",
+    )
     dagster_port: int = Field(3000, description="Port of the Dagster UI started by the demo.")
     serving_snapshots_kept: int = Field(
         3, ge=2, description="Published serving snapshots kept before the oldest is dropped."
