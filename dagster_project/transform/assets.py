@@ -9,9 +9,11 @@ dbt tests become asset checks; they are ``severity: error``, so a failing one fa
 nothing downstream (the serving snapshot, later invoicing and payment collection) proceeds.
 """
 
+import hashlib
 import json
 import os
-from collections.abc import Mapping
+import shutil
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import dagster as dg
@@ -29,6 +31,7 @@ COSTS_SELECTOR = "tag:costs"
 # dbt unit tests pin business rules on hand-made inputs; the test suite runs them, production
 # builds do not (as dbt recommends).
 BUILD_FLAGS = ["--exclude-resource-type", "unit_test"]
+PARTIAL_PARSE = "partial_parse.msgpack"
 
 
 class BillingDbtTranslator(DagsterDbtTranslator):
@@ -68,9 +71,32 @@ class BillingDbtTranslator(DagsterDbtTranslator):
 translator = BillingDbtTranslator()
 
 
-def _dbt_env(billing: BillingSettings) -> None:
-    # profiles.yml reads the target from these; the dbt subprocess inherits them.
-    os.environ.update(billing.get().dbt_env())
+def _dbt_build(
+    context: dg.AssetExecutionContext, dbt: DbtCliResource, billing: BillingSettings, args: list
+) -> Iterator:
+    """``dbt build`` with ``args``, its artifacts under ``<data dir>/dbt/``.
+
+    profiles.yml reads the target from the environment; the dbt subprocess inherits it. dbt
+    parses the whole project again whenever its profile (this warehouse) or its ``--vars``
+    differ from the last parse it finds, so each warehouse keeps the last parse of each
+    distinct command (``<data dir>/dbt/<command hash>/partial_parse.msgpack``; dagster-dbt
+    copies it into the invocation's own target directory) and the next identical build parses
+    only what changed. An invocation's directory is removed once it succeeded; a failed one's
+    (dbt.log, run_results.json) is kept."""
+    settings = billing.get()
+    os.environ.update(settings.dbt_env())
+    command = hashlib.sha256(json.dumps(args).encode()).hexdigest()[:12]
+    parse_cache = settings.data_path / "dbt" / command
+    parse_cache.mkdir(parents=True, exist_ok=True)
+    os.environ["DBT_TARGET_PATH"] = str(parse_cache)
+    invocation = dbt.cli(args, context=context)
+    yield from invocation.stream()
+    parsed = invocation.target_path / PARTIAL_PARSE
+    if parsed.exists():
+        staged = parse_cache / f"{PARTIAL_PARSE}.{invocation.target_path.name}"
+        shutil.copyfile(parsed, staged)
+        os.replace(staged, parse_cache / PARTIAL_PARSE)
+    shutil.rmtree(invocation.target_path, ignore_errors=True)
 
 
 @dbt_assets(
@@ -87,7 +113,6 @@ def billing_period_models(
 ):
     """Rebuild whole billing periods of the usage models for the partition window."""
     settings = billing.get()
-    _dbt_env(billing)
     window = context.partition_time_window
     periods = periods_in_window(window)
     # What is landed now is what this build will include; record it only if dbt succeeds.
@@ -97,9 +122,9 @@ def billing_period_models(
         "period_start": window.start.strftime("%Y-%m-%d"),
         "period_end": window.end.strftime("%Y-%m-%d"),
     }
-    yield from dbt.cli(
-        ["build", *BUILD_FLAGS, "--vars", json.dumps(dbt_vars)], context=context
-    ).stream()
+    yield from _dbt_build(
+        context, dbt, billing, ["build", *BUILD_FLAGS, "--vars", json.dumps(dbt_vars)]
+    )
     with Warehouse(settings).connection() as con:
         for period, watermark in watermarks.items():
             if watermark is not None:
@@ -117,8 +142,7 @@ def warehouse_models(
     context: dg.AssetExecutionContext, dbt: DbtCliResource, billing: BillingSettings
 ):
     """Seeds, snapshots of the control plane, staging views and dimensions."""
-    _dbt_env(billing)
-    yield from dbt.cli(["build", *BUILD_FLAGS], context=context).stream()
+    yield from _dbt_build(context, dbt, billing, ["build", *BUILD_FLAGS])
 
 
 @dbt_assets(
@@ -132,8 +156,7 @@ def invoice_models(
     context: dg.AssetExecutionContext, dbt: DbtCliResource, billing: BillingSettings
 ):
     """The invoice marts: finalized invoices as finalized, drafts for the rest."""
-    _dbt_env(billing)
-    yield from dbt.cli(["build", *BUILD_FLAGS], context=context).stream()
+    yield from _dbt_build(context, dbt, billing, ["build", *BUILD_FLAGS])
 
 
 @dbt_assets(
@@ -146,8 +169,7 @@ def invoice_models(
 def cost_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, billing: BillingSettings):
     """Cloud costs: staging per provider, the unified FOCUS model, daily facts, allocation to
     cost centers (its invariants are dbt tests) and coverage."""
-    _dbt_env(billing)
-    yield from dbt.cli(["build", *BUILD_FLAGS], context=context).stream()
+    yield from _dbt_build(context, dbt, billing, ["build", *BUILD_FLAGS])
 
 
 def model_key(model: str) -> dg.AssetKey:
