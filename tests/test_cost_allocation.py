@@ -243,6 +243,24 @@ def test_allocation_end_to_end(target_settings):
             "select sum(effective_cost) from marts.fct_cloud_costs_daily where currency = 'USD'"
         )
         assert Decimal(daily[0]) == Decimal("21.427")
+        # The same day per cost center, exact (not rounded): each pool here is one cell (one
+        # day and service) with a whole-cent total, so a center's part is exactly its share in
+        # cents above; direct and unallocated lines keep their cost to the last decimal.
+        by_center = con.fetchall(
+            "select cost_center_code, sum(direct_amount), sum(shared_amount) "
+            "from marts.fct_cloud_costs_daily_by_cost_center where currency = 'USD' "
+            "group by 1 order by 1"
+        )
+        assert [(r[0], Decimal(r[1]), Decimal(r[2])) for r in by_center] == [
+            ("data", Decimal("3.333"), Decimal("0.35")),
+            ("payments", Decimal("10.005"), Decimal("1.55")),
+            ("search", Decimal("5.005"), Decimal("0.93")),
+            ("unallocated", Decimal("0.004"), Decimal("0.25")),
+        ]
+        # Summed over centers: the source total 21.427 exactly. Against the allocation
+        # (rounded per period): 3.333 vs 3.33, 10.005 vs 10.01, 5.005 vs 5.01, 0.004 vs 0.00,
+        # each less than a cent apart (the dbt tests check this bound on every build).
+        assert sum(Decimal(r[1]) + Decimal(r[2]) for r in by_center) == Decimal("21.427")
 
 
 def test_sensor_requests_one_run_per_new_content(tmp_path):

@@ -35,6 +35,7 @@ from fastapi.testclient import TestClient
 from api.db import session_scope
 from api.main import create_app
 from api.models import InvoicePayment
+from ingestion.serving import ServingReader
 from tests.conftest import ADMIN_KEY, cloud_event, produce, run_pipeline, seed_meters
 
 ADMIN = {"X-API-Key": ADMIN_KEY}
@@ -354,3 +355,163 @@ def test_dashboard_endpoints(target_settings):
         script = client.get("/dashboard/static/vendor/chart.umd.js")
         assert script.status_code == 200 and "Chart.js v4" in script.text[:200]
         assert client.get("/dashboard/static/dashboard.js").status_code == 200
+
+
+# ------------------------------------------------------------------- cost per cost center
+def october_file() -> str:
+    """October 2026, AWS, USD (EffectiveCost):
+    EC2 tagged team=payments  10.00 a day Oct 1-9, 500.00 on Oct 10 -> `payments` (590.00)
+    EC2 tagged team=search    20.00 a day Oct 1-10                 -> `search`   (200.00)
+    S3 (no rule)              1.00 a day Oct 1-10                  -> `unallocated` (10.00)
+    Shared                    0.02 on Oct 1, 0.01 on Oct 2: a pool of 0.03 split evenly over
+                              data, payments and search: 1 cent each for October.
+    """
+    lines = [FOCUS_HEADER]
+    for d in range(1, 11):
+        day = date(2026, 10, d)
+        lines.append(
+            focus_line(day, "EC2", "500.00" if d == 10 else "10.00", '"{""team"": ""payments""}"')
+        )
+        lines.append(focus_line(day, "EC2", "20.00", '"{""team"": ""search""}"'))
+        lines.append(focus_line(day, "S3", "1.00", "{}"))
+    lines.append(focus_line(date(2026, 10, 1), "Shared", "0.02", "{}"))
+    lines.append(focus_line(date(2026, 10, 2), "Shared", "0.01", "{}"))
+    return "\n".join(lines) + "\n"
+
+
+def test_cost_by_cost_center_per_day(target_settings):
+    """The pool's days are split in the proportions of its October shares (1:1:1), exactly,
+    in 10^-12 units by running totals (ties by code):
+      Oct 1 (running 0.02): data 0.006666666667, payments 0.006666666667, search 0.006666666666
+      Oct 2 (running 0.03 = 0.01 each, minus Oct 1): data 0.003333333333, payments
+            0.003333333333, search 0.003333333334
+    so each center's October share is 0.01, and each day's parts add up to the day's 0.02 and
+    0.01. Rounded half-up by the API: Oct 1 0.01 each, Oct 2 0.00 each."""
+    settings = target_settings
+    seed_meters(settings)
+    with TestClient(create_app(settings)) as client:
+
+        def post(path, body):
+            response = client.post(f"{BASE}{path}", json=body, headers=ADMIN)
+            assert response.status_code == 201, response.text
+
+        def get(path, status=200):
+            response = client.get(f"{DASH}{path}", headers=ADMIN)
+            assert response.status_code == status, response.text
+            return response.json()
+
+        for code in ("data", "payments", "search", "platform"):
+            post("/cost-centers", {"code": code, "name": code.title()})
+        for priority, team in ((10, "payments"), (20, "search")):
+            post(
+                "/cost-allocation-rules",
+                {
+                    "name": team,
+                    "priority": priority,
+                    "match": {"tag_key": "team", "tag_value": team},
+                    "cost_center": team,
+                },
+            )
+        post(
+            "/cost-allocation-rules",
+            {
+                "name": "shared evenly",
+                "priority": 30,
+                "match": {"service_name": "Shared"},
+                "split": {
+                    "method": "even",
+                    "targets": [{"cost_center": c} for c in ("data", "payments", "search")],
+                },
+            },
+        )
+        settings.cost_files_path.mkdir(parents=True, exist_ok=True)
+        (settings.cost_files_path / "focus-2026-10.csv").write_text(october_file())
+        run_pipeline(settings)
+
+        daily = get("/costs/daily?group_by=cost_center&start=2026-10-01&end=2026-10-02")
+        assert daily["labels"] == ["2026-10-01", "2026-10-02"]
+        assert [(s["name"], s["currency"], s["data"]) for s in daily["series"]] == [
+            ("data", "USD", ["0.01", "0.00"]),  # 0.006666666667, 0.003333333333
+            ("payments", "USD", ["10.01", "10.00"]),  # 10 + the same
+            ("search", "USD", ["20.01", "20.00"]),  # 20.006666666666, 20.003333333334
+            ("unallocated", "USD", ["1.00", "1.00"]),
+        ]
+        payments = get("/costs/daily?cost_center=payments&group_by=service")
+        assert payments["labels"] == [f"2026-10-{d:02d}" for d in range(1, 11)]
+        assert [(s["name"], s["data"]) for s in payments["series"]] == [
+            ("EC2", ["10.00"] * 9 + ["500.00"]),
+            ("Shared", ["0.01", "0.00"] + [None] * 8),
+        ]
+        unallocated = get("/costs/daily?cost_center=unallocated&end=2026-10-03")
+        assert [(s["name"], s["data"]) for s in unallocated["series"]] == [
+            ("AWS", ["1.00", "1.00", "1.00"])
+        ]
+        # A cost center with no cost of its own (not its children's either): no series.
+        assert get("/costs/daily?cost_center=platform")["series"] == []
+
+        # Exact in the mart: each day's centers add up to the day, and October per center is
+        # the allocation (the pool is whole cents, so exactly).
+        reader = ServingReader(settings)
+        rows, _ = reader.query(
+            "select charge_date, cost_center_code, shared_amount from "
+            "{fct_cloud_costs_daily_by_cost_center} where service_name = 'Shared' "
+            "order by charge_date, cost_center_code"
+        )
+        assert [
+            (r["charge_date"].day, r["cost_center_code"], r["shared_amount"]) for r in rows
+        ] == [
+            (1, "data", Decimal("0.006666666667")),
+            (1, "payments", Decimal("0.006666666667")),
+            (1, "search", Decimal("0.006666666666")),
+            (2, "data", Decimal("0.003333333333")),
+            (2, "payments", Decimal("0.003333333333")),
+            (2, "search", Decimal("0.003333333334")),
+        ]
+        totals, _ = reader.query(
+            "select cost_center_code, sum(total_amount) as total "
+            "from {fct_cloud_costs_daily_by_cost_center} group by 1 order by 1"
+        )
+        assert [(r["cost_center_code"], r["total"]) for r in totals] == [
+            ("data", Decimal("0.01")),
+            ("payments", Decimal("590.01")),
+            ("search", Decimal("200.01")),
+            ("unallocated", Decimal("10.00")),
+        ]
+        centers = get("/costs/cost-centers?period_start=2026-10-01")
+        assert {r["cost_center"]: r["total"] for r in centers["rows"]} == {
+            "data": "0.01",
+            "payments": "590.01",
+            "search": "200.01",
+            "unallocated": "10.00",
+        }
+
+        # Anomalies per cost center: payments' EC2 on Oct 10 (baseline 10.00, MAD 0,
+        # deviation 490.00); search's EC2 is flat and the pool's shares are cents.
+        spikes = get("/costs/anomalies?cost_center=payments")
+        assert [
+            (a["service"], a["cost_center"], a["day"], a["baseline"], a["deviation"])
+            for a in spikes["anomalies"]
+        ] == [("EC2", "payments", "2026-10-10", "10.00", "490.00")]
+        assert spikes["series"][0]["data"] == ["10.01"] + ["10.00"] * 8 + ["500.00"]
+        assert get("/costs/anomalies?cost_center=search")["anomalies"] == []
+        # Without the filter: per service (EC2: 30.00 a day, 520.00 on Oct 10), as before.
+        per_service = get("/costs/anomalies")
+        assert [
+            (a["service"], a["cost_center"], a["day"], a["baseline"], a["deviation"])
+            for a in per_service["anomalies"]
+        ] == [("EC2", None, "2026-10-10", "30.00", "490.00")]
+
+        # Bad filters: 422 with the field, never a 500.
+        for path, field in (
+            ("/costs/daily?cost_center=nope", "cost_center"),
+            ("/costs/anomalies?cost_center=nope", "cost_center"),
+            ("/costs/daily?start=2026-10-05&end=2026-10-01", "end"),
+            ("/costs/anomalies?start=2026-10-05&end=2026-10-01", "end"),
+        ):
+            bad = get(path, 422)
+            assert bad["field"] == field, bad
+        assert get("/costs/daily?cost_center=nope", 422)["detail"] == (
+            "cost_center: no cost center 'nope'"
+        )
+        assert "group_by" in get("/costs/daily?group_by=team", 422)["detail"]
+        assert get("/costs/anomalies?start=yesterday", 422)["detail"]

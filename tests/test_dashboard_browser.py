@@ -131,7 +131,35 @@ def test_dashboard_renders_charts_with_data(demo_api, settings, tmp_path):
             )
             tiles = dict(tiles)
             assert int(tiles["tenants"]) > 0 and float(tiles["revenue_USD"]) > 0, tiles
-            for table in ("invoices", "unit-costs", "movers", "anomalies"):
+            # Cost by cost center: a stacked bar per day for the demo's centers, adding up to
+            # the day's cost in the trend panel (both rounded half-up per series and day, so
+            # within half a cent per series).
+            centers = page.evaluate(
+                """() => {
+                    const days = (id) => {
+                        const chart = Chart.getChart(document.getElementById(id));
+                        const totals = {};
+                        chart.data.labels.forEach((day, i) => {
+                            totals[day] = chart.data.datasets.reduce(
+                                (sum, d) => sum + (d.data[i] || 0), 0);
+                        });
+                        return {totals, series: chart.data.datasets.length,
+                                labels: chart.data.datasets.map((d) => d.label),
+                                stacked: Boolean(chart.options.scales.y.stacked)};
+                    };
+                    return {centers: days('chart-cost-by-center'), trend: days('chart-cost-trend')};
+                }"""
+            )
+            by_center, trend = centers["centers"], centers["trend"]
+            assert by_center["stacked"], by_center
+            assert {"payments (USD)", "search (USD)", "unallocated (USD)"} <= set(
+                by_center["labels"]
+            ), by_center["labels"]
+            assert len(by_center["totals"]) > 1 and set(by_center["totals"]) == set(trend["totals"])
+            tolerance = 0.005 * (by_center["series"] + trend["series"]) + 1e-6
+            for day, total in trend["totals"].items():
+                assert abs(by_center["totals"][day] - total) <= tolerance, (day, by_center, trend)
+            for table in ("invoices", "unit-costs", "movers", "anomalies", "cost-centers"):
                 assert page.locator(f"#{table}-table tbody tr").count() > 0, table
             assert "Cloud cost MTD" in page.text_content("#tiles")
             ARTIFACTS.mkdir(exist_ok=True)

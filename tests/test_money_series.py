@@ -17,6 +17,16 @@ Anomalies (14-day window, at least 7 days of history, 3 x 1.4826 x MAD, floor 10
                 history: not flagged), 300 on Oct 20 (baseline 102, MAD 2: flagged) and no row on
                 Oct 25 (zero: 102 below the baseline, flagged)
   gcp/storage   1.00 every day, 5.00 on Oct 20: MAD 0, but 4.00 is under the floor: not flagged
+
+Anomalies per cost center (keys provider, service and cost center, as
+fct_cloud_cost_center_anomalies), aws/compute Oct 1-20:
+  payments      100 on odd days, 104 on even days, 160 on Oct 20: baseline 102, MAD 2,
+                deviation 58 > 8.8956 and >= 10: flagged (the only flag)
+  search        900, 1,000, 1,100 as the day mod 3 is 0, 1, 2: the median is always 1,000 and
+                the MAD 100 (more days are 100 away than not), so no day is flagged
+  The service's total (keys provider and service) hides the spike: Oct 6-19 are 1,000 (x2),
+  1,004 (x3), 1,100 (x3), 1,104 (x2), 1,200 (x2), 1,204 (x2): baseline 1,100, MAD 96; Oct 20
+  is 160 + 1,100 = 1,260, deviation 160 < 3 x 1.4826 x 96 = 426.99: not flagged (nor any day).
 """
 
 from __future__ import annotations
@@ -40,8 +50,13 @@ CALL = (
     "{{ daily_anomalies('anomaly_input', ['provider', 'service']) }}"
     f"\n{SPLIT}\n"
     "{{ month_end_forecast('series_input', ['provider', 'service']) }}"
+    f"\n{SPLIT}\n"
+    "{{ daily_anomalies('center_input', ['provider', 'service', 'cost_center']) }}"
+    f"\n{SPLIT}\n"
+    "{{ daily_anomalies('center_input', ['provider', 'service']) }}"
 )
 DDL = "(provider text, service text, day date, amount numeric(38, 9))"
+CENTER_DDL = "(provider text, service text, cost_center text, day date, amount numeric(38, 9))"
 
 
 def d(month: int, day: int) -> date:
@@ -72,14 +87,33 @@ def anomaly_rows() -> list[tuple]:
     return rows
 
 
+def center_rows() -> list[tuple]:
+    rows = []
+    for day in range(1, 21):
+        payments = Decimal(160 if day == 20 else 100 if day % 2 else 104)
+        search = Decimal((900, 1000, 1100)[day % 3])
+        rows.append(("aws", "compute", "payments", d(10, day), payments))
+        rows.append(("aws", "compute", "search", d(10, day), search))
+    return rows
+
+
+def inputs() -> list[tuple[str, str, list[tuple]]]:
+    return [
+        ("series_input", DDL, forecast_rows()),
+        ("anomaly_input", DDL, anomaly_rows()),
+        ("center_input", CENTER_DDL, center_rows()),
+    ]
+
+
 def run(adapter: str, location: str, sql: str) -> list[list[dict]]:
     statements = sql.split(SPLIT)
     out = []
     if adapter == "duckdb":
         con = duckdb.connect(location)
-        for name, rows in (("series_input", forecast_rows()), ("anomaly_input", anomaly_rows())):
-            con.execute(f"create or replace table {name} {DDL}")
-            con.executemany(f"insert into {name} values (?, ?, ?, ?)", rows)
+        for name, ddl, rows in inputs():
+            con.execute(f"create or replace table {name} {ddl}")
+            marks = ", ".join("?" * len(rows[0]))
+            con.executemany(f"insert into {name} values ({marks})", rows)
         for statement in statements:
             result = con.execute(statement)
             columns = [c[0] for c in result.description]
@@ -87,11 +121,12 @@ def run(adapter: str, location: str, sql: str) -> list[list[dict]]:
         con.close()
         return out
     with psycopg.connect(location, autocommit=True) as con:
-        for name, rows in (("series_input", forecast_rows()), ("anomaly_input", anomaly_rows())):
+        for name, ddl, rows in inputs():
             con.execute(f"drop table if exists {name}")
-            con.execute(f"create table {name} {DDL}")
+            con.execute(f"create table {name} {ddl}")
+            marks = ", ".join(["%s"] * len(rows[0]))
             with con.cursor() as cur:
-                cur.executemany(f"insert into {name} values (%s, %s, %s, %s)", rows)
+                cur.executemany(f"insert into {name} values ({marks})", rows)
         for statement in statements:
             with con.cursor() as cur:
                 cur.execute(statement)
@@ -181,3 +216,26 @@ def test_anomalies_flag_injected_spikes_only(results, adapter):
     small = days[("gcp", "storage", d(10, 20))]
     assert small["mad_amount"] == 0 and small["deviation_amount"] == 4
     assert not small["is_anomaly"]
+
+
+@pytest.mark.parametrize("adapter", ADAPTERS)
+def test_anomalies_per_cost_center_find_a_spike_the_service_total_hides(results, adapter):
+    per_center = results[adapter][3]
+    assert len(per_center) == 40  # two centers x Oct 1-20
+    flagged = [(r["cost_center"], r["day"]) for r in per_center if r["is_anomaly"]]
+    assert flagged == [("payments", d(10, 20))]
+    spike = next(r for r in per_center if (r["cost_center"], r["day"]) == ("payments", d(10, 20)))
+    assert (spike["baseline_amount"], spike["mad_amount"]) == (Decimal(102), Decimal(2))
+    assert spike["deviation_amount"] == Decimal(58) and spike["history_days"] == 14
+    search = next(r for r in per_center if (r["cost_center"], r["day"]) == ("search", d(10, 20)))
+    assert (search["baseline_amount"], search["mad_amount"]) == (Decimal(1000), Decimal(100))
+    # The same days summed per service: the spike is inside the noise.
+    per_service = results[adapter][4]
+    assert len(per_service) == 20
+    assert not any(r["is_anomaly"] for r in per_service)
+    total = next(r for r in per_service if r["day"] == d(10, 20))
+    assert (total["amount"], total["baseline_amount"], total["mad_amount"]) == (
+        Decimal(1260),
+        Decimal(1100),
+        Decimal(96),
+    )

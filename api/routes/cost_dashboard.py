@@ -19,7 +19,7 @@ from sqlalchemy import select
 
 from api.deps import ClockDep, ReaderDep, SessionDep, require_admin
 from api.errors import Invalid
-from api.models import InvoicePayment, InvoiceVoid
+from api.models import UNALLOCATED, CostCenter, InvoicePayment, InvoiceVoid
 from api.timeutil import period_of
 from ingestion.pricing import round_money
 from ingestion.serving import NoSnapshot
@@ -356,6 +356,7 @@ class ForecastPublic(BaseModel):
 class AnomalyRow(BaseModel):
     provider: str
     service: str
+    cost_center: str | None = None
     currency: str
     day: date
     cost: str
@@ -407,29 +408,67 @@ def _cost_filters(provider: str | None, service: str | None, currency: str | Non
     )
 
 
+CostCenterQuery = Annotated[
+    str | None,
+    Query(
+        description="A cost center's code (or `unallocated`): its own cost, direct and its "
+        "shares of shared pools (not its descendants')."
+    ),
+]
+
+
+def _cost_center(session, code: str | None) -> str | None:
+    """The cost center filter, checked against the control plane (422 if unknown)."""
+    if code is not None and code != UNALLOCATED and session.get(CostCenter, code) is None:
+        raise Invalid(f"no cost center {code!r}", "cost_center")
+    return code
+
+
+def _days(start: date | None, end: date | None) -> None:
+    if start is not None and end is not None and end < start:
+        raise Invalid("must not be before start", "end")
+
+
 @router.get("/costs/daily", response_model=ChartPublic)
 def cost_daily(
     reader: ReaderDep,
+    session: SessionDep,
     start: Annotated[date | None, Query(description="First charge day (UTC).")] = None,
     end: Annotated[date | None, Query(description="Last charge day (inclusive).")] = None,
     provider: str | None = None,
     service: str | None = None,
     currency: str | None = None,
-    group_by: Literal["provider", "service", "currency"] = "provider",
+    cost_center: CostCenterQuery = None,
+    group_by: Literal["provider", "service", "currency", "cost_center"] = "provider",
 ):
-    """Cloud cost (EffectiveCost) per charge day: one series per provider, service or
-    currency (each series in its currency)."""
+    """Cloud cost (EffectiveCost) per charge day: one series per provider, service, currency
+    or cost center (each series in its currency). By cost center (``group_by=cost_center`` or
+    a ``cost_center`` filter) each center has its direct cost and its shares of shared pools
+    split by day; the centers of a day add up to the day's cost."""
+    _days(start, end)
+    by_center = group_by == "cost_center" or cost_center is not None
     where, params = _where(
         ("charge_date", ">=", "start", start),
         ("charge_date", "<=", "end", end),
         *_cost_filters(provider, service, currency),
+        ("cost_center_code", "=", "cost_center", _cost_center(session, cost_center)),
     )
-    group = {"provider": "provider_name", "service": "service_name", "currency": "currency"}
+    group = {
+        "provider": "provider_name",
+        "service": "service_name",
+        "currency": "currency",
+        "cost_center": "cost_center_code",
+    }
     column = group[group_by]
+    table, amount = (
+        ("fct_cloud_costs_daily_by_cost_center", "total_amount")
+        if by_center
+        else ("fct_cloud_costs_daily", "effective_cost")
+    )
     try:
         rows, info = reader.query(
-            f"select charge_date, {column} as name, currency, sum(effective_cost) as cost "
-            f"from {{fct_cloud_costs_daily}}{where} group by 1, 2, 3 order by 1, 2, 3",
+            f"select charge_date, {column} as name, currency, sum({amount}) as cost "
+            f"from {{{table}}}{where} group by 1, 2, 3 order by 1, 2, 3",
             params,
         )
     except NoSnapshot:
@@ -573,24 +612,34 @@ def cost_forecast(
 @router.get("/costs/anomalies", response_model=AnomaliesPublic)
 def cost_anomalies(
     reader: ReaderDep,
+    session: SessionDep,
     start: Annotated[date | None, Query(description="First charge day (UTC).")] = None,
     end: Annotated[date | None, Query(description="Last charge day (inclusive).")] = None,
     provider: str | None = None,
     service: str | None = None,
     currency: str | None = None,
+    cost_center: CostCenterQuery = None,
 ):
     """Days whose cost departs from the 14-day rolling median by more than 3 x 1.4826 x MAD
-    and at least 10 (chart: daily cost with the anomalies as their own series)."""
+    and at least 10 (chart: daily cost with the anomalies as their own series). Per provider
+    and service; with ``cost_center``, per provider, service and that center (its own daily
+    cost of each service, where a spike the service's total hides still shows)."""
+    _days(start, end)
     where, params = _where(
         ("day", ">=", "start", start),
         ("day", "<=", "end", end),
         *_cost_filters(provider, service, currency),
+        ("cost_center_code", "=", "cost_center", _cost_center(session, cost_center)),
     )
+    if cost_center is None:
+        table, center_column = "fct_cloud_cost_anomalies", "null as cost_center_code"
+    else:
+        table, center_column = "fct_cloud_cost_center_anomalies", "cost_center_code"
     try:
         rows, info = reader.query(
-            "select provider_name, service_name, currency, day, amount, baseline_amount, "
-            f"mad_amount, deviation_amount, is_anomaly from {{fct_cloud_cost_anomalies}}{where} "
-            "order by day, provider_name, service_name, currency",
+            f"select provider_name, service_name, {center_column}, currency, day, amount, "
+            "baseline_amount, mad_amount, deviation_amount, is_anomaly "
+            f"from {{{table}}}{where} order by day, provider_name, service_name, currency",
             params,
         )
     except NoSnapshot:
@@ -624,6 +673,7 @@ def cost_anomalies(
             AnomalyRow(
                 provider=r["provider_name"],
                 service=r["service_name"],
+                cost_center=r["cost_center_code"],
                 currency=r["currency"],
                 day=r["day"],
                 cost=_money(r["amount"], r["currency"]),

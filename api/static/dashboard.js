@@ -173,15 +173,22 @@ function renderCostTrend(daily) {
   });
 }
 
-function renderCostByCenter(centers) {
+function renderCostByCenter(daily, centers) {
+  // One stacked bar per day: each center's direct cost and its shares of shared pools (one
+  // stack per currency); the period's split into direct and shared is in the table.
   draw("chart-cost-by-center", {
     type: "bar",
     data: {
-      labels: centers.labels,
-      datasets: centers.series.map((s, i) => ({ label: s.name, data: numbers(s.data), backgroundColor: color(i + 3) })),
+      labels: daily.labels,
+      datasets: daily.series.map((s, i) => ({
+        label: `${s.name} (${s.currency})`, data: numbers(s.data), backgroundColor: color(i + 3),
+        stack: s.currency,
+      })),
     },
-    options: { indexAxis: "y", scales: { x: { stacked: true }, y: { stacked: true } } },
+    options: { scales: { x: { stacked: true, ticks: { maxTicksLimit: 12 } }, y: { stacked: true } } },
   });
+  fillTable("#cost-centers-table", centers.rows.map((r) =>
+    [r.cost_center, r.name || "", r.direct, r.shared, `${r.total} ${r.currency}`]), 2);
 }
 
 function renderForecast(forecast) {
@@ -272,10 +279,11 @@ async function refresh() {
     const since = month === 1 ? `${year - 1}-12-01` : `${year}-${String(month - 1).padStart(2, "0")}-01`;
     const until = month === 12 ? `${year + 1}-01-01` : `${year}-${String(month + 1).padStart(2, "0")}-01`;
     const lastDay = new Date(Date.parse(until) - 86400000).toISOString().slice(0, 10);
-    const [revenue, status, daily, centers, forecast, anomalies, monthly, margin, units] = await Promise.all([
+    const [revenue, status, daily, centerDaily, centers, forecast, anomalies, monthly, margin, units] = await Promise.all([
       get("/revenue", { tenant_id: tenant }),
       get("/invoices", { period_start: period, tenant_id: tenant }),
       get("/costs/daily", { group_by: "service", start: since, end: lastDay }),
+      get("/costs/daily", { group_by: "cost_center", start: since, end: lastDay }),
       get("/costs/cost-centers", { period_start: period }),
       get("/costs/forecast"),
       get("/costs/anomalies", { start: since, end: lastDay }),
@@ -285,7 +293,7 @@ async function refresh() {
     ]);
     renderTiles(overview);
     renderCostTrend(daily);
-    renderCostByCenter(centers);
+    renderCostByCenter(centerDaily, centers);
     renderForecast(forecast);
     renderAnomalies(anomalies);
     renderMovers(monthly);

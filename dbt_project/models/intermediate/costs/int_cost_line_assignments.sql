@@ -1,7 +1,8 @@
 {#- Each current cost line once, with the first rule (lowest priority number) that claims it:
     a direct rule names its cost center, a shared rule puts the line in that rule's pool, and
     a line no rule claims goes to the explicit `unallocated` center. Every `match_*` a rule
-    sets must hold. -#}
+    sets must hold. The line's charge day (UTC), provider and service come along for the daily
+    split (int_cost_daily_allocations). -#}
 with
 
 lines as (
@@ -10,6 +11,7 @@ lines as (
         cost_line_id,
         billing_period,
         billing_currency,
+        cast(charge_period_start as date) as charge_date,
         provider_name,
         billing_account_id,
         sub_account_id,
@@ -68,6 +70,9 @@ final as (
         lines.cost_line_id,
         lines.billing_period,
         lines.billing_currency,
+        lines.charge_date,
+        lines.provider_name,
+        lines.service_name,
         lines.effective_cost,
         lines.billed_cost,
         first_match.rule_id,

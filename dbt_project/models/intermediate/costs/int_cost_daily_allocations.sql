@@ -1,0 +1,236 @@
+{#- Stage three, for the daily marts: every current line's EffectiveCost per UTC charge day,
+    provider, service and cost center, exact at the scale of the cost lines (numeric(38, 12),
+    as in fct_cloud_costs_daily), never rounded to the minor unit.
+
+    * direct and unallocated lines: their whole cost to their center on their charge day;
+    * shared lines: a pool's lines summed into cells (charge day x provider x service, in the
+      line's billing period), and each cell split over the centers in the proportions of the
+      pool's shares in that period (int_cost_allocations: share units / pool units). A pool
+      whose shares are all zero (it rounded to zero) is split equally over its centers.
+
+    The split works in whole 10^-12 units with integer arithmetic. The pool's cells are taken
+    in order (day, provider, service); the running total of the pool up to and including a
+    cell is split by largest remainder (ties: cost center code), and a center's part of the
+    cell is its split of the running total after the cell minus its split before it. So a
+    cell's parts add up to the cell exactly, and a center's parts over the period telescope
+    to its split of the whole pool: within 10^-12 of pool x share / pool units, so less than
+    one minor unit away from its allocated share (tested). -#}
+with
+
+assignments as (
+
+    select * from {{ ref('int_cost_line_assignments') }}
+
+),
+
+allocations as (
+
+    select * from {{ ref('int_cost_allocations') }}
+
+),
+
+cells as (
+
+    select
+        billing_period,
+        billing_currency,
+        charge_date,
+        provider_name,
+        service_name,
+        assignment_kind,
+        cost_center_code,
+        case when assignment_kind = 'shared' then rule_id end as rule_id,
+        sum(effective_cost) as effective_cost
+    from assignments
+    group by 1, 2, 3, 4, 5, 6, 7, 8
+
+),
+
+owned as (
+
+    select
+        billing_period,
+        billing_currency,
+        charge_date,
+        provider_name,
+        service_name,
+        assignment_kind as allocation_kind,
+        cost_center_code,
+        cast(null as integer) as rule_id,
+        cast(effective_cost as numeric(38, 12)) as amount
+    from cells
+    where assignment_kind <> 'shared'
+
+),
+
+pool_cells as (
+
+    select
+        billing_period,
+        billing_currency,
+        rule_id,
+        charge_date,
+        provider_name,
+        service_name,
+        cast(effective_cost * 1000000000000 as numeric(38, 0)) as cell_units
+    from cells
+    where assignment_kind = 'shared'
+
+),
+
+running as (
+
+    select
+        *,
+        sum(cell_units) over (
+            partition by billing_period, billing_currency, rule_id
+            order by charge_date nulls last, provider_name nulls last, service_name nulls last
+            rows between unbounded preceding and current row
+        ) as through_units
+    from pool_cells
+
+),
+
+shares as (
+
+    select
+        billing_period,
+        billing_currency,
+        rule_id,
+        cost_center_code,
+        abs(allocated_units) as share_units,
+        sum(abs(allocated_units)) over (
+            partition by billing_period, billing_currency, rule_id
+        ) as pool_units,
+        count(*) over (partition by billing_period, billing_currency, rule_id) as center_count
+    from allocations
+    where allocation_kind = 'shared'
+
+),
+
+weights as (
+
+    select
+        billing_period,
+        billing_currency,
+        rule_id,
+        cost_center_code,
+        cast(case when pool_units = 0 then 1 else share_units end as numeric(38, 0)) as weight,
+        cast(case when pool_units = 0 then center_count else pool_units end as numeric(38, 0))
+            as total_weight
+    from shares
+
+),
+
+divided as (
+
+    select
+        running.billing_period,
+        running.billing_currency,
+        running.rule_id,
+        running.charge_date,
+        running.provider_name,
+        running.service_name,
+        weights.cost_center_code,
+        running.through_units,
+        running.through_units - running.cell_units as before_units,
+        cast(
+            {{ int_div('abs(running.through_units) * weights.weight', 'weights.total_weight') }}
+            as numeric(38, 0)
+        ) as through_floor,
+        cast(
+            {{ int_mod('abs(running.through_units) * weights.weight', 'weights.total_weight') }}
+            as numeric(38, 0)
+        ) as through_remainder,
+        cast(
+            {{ int_div(
+                'abs(running.through_units - running.cell_units) * weights.weight',
+                'weights.total_weight'
+            ) }}
+            as numeric(38, 0)
+        ) as before_floor,
+        cast(
+            {{ int_mod(
+                'abs(running.through_units - running.cell_units) * weights.weight',
+                'weights.total_weight'
+            ) }}
+            as numeric(38, 0)
+        ) as before_remainder
+    from running
+    inner join weights
+        on weights.billing_period = running.billing_period
+        and weights.billing_currency = running.billing_currency
+        and weights.rule_id = running.rule_id
+
+),
+
+ranked as (
+
+    select
+        *,
+        abs(through_units) - sum(through_floor) over (
+            partition by billing_period, billing_currency, rule_id, charge_date, provider_name,
+                service_name
+        ) as through_extra,
+        row_number() over (
+            partition by billing_period, billing_currency, rule_id, charge_date, provider_name,
+                service_name
+            order by through_remainder desc, cost_center_code
+        ) as through_rank,
+        abs(before_units) - sum(before_floor) over (
+            partition by billing_period, billing_currency, rule_id, charge_date, provider_name,
+                service_name
+        ) as before_extra,
+        row_number() over (
+            partition by billing_period, billing_currency, rule_id, charge_date, provider_name,
+                service_name
+            order by before_remainder desc, cost_center_code
+        ) as before_rank
+    from divided
+
+),
+
+pooled as (
+
+    select
+        billing_period,
+        billing_currency,
+        charge_date,
+        provider_name,
+        service_name,
+        'shared' as allocation_kind,
+        cost_center_code,
+        rule_id,
+        cast(
+            sign(through_units)
+            * (through_floor + case when through_rank <= through_extra then 1 else 0 end)
+            - sign(before_units)
+            * (before_floor + case when before_rank <= before_extra then 1 else 0 end)
+            as numeric(38, 0)
+        ) as share_units
+    from ranked
+
+),
+
+final as (
+
+    select * from owned
+
+    union all
+
+    select
+        billing_period,
+        billing_currency,
+        charge_date,
+        provider_name,
+        service_name,
+        allocation_kind,
+        cost_center_code,
+        rule_id,
+        cast(share_units * 0.000000000001 as numeric(38, 12)) as amount
+    from pooled
+    where share_units <> 0
+
+)
+
+select * from final
