@@ -10,6 +10,14 @@ of every partition read (checked optimistically, as landing does) and the alerts
 reach, with their outbox rows. A crash before the commit loses the batch and its offsets
 together; a restart re-reads exactly that batch. Nothing is lost, nothing is counted twice.
 
+**Retention.** Real-time figures serve the current billing period and the previous one (still
+open during the grace period). The keys of counted events and the distinct values are kept for
+those two periods only: when the clock enters a new period the consumer deletes the older ones,
+in the batch's transaction, and from then on skips events of older periods (``expired``; the
+warehouse still lands and bills them, flagged late). So the deduplication state stays bounded
+by two periods of events and an old event replayed after its keys were deleted is never counted
+twice.
+
 Cost is computed on read (:func:`tenant_cost`) from the totals with the plan in force for the
 period (the last subscription phase overlapping it; a meter is billed by the latest-started
 subscription charging it, as the warehouse rates it) and the one pricing engine.
@@ -27,7 +35,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from api.alerts import AlertRules, deliver_due, evaluate_budget, evaluate_usage
@@ -107,7 +115,22 @@ class BatchResult:
     counted: int = 0
     duplicates: int = 0
     rejected: int = 0
+    expired: int = 0  # events of a period older than the previous one: not counted
     alerts: list[int] = field(default_factory=list)
+
+
+def retained_from(now: datetime) -> date:
+    """The first day of the previous billing period: older events are no longer counted."""
+    current = period_bounds(now)[0]
+    return (current - timedelta(days=1)).replace(day=1)
+
+
+def prune_dedup_state(session: Session, oldest: date) -> None:
+    """Delete the counted-event keys and distinct values of periods before ``oldest``."""
+    session.execute(delete(RealtimeSeenEvent).where(RealtimeSeenEvent.period_start < oldest))
+    session.execute(
+        delete(RealtimeDistinctValue).where(RealtimeDistinctValue.period_start < oldest)
+    )
 
 
 class RealtimeConsumer:
@@ -133,6 +156,7 @@ class RealtimeConsumer:
         self._meters_at = 0.0
         self._validator: EventValidator | None = None
         self._fired: set[tuple] = set()  # alert keys known to be recorded
+        self._retained_from: date | None = None  # older dedup state deleted (committed)
         self.batches = 0
 
     # ------------------------------------------------------------------ meters
@@ -214,7 +238,10 @@ class RealtimeConsumer:
         those that were new, one reads the totals they touch, one inserts distinct values."""
         result = BatchResult(messages=len(values))
         now = self.clock()
+        oldest = retained_from(now)
         with session_scope(self.settings) as session:
+            if self._retained_from != oldest:
+                prune_dedup_state(session, oldest)
             self._refresh_meters(session)
             by_type: dict[str, list[Meter]] = {}
             for m in self._meters:
@@ -224,6 +251,8 @@ class RealtimeConsumer:
             for event in checked:
                 if not isinstance(event, UsageEvent):
                     result.rejected += 1
+                elif event.period_start < oldest:
+                    result.expired += 1
                 elif (event.source, event.event_id) in events:
                     result.duplicates += 1
                 else:
@@ -288,6 +317,7 @@ class RealtimeConsumer:
             if self.before_commit is not None:
                 self.before_commit(result)
         self._fired = known  # committed: these crossings are recorded
+        self._retained_from = oldest
         for p, off in next_offsets.items():
             expected[p] = off
         self.batches += 1

@@ -10,8 +10,11 @@ from decimal import Decimal
 import orjson
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
+from api.db import session_scope
 from api.main import create_app
+from api.models import RealtimeDistinctValue, RealtimeSeenEvent, RealtimeUsage
 from api.realtime import RealtimeConsumer
 from ingestion import alerting
 from tests.conftest import ADMIN_KEY, cloud_event, seed_meters
@@ -223,6 +226,59 @@ def test_every_aggregation_counted_like_the_warehouse(control):
     again = feed(settings, events)
     assert again.counted == 0 and again.duplicates == 5
     assert client.get(f"{BASE}/realtime-cost/t1", headers=ADMIN).json()["usage"] == usage
+
+
+def test_dedup_state_kept_for_two_periods_and_older_events_not_counted(control):
+    settings, _client = control
+    now = [datetime(2026, 11, 16)]
+    consumer = RealtimeConsumer(settings, clock=lambda: now[0])
+
+    def at(i, when, user):
+        return cloud_event(f"r{i}", "t1", when, {"value": 1, "user_id": user, "region": "eu"})
+
+    def state():
+        with session_scope(settings) as session:
+            seen = session.execute(
+                select(RealtimeSeenEvent.event_id, RealtimeSeenEvent.period_start)
+            ).all()
+            values = session.execute(
+                select(RealtimeDistinctValue.value, RealtimeDistinctValue.period_start)
+            ).all()
+            calls = {
+                r.period_start: r.quantity
+                for r in session.scalars(
+                    select(RealtimeUsage).where(RealtimeUsage.meter_key == "calls")
+                )
+            }
+        return sorted(seen), sorted(values), calls
+
+    november, october = at(1, datetime(2026, 11, 3), "a"), at(2, datetime(2026, 10, 20), "b")
+    result = consumer.process(
+        [orjson.dumps(e) for e in (november, october, at(3, datetime(2026, 9, 10), "c"))], {}, {}
+    )
+    assert (result.counted, result.expired) == (2, 1)  # September is older than October
+    seen, values, calls = state()
+    assert seen == [("r1", date(2026, 11, 1)), ("r2", date(2026, 10, 1))]
+    assert values == [("a", date(2026, 11, 1)), ("b", date(2026, 10, 1))]
+
+    # December: October's keys and values go; an October event is no longer counted, even
+    # replayed; November's keys still catch a replay. A restarted consumer behaves the same.
+    now[0] = datetime(2026, 12, 2)
+    for run in (consumer, RealtimeConsumer(settings, clock=lambda: now[0])):
+        result = run.process(
+            [orjson.dumps(e) for e in (october, november, at(4, datetime(2026, 12, 1), "d"))],
+            {},
+            {},
+        )
+        seen, values, calls = state()
+        assert seen == [("r1", date(2026, 11, 1)), ("r4", date(2026, 12, 1))]
+        assert values == [("a", date(2026, 11, 1)), ("d", date(2026, 12, 1))]
+        assert calls == {
+            date(2026, 10, 1): Decimal(1),  # the real-time total of October stays as it was
+            date(2026, 11, 1): Decimal(1),
+            date(2026, 12, 1): Decimal(1),
+        }
+    assert (result.counted, result.duplicates, result.expired) == (0, 2, 1)
 
 
 def test_thresholds_and_milestones_fire_once_out_of_order_and_twice(control):
