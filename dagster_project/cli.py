@@ -314,10 +314,23 @@ def produce_demo_month(settings: Settings, events: int = 200_000) -> int:
     return produce_plan(settings, SyntheticPlan(start=start, end=end, events=events))
 
 
+def _default_sigint() -> None:
+    """In a child before it runs: SIGINT as the default again. A process started in the
+    background of a non-interactive shell (a CI job, `nohup ... &`) inherits SIGINT ignored,
+    and the demo stops its children with SIGINT."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _spawn(cmd: list[str], env: dict[str, str], log_path: Path) -> subprocess.Popen:
     out = open(log_path, "ab")  # noqa: SIM115 - owned by the child
     return subprocess.Popen(
-        cmd, env=env, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT, start_new_session=True
+        cmd,
+        env=env,
+        stdout=out,
+        stderr=subprocess.STDOUT,
+        cwd=ROOT,
+        start_new_session=True,
+        preexec_fn=_default_sigint,  # noqa: PLW1509 - one async-signal-safe call
     )
 
 
@@ -338,6 +351,8 @@ def cmd_demo(args) -> int:
     from ingestion.kafka import ensure_topics
 
     settings = _settings()
+    # Ctrl-C stops everything, even if this process was started with SIGINT ignored.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     home = prepare_dagster_home(settings)
     print(f"data directory: {settings.data_path}")
     broker = start_embedded_broker(settings)
