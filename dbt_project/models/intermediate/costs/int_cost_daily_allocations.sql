@@ -133,7 +133,6 @@ divided as (
         running.service_name,
         weights.cost_center_code,
         running.through_units,
-        running.through_units - running.cell_units as before_units,
         cast(
             {{ int_div('abs(running.through_units) * weights.weight', 'weights.total_weight') }}
             as numeric(38, 0)
@@ -141,21 +140,7 @@ divided as (
         cast(
             {{ int_mod('abs(running.through_units) * weights.weight', 'weights.total_weight') }}
             as numeric(38, 0)
-        ) as through_remainder,
-        cast(
-            {{ int_div(
-                'abs(running.through_units - running.cell_units) * weights.weight',
-                'weights.total_weight'
-            ) }}
-            as numeric(38, 0)
-        ) as before_floor,
-        cast(
-            {{ int_mod(
-                'abs(running.through_units - running.cell_units) * weights.weight',
-                'weights.total_weight'
-            ) }}
-            as numeric(38, 0)
-        ) as before_remainder
+        ) as through_remainder
     from running
     inner join weights
         on weights.billing_period = running.billing_period
@@ -176,22 +161,28 @@ ranked as (
             partition by billing_period, billing_currency, rule_id, charge_date, provider_name,
                 service_name
             order by through_remainder desc, cost_center_code
-        ) as through_rank,
-        abs(before_units) - sum(before_floor) over (
-            partition by billing_period, billing_currency, rule_id, charge_date, provider_name,
-                service_name
-        ) as before_extra,
-        row_number() over (
-            partition by billing_period, billing_currency, rule_id, charge_date, provider_name,
-                service_name
-            order by before_remainder desc, cost_center_code
-        ) as before_rank
+        ) as through_rank
     from divided
+
+),
+
+through_split as (
+
+    select
+        *,
+        cast(
+            sign(through_units)
+            * (through_floor + case when through_rank <= through_extra then 1 else 0 end)
+            as numeric(38, 0)
+        ) as through_share
+    from ranked
 
 ),
 
 pooled as (
 
+    {#- A center's part of a cell: its split of the running total through the cell minus its
+        split through the previous cell of the pool (the same order as `running`). #}
     select
         billing_period,
         billing_currency,
@@ -202,13 +193,13 @@ pooled as (
         cost_center_code,
         rule_id,
         cast(
-            sign(through_units)
-            * (through_floor + case when through_rank <= through_extra then 1 else 0 end)
-            - sign(before_units)
-            * (before_floor + case when before_rank <= before_extra then 1 else 0 end)
+            through_share - coalesce(lag(through_share) over (
+                partition by billing_period, billing_currency, rule_id, cost_center_code
+                order by charge_date nulls last, provider_name nulls last, service_name nulls last
+            ), 0)
             as numeric(38, 0)
         ) as share_units
-    from ranked
+    from through_split
 
 ),
 
