@@ -6,7 +6,10 @@ never see each other's data; the broker is shared by the session.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import threading
+import time
 import uuid
 from collections.abc import Iterator
 from datetime import datetime
@@ -20,7 +23,7 @@ os.environ.setdefault("DO_NOT_TRACK", "1")
 os.environ.setdefault("DAGSTER_DISABLE_TELEMETRY", "1")
 os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
 
-from ingestion.broker import EmbeddedBroker  # noqa: E402
+from ingestion.broker import EmbeddedBroker, free_port  # noqa: E402
 from ingestion.kafka import EventProducer, ensure_topics  # noqa: E402
 from ingestion.meters import Aggregation, Meter  # noqa: E402
 from ingestion.settings import Settings, get_settings  # noqa: E402
@@ -179,3 +182,25 @@ def run_pipeline(settings: Settings):
         outcome = run(settings, instance)
     assert outcome.success, [r.error for r in outcome.runs if not r.success]
     return outcome
+
+
+@contextlib.contextmanager
+def serving(app) -> Iterator[str]:
+    """``app`` served by a real uvicorn server on a free port, in a thread: its base URL."""
+    import uvicorn
+
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert time.monotonic() < deadline, "the API did not start"
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)

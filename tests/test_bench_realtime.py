@@ -5,19 +5,16 @@ and refuse a failed answer, so the figures it prints measure what they say."""
 from __future__ import annotations
 
 import asyncio
-import threading
-import time
 from collections.abc import Iterator
 
 import pytest
-import uvicorn
 
 from api.db import ensure_meters, session_scope
 from api.main import create_app
 from api.models import ResourceQuota
 from dagster_project.bench_realtime import _Connection, _load, _paced_load
-from ingestion.broker import free_port
 from ingestion.meters import DEMO_METERS
+from tests.conftest import serving
 
 ADMIN = {"X-API-Key": "bench-test-admin-key-0123456789ab"}
 CHECK = "/api/v1/billing/quotas/t001/check?meter=api_calls&quantity=5"
@@ -39,17 +36,8 @@ def api(make_settings) -> Iterator[str]:
                 alert_thresholds=["100"],
             )
         )
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert server.started, "the API did not start"
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serving(app) as base:
+        yield base
 
 
 def test_connection_reads_status_and_body_on_one_keep_alive_connection(api):

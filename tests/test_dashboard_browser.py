@@ -10,22 +10,18 @@ import os
 import shutil
 import subprocess
 import sys
-import threading
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-import uvicorn
 
 from api.db import session_scope
 from api.demo import seed_demo_costs
 from api.main import create_app
 from dagster_project.cli import produce_demo_month, seed_demo_control_plane, write_demo_daily_costs
-from ingestion.broker import free_port
 from ingestion.synthetic import SyntheticPlan, tenant_ids
-from tests.conftest import ADMIN_KEY, run_pipeline
+from tests.conftest import ADMIN_KEY, run_pipeline, serving
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "test-artifacts"
@@ -58,19 +54,8 @@ def demo_api(settings) -> Iterator[str]:
     write_demo_daily_costs(settings, datetime.now(UTC).replace(tzinfo=None))
     produce_demo_month(settings, 3000)
     run_pipeline(settings)
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert server.started, "the API did not start"
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serving(create_app(settings)) as base:
+        yield base
 
 
 def test_dashboard_renders_charts_with_data(demo_api, settings, tmp_path):

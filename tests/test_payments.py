@@ -28,7 +28,6 @@ from decimal import Decimal
 import dagster as dg
 import orjson
 import pytest
-import uvicorn
 from confluent_kafka import Consumer, TopicPartition
 from fastapi.testclient import TestClient
 from sqlalchemy import select
@@ -46,7 +45,7 @@ from ingestion.kafka import ensure_topics
 from ingestion.settings import Settings
 from ingestion.stripe_emulator import CARD_DECLINED, CARD_OK, LocalStripe, free_port
 from ingestion.stripe_gateway import StripeGateway
-from tests.conftest import ADMIN_KEY, seed_meters
+from tests.conftest import ADMIN_KEY, seed_meters, serving
 
 ADMIN = {"X-API-Key": ADMIN_KEY}
 BASE = "/api/v1/billing"
@@ -151,22 +150,10 @@ def pay(finalized, make_settings, localstripe, monkeypatch, tmp_path):
         gateway.attach_card(customer, gateway.create_card(card))
         cards[tenant] = customer
     app = create_app(settings)
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline, "the API did not start"
-        time.sleep(0.05)
-    url = f"http://127.0.0.1:{port}{BASE}/stripe/webhooks"
-    localstripe.register_webhook("billing", url, SECRET)
-    yield Env(settings, gateway, app, cards, localstripe)
-    localstripe.register_webhook("billing", f"http://127.0.0.1:{free_port()}/gone", SECRET)
-    server.should_exit = True
-    thread.join(10)
+    with serving(app) as base:
+        localstripe.register_webhook("billing", f"{base}{BASE}/stripe/webhooks", SECRET)
+        yield Env(settings, gateway, app, cards, localstripe)
+        localstripe.register_webhook("billing", f"http://127.0.0.1:{free_port()}/gone", SECRET)
     dispose_engines()
 
 
