@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test bench bench-realtime lint format run serve broker realtime clean
+.PHONY: demo test bench bench-realtime lint format docs run serve broker realtime clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -29,6 +29,9 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
+docs: $(STAMP)          ## the reference in docs/ as a site (site/), no broken link (--strict)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet
+
 format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
@@ -46,4 +49,4 @@ realtime: $(STAMP)
 	$(BIN)/billing realtime
 
 clean:
-	rm -rf .billing dbt_project/target dbt_project/logs .pytest_cache
+	rm -rf .billing site dbt_project/target dbt_project/logs .pytest_cache

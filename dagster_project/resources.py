@@ -9,7 +9,7 @@ from ingestion.settings import Settings
 
 
 class BillingSettings(dg.ConfigurableResource):
-    """The ``BILLING_*`` settings for a run (see README, Configuration)."""
+    """The ``BILLING_*`` settings for a run (see docs/configuration.md)."""
 
     data_dir: str | None = None
     warehouse_url: str | None = None

@@ -1,7 +1,8 @@
 """All settings, in one place, read from the environment (``BILLING_*``) or a ``.env`` file.
 
 Nothing reads settings at import time: call :func:`get_settings` (cached) or build ``Settings()``
-explicitly. The README documents every field; keep the two in step.
+explicitly. docs/configuration.md documents every field (the Stripe ones in docs/payments.md);
+tests/test_docs.py checks it.
 """
 
 from __future__ import annotations
