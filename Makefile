@@ -25,8 +25,9 @@ bench: $(STAMP)         ## benchmarks: landing + usage (1M events), usage rated 
 bench-realtime: $(STAMP)  ## quota-check latency and real-time freshness (billing bench-realtime)
 	$(BIN)/billing bench-realtime
 
-lint: $(STAMP)
+lint: $(STAMP)          ## ruff, formatting and the import contracts (pyproject [tool.importlinter])
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 	$(BIN)/ruff format --check .
 
 docs: $(STAMP)          ## the reference in docs/ as a site (site/), no broken link (--strict)
