@@ -66,8 +66,8 @@ OWNED_FILTERS = {"subscription_id": "subscription"}
 # Required query parameters other than tenant_id: a valid value.
 REQUIRED_QUERY = {"meter": "calls"}
 
-# Operations a tenant key may call that change something: the body of an attempt on B, and
-# how its refusal looks. The ingest endpoint refuses per event (422 when none is valid).
+# Operations a tenant key may call with a body, and why that cannot touch another tenant (the
+# ingest attempt on B is in ``_attack_body``: refused per event, 422 when none is valid).
 TENANT_WRITES = {
     ("POST", "/usage"): "per-event: another tenant's subject is rejected as forbidden_tenant",
     ("POST", "/pricing/calculate"): "a calculation: no tenant data read or written",
@@ -75,7 +75,9 @@ TENANT_WRITES = {
 }
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+@pytest.fixture(
+    scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
 def world(request, broker, tmp_path_factory, postgres_available) -> Iterator[World]:
     """Built once per control-plane database for the module: the tests only read it or
     check that their refused attempts changed nothing."""
@@ -105,7 +107,8 @@ class Operation:
     def path_kinds(self) -> dict[str, str | None]:
         """Each path parameter and the kind of resource it names (None: not known)."""
         code = next((k for prefix, k in CODES.items() if self.path.startswith(prefix)), None)
-        return {n: PATH_PARAMS.get(n, code) for n in self.query_names("path")}
+        own = {"code": code, "key": code}  # a resource's own code or key
+        return {n: PATH_PARAMS.get(n, own.get(n)) for n in self.query_names("path")}
 
     def url(self, world: World, owner: Tenant, tenant_filter: str | None = None) -> str:
         path = self.path
