@@ -150,7 +150,7 @@ def test_tenant_keys_see_only_their_quotas(control):
     other = client.get(f"{BASE}/quotas/{theirs['id']}", headers=mine)
     unknown = client.get(f"{BASE}/quotas/987654", headers=mine)
     assert other.status_code == unknown.status_code == 404
-    assert other.text.replace(str(theirs["id"]), "987654") == unknown.text
+    assert other.json()["detail"].replace(str(theirs["id"]), "987654") == unknown.json()["detail"]
     assert client.get(f"{BASE}/realtime-cost/t2", headers=mine).status_code == 403
     assert client.get(f"{BASE}/alerts?tenant_id=t2", headers=mine).status_code == 403
     assert (
