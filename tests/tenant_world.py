@@ -171,7 +171,8 @@ def _tenant(client, n: int, tenant_id: str) -> Tenant:
 
 @contextlib.contextmanager
 def _control_db(kind: str, postgres_available: bool) -> Iterator[dict]:
-    """Settings overrides for a SQLite (default) or a fresh PostgreSQL control plane."""
+    """Settings overrides for a SQLite (default) or a fresh PostgreSQL control plane (as
+    conftest's ``pg_database``, for a module-scoped world)."""
     if kind == "sqlite":
         yield {}
         return
@@ -218,6 +219,7 @@ def build_world(kind: str, broker, data_dir, postgres_available: bool) -> Iterat
             rule = {"name": "r", "priority": 1, "match": match, "cost_center": "platform"}
             rule = admin_post(client, "/cost-allocation-rules", rule)
             tenants = [_tenant(client, n, t) for n, t in enumerate(TENANTS)]
+            # No API creates these: Stripe collection makes the customer, alerting the alert.
             with session_scope(settings) as session:
                 for t in tenants:
                     customer = StripeCustomer(
