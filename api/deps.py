@@ -107,12 +107,18 @@ def require_admin(caller: CallerDep) -> security.Caller:
 AdminDep = Annotated[security.Caller, Depends(require_admin)]
 
 
+OWN_TENANT_ONLY = "this key may read only its own tenant"
+
+
 def scoped_tenant(caller: security.Caller, tenant_id: str | None) -> str | None:
-    """The tenant a request may read: a tenant key sees only its own tenant."""
+    """The tenant a request may read: a tenant key sees only its own tenant. Any other tenant
+    id (in a path or a filter) gets the same 403, which names nobody: whether that tenant
+    exists is not revealed. Another tenant's resources by their own id answer 404, as an id
+    that does not exist does (see ``security.Caller.can_see``)."""
     if caller.is_admin:
         return tenant_id
     if tenant_id is not None and tenant_id != caller.tenant_id:
-        raise HTTPException(403, f"this key may not read tenant {tenant_id!r}")
+        raise HTTPException(403, OWN_TENANT_ONLY)
     return caller.tenant_id
 
 

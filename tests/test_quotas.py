@@ -141,8 +141,16 @@ def test_tenant_keys_see_only_their_quotas(control):
     client.post(
         f"{BASE}/quotas", headers=ADMIN, json={"tenant_id": "t1", "meter": "calls", "limit": "5"}
     )
+    theirs = client.post(
+        f"{BASE}/quotas", headers=ADMIN, json={"tenant_id": "t2", "meter": "calls", "limit": "5"}
+    ).json()
     assert client.get(f"{BASE}/quotas/t1/check?meter=calls", headers=mine).status_code == 200
     assert client.get(f"{BASE}/quotas/t2/check?meter=calls", headers=mine).status_code == 403
+    # Another tenant's quota is not found, as an id that does not exist; the owner is not named.
+    other = client.get(f"{BASE}/quotas/{theirs['id']}", headers=mine)
+    unknown = client.get(f"{BASE}/quotas/987654", headers=mine)
+    assert other.status_code == unknown.status_code == 404
+    assert other.json()["detail"].replace(str(theirs["id"]), "987654") == unknown.json()["detail"]
     assert client.get(f"{BASE}/realtime-cost/t2", headers=mine).status_code == 403
     assert client.get(f"{BASE}/alerts?tenant_id=t2", headers=mine).status_code == 403
     assert (
@@ -447,3 +455,23 @@ def test_cost_center_budgets_fire_once_per_threshold(control):
         ("cost_center:platform", "100", "150", "100"),
         ("cost_center:platform", "80", "150", "100"),
     ]
+
+
+def test_milestones_of_a_tenant_are_its_own_and_every_tenants(control):
+    _settings, client = control
+    for tenant in ("t1", "t2", None):
+        body = {"meter": "calls", "levels": ["10"], "tenant_id": tenant}
+        assert client.post(f"{BASE}/milestones", headers=ADMIN, json=body).status_code == 201
+    key = client.post(f"{BASE}/api-keys", headers=ADMIN, json={"tenant_id": "t1"}).json()["key"]
+    mine = {"X-API-Key": key}
+
+    def tenants(headers, query=""):
+        response = client.get(f"{BASE}/milestones{query}", headers=headers)
+        assert response.status_code == 200, response.text
+        return sorted(str(m["tenant_id"]) for m in response.json()["data"])
+
+    assert tenants(mine) == tenants(mine, "?tenant_id=t1") == ["None", "t1"]
+    assert tenants(ADMIN) == ["None", "t1", "t2"]
+    assert tenants(ADMIN, "?tenant_id=t2") == ["None", "t2"]
+    refused = client.get(f"{BASE}/milestones?tenant_id=t2", headers=mine)
+    assert refused.status_code == 403 and "t2" not in refused.json()["detail"]

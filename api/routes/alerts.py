@@ -7,7 +7,7 @@ from decimal import Decimal
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 
 from api.alerts import decimal_text
 from api.deps import AdminDep, CallerDep, ClockDep, SessionDep, scoped_tenant
@@ -49,8 +49,17 @@ def _milestone_public(row: UsageMilestone) -> MilestonePublic:
 
 
 @router.get("/milestones", response_model=MilestonesPublic)
-def list_milestones(session: SessionDep, _caller: CallerDep, meter: str | None = None):
+def list_milestones(
+    session: SessionDep, caller: CallerDep, tenant_id: str | None = None, meter: str | None = None
+):
+    """Milestones; with ``tenant_id`` (a tenant key: always its own) those that apply to the
+    tenant: its own and those of every tenant."""
+    tenant = scoped_tenant(caller, tenant_id)
     query = select(UsageMilestone).order_by(UsageMilestone.id)
+    if tenant is not None:
+        query = query.where(
+            or_(UsageMilestone.tenant_id == tenant, UsageMilestone.tenant_id.is_(None))
+        )
     if meter is not None:
         query = query.where(UsageMilestone.meter_key == meter)
     rows = session.scalars(query).all()

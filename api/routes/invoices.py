@@ -26,7 +26,7 @@ from api.schemas import (
 )
 from api.timeutil import period_of
 from ingestion.pricing import round_money
-from ingestion.serving import NoSnapshot
+from ingestion.serving import MissingTable, NoSnapshot
 
 router = APIRouter(prefix="/invoices", tags=["invoices"])
 
@@ -140,7 +140,9 @@ def _load(reader, invoice_id: str) -> tuple[dict, list[dict]]:
             "order by line_number",
             {"id": invoice_id},
         )
-    except NoSnapshot:
+    except (NoSnapshot, MissingTable):
+        # No invoice is served yet: not found, for every caller (the invoice's tenant, which
+        # decides who may see it, is only known from its row).
         rows, lines = [], []
     if not rows:
         raise NotFound(f"invoice {invoice_id!r} not found")

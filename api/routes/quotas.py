@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from api import security
 from api.alerts import decimal_text
 from api.deps import (
+    OWN_TENANT_ONLY,
     AdminDep,
     CallerDep,
     ClockDep,
@@ -127,7 +128,8 @@ def _get(session, quota_id: int) -> ResourceQuota:
 @router.get("/quotas/{quota_id}", response_model=QuotaPublic)
 def get_quota(quota_id: int, session: SessionDep, caller: CallerDep):
     row = _get(session, quota_id)
-    scoped_tenant(caller, row.tenant_id)
+    if not caller.can_see(row.tenant_id):
+        raise NotFound(f"quota {quota_id} not found")
     return _public(row)
 
 
@@ -203,7 +205,7 @@ async def check_quota(
                 401, "invalid or revoked API key", headers={"WWW-Authenticate": "Bearer"}
             )
         if tenant != tenant_id:
-            raise HTTPException(403, f"this key may not read tenant {tenant_id!r}")
+            raise HTTPException(403, OWN_TENANT_ONLY)
     quantity = _check_quantity(quantity, "quantity")
     period, _ = period_bounds(state.clock())
     if cache.is_stale():
