@@ -934,7 +934,7 @@ GCP_REQUIRED = _required(
 
 def _focus_format(version: str) -> Format:
     return Format(
-        f"focus-{version}", "focus", None, _focus, REQUIRED, FOCUS_REQUIRED, f"FOCUS {version}"
+        f"focus-{version}", "focus", None, _focus, REQUIRED, FOCUS_REQUIRED, f"a FOCUS {version} export"
     )
 
 
@@ -953,7 +953,7 @@ def _candidates() -> list[tuple[Format, set[str]]]:
                 _aws(CUR_LEGACY, legacy=True),
                 REQUIRED,
                 _cur_required(CUR_LEGACY),
-                "AWS Cost and Usage Report (legacy)",
+                "an AWS Cost and Usage Report (legacy)",
             ),
             {v for v in CUR_LEGACY.values() if v},
         ),
@@ -965,7 +965,7 @@ def _candidates() -> list[tuple[Format, set[str]]]:
                 _aws(CUR2, legacy=False),
                 REQUIRED,
                 _cur_required(CUR2),
-                "AWS CUR 2.0",
+                "an AWS CUR 2.0 export",
             ),
             {v for v in CUR2.values() if v},
         ),
@@ -977,7 +977,7 @@ def _candidates() -> list[tuple[Format, set[str]]]:
                 _azure,
                 REQUIRED,
                 AZURE_REQUIRED,
-                "Azure EA cost export",
+                "an Azure EA cost export",
             ),
             set(AZURE_COLUMNS),
         ),
@@ -989,7 +989,7 @@ def _candidates() -> list[tuple[Format, set[str]]]:
                 _azure,
                 REQUIRED,
                 AZURE_REQUIRED,
-                "Azure MCA cost export",
+                "an Azure MCA cost export",
             ),
             {n[0].lower() + n[1:] for n in AZURE_COLUMNS},
         ),
@@ -1001,7 +1001,7 @@ def _candidates() -> list[tuple[Format, set[str]]]:
                 _gcp,
                 REQUIRED,
                 GCP_REQUIRED,
-                "GCP billing export",
+                "a GCP billing export",
             ),
             {v for n in GCP_COLUMNS for v in (n, n.replace(".", "_"))},
         ),
@@ -1079,7 +1079,7 @@ def detect(header: list[str]) -> Format:
                     hints.append(f"is {squeezed[close[0]]!r} the {option} column?")
                     break
         raise CostFileError(
-            f"line 1 (header): a {fmt.label} needs the column"
+            f"line 1 (header): {fmt.label} needs the column"
             f"{'s' if len(missing) > 1 else ''} {', '.join(missing)}, which the file does not "
             f"have{(' (' + ' '.join(hints) + ')') if hints else ''}; the file's columns: "
             f"{_shown(header)}"
