@@ -154,3 +154,29 @@ def test_a_renamed_or_missing_column_names_the_expected_and_the_files_headers(tm
     )
     with pytest.raises(CostFileError, match="a FOCUS 1.0 export needs the column BillingCurrency,"):
         parse_file(path)
+
+
+def test_a_warehouse_landed_at_the_old_scale_is_widened_before_landing(make_settings):
+    from ingestion.costs.landing import CostFileLander
+    from ingestion.warehouse import Warehouse
+
+    settings = make_settings()
+    warehouse = Warehouse(settings)
+    warehouse.ensure_schema()
+    with warehouse.connection() as con:  # as created before costs kept 20 decimals
+        for column in ("billed_cost", "effective_cost", "list_cost", "contracted_cost"):
+            con.execute(
+                f"alter table raw.cost_file_rows alter column {column} type decimal(38, 12)"
+            )
+        con.execute(
+            "alter table raw.cost_files alter column billed_cost_total type decimal(38, 12)"
+        )
+    settings.cost_files_path.mkdir(parents=True, exist_ok=True)
+    (settings.cost_files_path / "azure.csv").write_bytes(AZURE.read_bytes())
+    (landed,) = CostFileLander(settings).land_pending()
+    assert landed.status == "landed"
+    total = _exact_column_total(AZURE, "CostInBillingCurrency")
+    with warehouse.connection() as con:
+        rows = con.fetchone("select sum(billed_cost) from raw.cost_file_rows")[0]
+        file_total = con.fetchone("select billed_cost_total from raw.cost_files")[0]
+    assert Decimal(rows) == Decimal(file_total) == total

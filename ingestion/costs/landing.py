@@ -23,7 +23,14 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
-from ingestion.costs.formats import ROW_COLUMNS, ROW_NAMES, CostFileError, parse_file
+from ingestion.costs.formats import (
+    COST_PLACES,
+    COST_TYPE,
+    ROW_COLUMNS,
+    ROW_NAMES,
+    CostFileError,
+    parse_file,
+)
 from ingestion.events import utc_now
 from ingestion.settings import Settings
 from ingestion.warehouse import Warehouse, WarehouseConnection
@@ -70,6 +77,23 @@ def _coverage(rows: list[dict], family: str) -> list[str]:
         for r in rows
     }
     return sorted(keys)
+
+
+def widen_cost_columns(con: WarehouseConnection) -> None:
+    """Warehouses created before costs were kept at :data:`COST_PLACES` decimals (12 then):
+    widen their cost columns in place, so nothing new is rounded to the old scale."""
+    wanted = {name for name, duck, _ in ROW_COLUMNS if duck == COST_TYPE[0]}
+    tables = {"cost_file_rows": wanted, "cost_files": {"billed_cost_total", "effective_cost_total"}}
+    cost_type = COST_TYPE[0] if con.kind == "duckdb" else COST_TYPE[1]
+    for table, columns in tables.items():
+        narrow = con.fetchall(
+            "select column_name from information_schema.columns where table_schema = 'raw' "
+            "and table_name = :table and numeric_scale < :places",
+            {"table": table, "places": COST_PLACES},
+        )
+        for (column,) in narrow:
+            if column in columns:
+                con.execute(f"alter table raw.{table} alter column {column} type {cost_type}")
 
 
 class CostFileLander:
@@ -128,6 +152,7 @@ class CostFileLander:
         with self.warehouse.connection() as con, con.transaction():
             if con.kind == "postgres":
                 con.execute("select pg_advisory_xact_lock(7243006)")
+            widen_cost_columns(con)
             previous = con.fetchone(
                 "select landed_seq, first_landed_at from raw.cost_files where file_id = :id",
                 {"id": digest},
