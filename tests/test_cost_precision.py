@@ -60,6 +60,7 @@ def test_every_vendor_notation_is_read_exactly(text, value):
         ("1e", "is not a number"),
         ("Infinity", "is not a number"),
         ("12,34", "is not a number"),  # not a thousands grouping
+        ("1,234", "is not a number"),  # a decimal comma or a thousands one: not guessed
         ("1E+18", "is too large"),
         ("999999999999999999.999999999999999999999", "is too large"),  # rounds to 10^18
     ],

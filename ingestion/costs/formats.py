@@ -148,7 +148,8 @@ def parse_time(value: Any, column: str) -> datetime | None:
 
 
 _NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
-_GROUPED = re.compile(r"[+-]?\d{1,3}(?:,\d{3})+(?:\.\d*)?(?:[eE][+-]?\d+)?")
+# Thousands separators only next to a decimal point: "1,234" alone may be a decimal comma.
+_GROUPED = re.compile(r"[+-]?\d{1,3}(?:,\d{3})+\.\d*(?:[eE][+-]?\d+)?")
 
 
 def parse_decimal(value: Any, column: str) -> Decimal | None:
@@ -934,7 +935,13 @@ GCP_REQUIRED = _required(
 
 def _focus_format(version: str) -> Format:
     return Format(
-        f"focus-{version}", "focus", None, _focus, REQUIRED, FOCUS_REQUIRED, f"a FOCUS {version} export"
+        f"focus-{version}",
+        "focus",
+        None,
+        _focus,
+        REQUIRED,
+        FOCUS_REQUIRED,
+        f"a FOCUS {version} export",
     )
 
 
