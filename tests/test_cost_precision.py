@@ -145,6 +145,12 @@ def test_a_renamed_or_missing_column_names_the_expected_and_the_files_headers(tm
         "CostInBillingCurrency column?); the file's columns: InvoiceSectionName, AccountName"
     )
 
+    mca = [h[0].lower() + h[1:] for h in renamed]  # camelCase: an MCA export
+    with pytest.raises(
+        CostFileError, match="an Azure MCA cost export needs the column costInBillingCurrency,"
+    ):
+        parse_file(_write(tmp_path / "mca.csv", mca, rows))
+
     with open(FIXTURES / "focus-1.0-sample.csv", newline="") as handle:
         focus = list(csv.reader(handle))[:3]
     keep = [i for i, c in enumerate(focus[0]) if c != "BillingCurrency"]

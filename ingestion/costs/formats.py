@@ -995,7 +995,7 @@ def _candidates() -> list[tuple[Format, set[str]]]:
                 "Microsoft",
                 _azure,
                 REQUIRED,
-                AZURE_REQUIRED,
+                {k: tuple(n[0].lower() + n[1:] for n in v) for k, v in AZURE_REQUIRED.items()},
                 "an Azure MCA cost export",
             ),
             {n[0].lower() + n[1:] for n in AZURE_COLUMNS},
@@ -1056,11 +1056,12 @@ def detect(header: list[str]) -> Format:
     fmt = _signature(header)
     if fmt is None:
         folded = {h.lower() for h in header}
-        scored = [
-            (len({k.lower() for k in known} & folded), index, f)
+        exact = set(header)
+        scored = [  # most columns in common (then in the same case: Azure EA vs MCA)
+            (len({k.lower() for k in known} & folded), len(known & exact), -index, f)
             for index, (f, known) in enumerate(_candidates())
         ]
-        score, _, closest = max(scored, key=lambda s: (s[0], -s[1]))
+        score, _, _, closest = max(scored, key=lambda s: s[:3])
         if score < 3:
             raise CostFileError(
                 "unknown cost file format: the header matches none of FOCUS 1.0-1.2, AWS CUR, "
