@@ -42,6 +42,8 @@ AZURE = FIXTURES / "azure-ea-cad-scientific.csv"  # 27 rows, CAD, exponents, a B
         ("0.000000000000000000025", "0.00000000000000000002"),
         ("0.000000000000000000035", "0.00000000000000000004"),
         ("1E-30", "0"),
+        ("0E+30", "0"),
+        ("-0.0E-5", "0"),
         (6.65679e-09, "0.00000000665679"),  # a float (Parquet): the digits it prints
         (Decimal("1.5E-7"), "0.00000015"),  # JSON read with parse_float=Decimal
     ],
@@ -63,6 +65,7 @@ def test_every_vendor_notation_is_read_exactly(text, value):
         ("1,234", "is not a number"),  # a decimal comma or a thousands one: not guessed
         ("1E+18", "is too large"),
         ("999999999999999999.999999999999999999999", "is too large"),  # rounds to 10^18
+        ("1E+99999999999999999999", "is out of range"),
     ],
 )
 def test_what_is_not_a_cost_is_refused(text, problem):

@@ -170,7 +170,10 @@ def parse_decimal(value: Any, column: str) -> Decimal | None:
         candidate = text
     else:
         raise CostValueError(column, f"{text!r} is not a number")
-    number = to_storage_scale(Decimal(candidate))
+    try:
+        number = to_storage_scale(Decimal(candidate))
+    except ArithmeticError:  # an exponent past what any decimal holds
+        raise CostValueError(column, f"{text!r} is out of range") from None
     if number.adjusted() >= COST_INTEGER_DIGITS:
         raise CostValueError(
             column,
@@ -181,6 +184,8 @@ def parse_decimal(value: Any, column: str) -> Decimal | None:
 
 def to_storage_scale(number: Decimal) -> Decimal:
     """``number`` with at most :data:`COST_PLACES` places (half-even), without trailing zeros."""
+    if number == 0:
+        return Decimal(0)
     with localcontext(COST_CONTEXT):
         if number.adjusted() >= COST_INTEGER_DIGITS:
             return number  # too large: the caller says so (quantize would need more digits)
