@@ -10,6 +10,7 @@ from decimal import Decimal, localcontext
 from pathlib import Path
 
 import pytest
+import yaml
 
 from ingestion.costs.formats import (
     COST_INTEGER_DIGITS,
@@ -190,3 +191,24 @@ def test_a_warehouse_landed_at_the_old_scale_is_widened_before_landing(make_sett
         rows = con.fetchone("select sum(billed_cost) from raw.cost_file_rows")[0]
         file_total = con.fetchone("select billed_cost_total from raw.cost_files")[0]
     assert Decimal(rows) == Decimal(file_total) == total
+
+
+def test_one_cost_scale_from_landing_to_the_contracts():
+    """The Python constant (landing) and the dbt macro (models) are the same type, and every
+    contracted cost amount of the cost marts is declared in it."""
+    from ingestion.costs.formats import COST_TYPE
+
+    dbt = Path(__file__).resolve().parent.parent / "dbt_project"
+    macro = (dbt / "macros" / "cost_lines.sql").read_text()
+    body = re.search(r"macro cost_amount_type\(\) -%}\s*(.*?)\s*{%- endmacro", macro, re.S)
+    assert body is not None and body.group(1) == COST_TYPE[1] == f"numeric(38, {COST_PLACES})"
+    # The old scale is left only for the control plane's budgets (money of the API: 12 places).
+    for yml in ("marts/costs/_costs__models.yml", "marts/dashboards/_dashboards__models.yml"):
+        models = yaml.safe_load((dbt / "models" / yml).read_text())["models"]
+        old_scale = [
+            (m["name"], c["name"])
+            for m in models
+            for c in m.get("columns", [])
+            if c.get("data_type") == "numeric(38, 12)" and "budget" not in c["name"]
+        ]
+        assert old_scale == [], old_scale
