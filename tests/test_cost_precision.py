@@ -212,3 +212,23 @@ def test_one_cost_scale_from_landing_to_the_contracts():
             if c.get("data_type") == "numeric(38, 12)" and "budget" not in c["name"]
         ]
         assert old_scale == [], old_scale
+
+
+def test_file_totals_keep_every_digit_past_28(make_settings):
+    """29+ significant digits (9 integer, 20 decimal): past Python's default decimal context."""
+    from ingestion.costs.landing import CostFileLander
+    from ingestion.warehouse import Warehouse
+
+    with open(FIXTURES / "focus-1.0-sample.csv", newline="") as handle:
+        header, *rows = list(csv.reader(handle))[:4]
+    costs = ("123456789.12345678901234567891", "+9.87654321E+8", "1E-20")
+    for row, cost in zip(rows, costs, strict=True):
+        row[header.index("BilledCost")] = row[header.index("EffectiveCost")] = cost
+    settings = make_settings()
+    settings.cost_files_path.mkdir(parents=True, exist_ok=True)
+    _write(settings.cost_files_path / "big.csv", header, rows)
+    (landed,) = CostFileLander(settings).land_pending()
+    assert landed.status == "landed", landed.error
+    with Warehouse(settings).connection() as con:
+        total = con.fetchone("select billed_cost_total from raw.cost_files")[0]
+    assert Decimal(total) == Decimal("1111111110.12345678901234567892")

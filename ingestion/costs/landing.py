@@ -20,10 +20,11 @@ import hashlib
 import json
 import logging
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import Decimal, localcontext
 from pathlib import Path
 
 from ingestion.costs.formats import (
+    COST_CONTEXT,
     COST_PLACES,
     COST_TYPE,
     ROW_COLUMNS,
@@ -77,6 +78,12 @@ def _coverage(rows: list[dict], family: str) -> list[str]:
         for r in rows
     }
     return sorted(keys)
+
+
+def _exact_sum(values) -> Decimal:
+    """A sum of costs without the default context's 28-digit rounding."""
+    with localcontext(COST_CONTEXT):
+        return sum(values, Decimal(0))
 
 
 def widen_cost_columns(con: WarehouseConnection) -> None:
@@ -194,8 +201,8 @@ class CostFileLander:
                     start=min(r["billing_period_start"] for r in rows),
                     end=max(r["billing_period_end"] for r in rows),
                     currencies=", ".join(sorted({r["billing_currency"] for r in rows})),
-                    billed=sum((r["billed_cost"] for r in rows), Decimal(0)),
-                    effective=sum((r["effective_cost"] for r in rows), Decimal(0)),
+                    billed=_exact_sum(r["billed_cost"] for r in rows),
+                    effective=_exact_sum(r["effective_cost"] for r in rows),
                     coverage=json.dumps(_coverage(rows, parsed.format.family)),
                 )
             con.execute(
