@@ -125,11 +125,24 @@ def test_cost_only_run_lands_allocates_and_answers_reuploads(cost_only_run):
             "september.csv",
         )
         listed = client.get(f"{BASE}/cost-ingestion/files", headers=ADMIN).json()
-    assert sorted((f["file_name"], f["status"]) for f in listed["data"]) == [
-        ("azure-november.csv", "landed"),
-        ("september.csv", "pending"),
-    ]
-    assert sorted(p.name for p in settings.cost_files_path.iterdir()) == [
-        "azure-november.csv",
-        "september.csv",
-    ]
+        assert sorted((f["file_name"], f["status"]) for f in listed["data"]) == [
+            ("azure-november.csv", "landed"),
+            ("september.csv", "pending"),
+        ]
+        assert sorted(p.name for p in settings.cost_files_path.iterdir()) == [
+            "azure-november.csv",
+            "september.csv",
+        ]
+        # Landed content whose file has since left the directory is still that upload.
+        (settings.cost_files_path / "azure-november.csv").unlink()
+        gone = client.post(
+            f"{BASE}/cost-ingestion/files",
+            files={"file": ("azure-third.csv", io.BytesIO(content), "text/csv")},
+            headers=ADMIN,
+        )
+        assert (gone.status_code, gone.json()["status"], gone.json()["duplicate_of"]) == (
+            200,
+            "landed",
+            "azure-november.csv",
+        )
+    assert sorted(p.name for p in settings.cost_files_path.iterdir()) == ["september.csv"]

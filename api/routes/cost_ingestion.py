@@ -137,14 +137,15 @@ def upload_cost_file(
         if size == 0:
             raise Invalid("the file is empty", "file")
         file_id = digest.hexdigest()
-        earlier = next((p for p in list_cost_files(directory) if _cached_hash(p) == file_id), None)
-        if earlier is not None:
+        # The same content landed (even if its file has left the directory) or waiting.
+        reported = _reported(reader, file_id)[0].get(file_id)
+        waiting = next((p for p in list_cost_files(directory) if _cached_hash(p) == file_id), None)
+        if reported is not None or waiting is not None:
             os.unlink(temp)
             response.status_code = 200
-            reported = _reported(reader, file_id)[0].get(file_id)
-            if reported is None:  # waiting for the pipeline
-                reported = CostFilePublic(file_id=file_id, file_name=earlier.name, status="pending")
-            return reported.model_copy(update={"duplicate_of": earlier.name})
+            if reported is None:
+                reported = CostFilePublic(file_id=file_id, file_name=waiting.name, status="pending")
+            return reported.model_copy(update={"duplicate_of": reported.file_name})
         try:
             check_file(Path(temp))
         except CostFileError as exc:
