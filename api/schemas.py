@@ -732,6 +732,7 @@ class CostFilePublic(BaseModel):
     effective_cost: Plain | None = None
     landed_at: datetime | None = None
     superseded_by: str | None = None
+    duplicate_of: str | None = None  # an upload of content uploaded before: that file's name
 
 
 class CostFilesPublic(BaseModel):

@@ -93,7 +93,9 @@ def run_once(settings: Settings) -> int:
     for run in outcome.runs:
         state = "ok" if run.success else f"FAILED: {run.error}"
         print(f"  {run.job:<20} run {run.run_id[:8]}  {state}")
-    if outcome.landing:
+    if outcome.landing.get("skipped"):
+        print(f"  {outcome.landing['skipped']}")
+    elif outcome.landing:
         landing = outcome.landing
         print(
             f"  landed {landing.get('landed', 0)} events "

@@ -144,9 +144,10 @@ def _raw_ddl(json_type: str, text: str) -> list[str]:
 
 def _cost_ddl(json_type: str, text: str) -> list[str]:
     """Cloud cost files (``ingestion.costs``): one row per file, one per landed line."""
-    from ingestion.costs.formats import ROW_COLUMNS
+    from ingestion.costs.formats import COST_TYPE, ROW_COLUMNS
 
     duck = json_type == "varchar"
+    cost_type = COST_TYPE[0] if duck else COST_TYPE[1]
     columns = ",\n            ".join(
         f"{name} {duck_type if duck else pg_type}"
         + (" not null" if name in ("file_id", "row_number", "source_format") else "")
@@ -164,8 +165,8 @@ def _cost_ddl(json_type: str, text: str) -> list[str]:
             billing_period_start timestamp,
             billing_period_end timestamp,
             billing_currencies {text},
-            billed_cost_total numeric(38, 12),
-            effective_cost_total numeric(38, 12),
+            billed_cost_total {cost_type},
+            effective_cost_total {cost_type},
             coverage {json_type},
             landed_seq bigint not null,
             first_landed_at timestamp not null,

@@ -144,17 +144,25 @@ def test_allocation_end_to_end(target_settings):
     seed_meters(settings)  # calls: a count of test.call events
     with TestClient(create_app(settings)) as client:
         setup_control_plane(client)
-        for name, content in (
-            ("october.csv", COST_FILE.encode()),
-            ("broken.csv", (FIXTURES / "focus-broken.csv").read_bytes()),
-        ):
-            response = client.post(
-                f"{BASE}/cost-ingestion/files",
-                files={"file": (name, io.BytesIO(content), "text/csv")},
-                headers=ADMIN,
-            )
-            assert response.status_code == 202, response.text
-            assert response.json()["status"] == "pending"
+        response = client.post(
+            f"{BASE}/cost-ingestion/files",
+            files={"file": ("october.csv", io.BytesIO(COST_FILE.encode()), "text/csv")},
+            headers=ADMIN,
+        )
+        assert response.status_code == 202, response.text
+        assert response.json()["status"] == "pending"
+        # A broken file is refused at upload, in the file's own terms; delivered to the
+        # directory anyway (a bucket sync), the pipeline records the same reason.
+        broken = (FIXTURES / "focus-broken.csv").read_bytes()
+        response = client.post(
+            f"{BASE}/cost-ingestion/files",
+            files={"file": ("broken.csv", io.BytesIO(broken), "text/csv")},
+            headers=ADMIN,
+        )
+        assert response.status_code == 422, response.text
+        assert "line 4, column BilledCost: '12,34x' is not a number" in response.text
+        assert sorted(p.name for p in settings.cost_files_path.iterdir()) == ["october.csv"]
+        (settings.cost_files_path / "broken.csv").write_bytes(broken)
         listed = client.get(f"{BASE}/cost-ingestion/files", headers=ADMIN).json()
         assert {(f["file_name"], f["status"]) for f in listed["data"]} == {
             ("october.csv", "pending"),
@@ -186,7 +194,9 @@ def test_allocation_end_to_end(target_settings):
         assert by_name["october.csv"]["row_count"] == 9
         assert by_name["october.csv"]["format"] == "focus-1.0"
         assert by_name["broken.csv"]["status"] == "failed"
-        assert by_name["broken.csv"]["error"] == "row 3: BilledCost: '12,34x' is not a number"
+        assert (
+            by_name["broken.csv"]["error"] == "line 4, column BilledCost: '12,34x' is not a number"
+        )
 
         costs = client.get(
             f"{BASE}/costs/cost-centers",

@@ -381,10 +381,11 @@ def october_file() -> str:
 
 def test_cost_by_cost_center_per_day(target_settings):
     """The pool's days are split in the proportions of its October shares (1:1:1), exactly,
-    in 10^-12 units by running totals (ties by code):
-      Oct 1 (running 0.02): data 0.006666666667, payments 0.006666666667, search 0.006666666666
-      Oct 2 (running 0.03 = 0.01 each, minus Oct 1): data 0.003333333333, payments
-            0.003333333333, search 0.003333333334
+    in 10^-20 units by running totals (ties by code):
+      Oct 1 (running 0.02): data 0.00666666666666666667, payments 0.00666666666666666667,
+            search 0.00666666666666666666
+      Oct 2 (running 0.03 = 0.01 each, minus Oct 1): data 0.00333333333333333333, payments
+            0.00333333333333333333, search 0.00333333333333333334
     so each center's October share is 0.01, and each day's parts add up to the day's 0.02 and
     0.01. Rounded half-up by the API: Oct 1 0.01 each, Oct 2 0.00 each."""
     settings = target_settings
@@ -431,9 +432,9 @@ def test_cost_by_cost_center_per_day(target_settings):
         daily = get("/costs/daily?group_by=cost_center&start=2026-10-01&end=2026-10-02")
         assert daily["labels"] == ["2026-10-01", "2026-10-02"]
         assert [(s["name"], s["currency"], s["data"]) for s in daily["series"]] == [
-            ("data", "USD", ["0.01", "0.00"]),  # 0.006666666667, 0.003333333333
+            ("data", "USD", ["0.01", "0.00"]),  # 0.00666666666666666667, 0.00333333333333333333
             ("payments", "USD", ["10.01", "10.00"]),  # 10 + the same
-            ("search", "USD", ["20.01", "20.00"]),  # 20.006666666666, 20.003333333334
+            ("search", "USD", ["20.01", "20.00"]),  # 20.00666666666666666666, 20.0033333...34
             ("unallocated", "USD", ["1.00", "1.00"]),
         ]
         payments = get("/costs/daily?cost_center=payments&group_by=service")
@@ -460,12 +461,13 @@ def test_cost_by_cost_center_per_day(target_settings):
         assert [
             (r["charge_date"].day, r["cost_center_code"], r["shared_amount"]) for r in rows
         ] == [
-            (1, "data", Decimal("0.006666666667")),
-            (1, "payments", Decimal("0.006666666667")),
-            (1, "search", Decimal("0.006666666666")),
-            (2, "data", Decimal("0.003333333333")),
-            (2, "payments", Decimal("0.003333333333")),
-            (2, "search", Decimal("0.003333333334")),
+            # Split in 10^-20 units (the cost lines' scale), largest remainder, ties by code.
+            (1, "data", Decimal("0.00666666666666666667")),
+            (1, "payments", Decimal("0.00666666666666666667")),
+            (1, "search", Decimal("0.00666666666666666666")),
+            (2, "data", Decimal("0.00333333333333333333")),
+            (2, "payments", Decimal("0.00333333333333333333")),
+            (2, "search", Decimal("0.00333333333333333334")),
         ]
         totals, _ = reader.query(
             "select cost_center_code, sum(total_amount) as total "

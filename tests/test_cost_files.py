@@ -135,7 +135,7 @@ def test_thousands_of_tag_columns(tmp_path):
 @pytest.mark.parametrize(
     ("name", "message"),
     [
-        ("focus-broken.csv", "row 3: BilledCost: '12,34x' is not a number"),
+        ("focus-broken.csv", "line 4, column BilledCost: '12,34x' is not a number"),
         ("unknown-format.csv", "unknown cost file format"),
     ],
 )
@@ -194,7 +194,7 @@ def test_landing_redelivery_correction_and_broken_file(cost_settings):
     assert files["focus-broken.csv"][:3] == (
         "failed",
         0,
-        "row 3: BilledCost: '12,34x' is not a number",
+        "line 4, column BilledCost: '12,34x' is not a number",
     )
     assert files["unknown-format.csv"][0] == "failed"
     total_rows = sum(e[1] for e in EXPECTED.values())

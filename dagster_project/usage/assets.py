@@ -8,11 +8,13 @@ import dagster as dg
 
 from dagster_project.control_plane.assets import CONTROL_METERS
 from dagster_project.resources import BillingSettings
-from ingestion.landing import UsageLander
+from ingestion.landing import UsageLander, load_meters
+from ingestion.warehouse import Warehouse
 
 USAGE_EVENTS = dg.AssetKey(["landing", "usage_events"])
 DEAD_LETTERS = dg.AssetKey(["landing", "usage_events_dead_letter"])
 WATERMARKS = dg.AssetKey(["landing", "usage_period_watermarks"])
+NO_METERS = "usage: no meters defined, usage landing skipped"
 
 
 @dg.multi_asset(
@@ -41,8 +43,22 @@ WATERMARKS = dg.AssetKey(["landing", "usage_period_watermarks"])
     name="land_usage_events",
 )
 def land_usage_events(context: dg.AssetExecutionContext, billing: BillingSettings):
-    """Consume everything new on the usage topic; each batch commits rows and offsets together."""
+    """Consume everything new on the usage topic; each batch commits rows and offsets together.
+
+    Without meters (a cost-only deployment) nothing is consumed, not even the broker asked:
+    one line says so and the cost pipeline runs on."""
     settings = billing.get()
+    warehouse = Warehouse(settings)
+    warehouse.ensure_schema()
+    with warehouse.connection() as con:
+        has_meters = bool(load_meters(con))
+    if not has_meters:
+        context.log.info(NO_METERS)
+        for key in (USAGE_EVENTS, DEAD_LETTERS, WATERMARKS):
+            yield dg.MaterializeResult(
+                asset_key=key, metadata={"skipped": dg.MetadataValue.text(NO_METERS)}
+            )
+        return
     result = UsageLander(settings).run()
     summary = result.summary()
     context.log.info(f"landing summary: {summary}")

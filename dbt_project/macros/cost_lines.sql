@@ -42,10 +42,10 @@ renamed as (
         consumed_unit,
         pricing_quantity,
         pricing_unit,
-        cast(billed_cost as numeric(38, 12)) as billed_cost,
-        cast(effective_cost as numeric(38, 12)) as effective_cost,
-        cast(list_cost as numeric(38, 12)) as list_cost,
-        cast(contracted_cost as numeric(38, 12)) as contracted_cost,
+        cast(billed_cost as {{ cost_amount_type() }}) as billed_cost,
+        cast(effective_cost as {{ cost_amount_type() }}) as effective_cost,
+        cast(list_cost as {{ cost_amount_type() }}) as list_cost,
+        cast(contracted_cost as {{ cost_amount_type() }}) as contracted_cost,
         tags,
         extras
 
@@ -107,4 +107,31 @@ select * from renamed
         when {{ places }} then cast({{ units }} * {{ "1" if places == 0 else "0." ~ "0" * (places - 1) ~ "1" }} as numeric(38, 9))
         {%- endfor %}
     end as numeric(38, 9))
+{%- endmacro %}
+
+{#- Cost amounts, usage quantities and unit prices of cloud cost lines, at the scale they are
+    landed with (ingestion.costs.formats.COST_PLACES): 20 decimal places, 18 integer digits.
+    Sums stay in this type (DuckDB sums decimal(38, 20) exactly and fails on overflow, past
+    about 1.7e18). Rounded only where money becomes a figure (the minor unit). -#}
+{% macro cost_amount_type() -%}
+    numeric(38, 20)
+{%- endmacro %}
+
+{#- Whole 10^-20 units of a cost amount (exact; DuckDB's decimal(38, 20) cannot be multiplied
+    by 10^20 in place, so the digits are read from its fixed-scale text). -#}
+{% macro cost_units(amount) -%}
+    {{ return(adapter.dispatch('cost_units', 'billing')(amount)) }}
+{%- endmacro %}
+
+{% macro default__cost_units(amount) -%}
+    cast(replace(cast(cast({{ amount }} as {{ cost_amount_type() }}) as varchar), '.', '') as hugeint)
+{%- endmacro %}
+
+{% macro postgres__cost_units(amount) -%}
+    cast(cast({{ amount }} as {{ cost_amount_type() }}) * 100000000000000000000 as numeric(38, 0))
+{%- endmacro %}
+
+{#- Whole 10^-20 units back to an amount (a multiplication, never a division). -#}
+{% macro cost_units_to_amount(units) -%}
+    cast({{ units }} * 0.00000000000000000001 as {{ cost_amount_type() }})
 {%- endmacro %}

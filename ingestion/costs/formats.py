@@ -17,6 +17,7 @@ braces, and thousands of tag columns (CUR ``resourceTags/...``, CUR 2.0 ``resour
 from __future__ import annotations
 
 import csv
+import difflib
 import gzip
 import io
 import json
@@ -24,16 +25,23 @@ import re
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_EVEN, Context, Decimal, localcontext
 from pathlib import Path
 from typing import Any
 
 csv.field_size_limit(sys.maxsize)
 
 NULLS = {"", "NULL", "null", "Null", "None", "NaN", "nan"}
-MAX_MONEY_PLACES = 12
-MAX_QUANTITY_PLACES = 15
+# Costs, usage quantities and unit prices are kept at this scale from the file to the marts:
+# decimal(38, 20), 18 digits before the point. The dbt macro cost_amount_type() is the same type.
+COST_PLACES = 20
+COST_INTEGER_DIGITS = 38 - COST_PLACES
+COST_TYPE = (f"decimal(38, {COST_PLACES})", f"numeric(38, {COST_PLACES})")  # duckdb, postgres
+# Exact arithmetic on cost values (sums, price x quantity) before storage rounding.
+COST_CONTEXT = Context(prec=200, rounding=ROUND_HALF_EVEN, Emax=999_999, Emin=-999_999)
+_STORAGE_QUANTUM = Decimal(1).scaleb(-COST_PLACES)
 
 # (name, duckdb type, postgres type) of a landed row, in order.
 ROW_COLUMNS = (
@@ -58,14 +66,14 @@ ROW_COLUMNS = (
     ("resource_id", "varchar", "text"),
     ("resource_name", "varchar", "text"),
     ("sku_id", "varchar", "text"),
-    ("consumed_quantity", "decimal(38, 15)", "numeric(38, 15)"),
+    ("consumed_quantity", *COST_TYPE),
     ("consumed_unit", "varchar", "text"),
-    ("pricing_quantity", "decimal(38, 15)", "numeric(38, 15)"),
+    ("pricing_quantity", *COST_TYPE),
     ("pricing_unit", "varchar", "text"),
-    ("billed_cost", "decimal(38, 12)", "numeric(38, 12)"),
-    ("effective_cost", "decimal(38, 12)", "numeric(38, 12)"),
-    ("list_cost", "decimal(38, 12)", "numeric(38, 12)"),
-    ("contracted_cost", "decimal(38, 12)", "numeric(38, 12)"),
+    ("billed_cost", *COST_TYPE),
+    ("effective_cost", *COST_TYPE),
+    ("list_cost", *COST_TYPE),
+    ("contracted_cost", *COST_TYPE),
     ("tags", "varchar", "jsonb"),
     ("extras", "varchar", "jsonb"),
 )
@@ -74,6 +82,15 @@ ROW_NAMES = tuple(c[0] for c in ROW_COLUMNS)
 
 class CostFileError(ValueError):
     """The file cannot be landed; the message says why (and where)."""
+
+
+class CostValueError(CostFileError):
+    """A value of one column cannot be read; :func:`parse_file` adds the line and the column
+    as the file names it."""
+
+    def __init__(self, column: str, problem: str):
+        self.column, self.problem = column, problem
+        super().__init__(f"column {column}: {problem}")
 
 
 # ---------------------------------------------------------------------------- value parsing
@@ -124,29 +141,58 @@ def parse_time(value: Any, column: str) -> datetime | None:
             except ValueError:
                 continue
     if parsed is None:
-        raise CostFileError(f"{column}: {text!r} is not a timestamp")
+        raise CostValueError(column, f"{text!r} is not a timestamp")
     if parsed.tzinfo is not None:
         parsed = parsed.astimezone(UTC).replace(tzinfo=None)
     return parsed
 
 
-def parse_decimal(value: Any, column: str, places: int = MAX_MONEY_PLACES) -> Decimal | None:
+_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
+# Thousands separators only next to a decimal point: "1,234" alone may be a decimal comma.
+_GROUPED = re.compile(r"[+-]?\d{1,3}(?:,\d{3})+\.\d*(?:[eE][+-]?\d+)?")
+
+
+def parse_decimal(value: Any, column: str) -> Decimal | None:
+    """A cost, quantity or price as the vendor wrote it, exactly: plain, exponent
+    (``6.65679E-09``, ``1.2e+3``), leading ``+``, trailing zeros, thousands separators
+    (``1,234.5``). More than :data:`COST_PLACES` decimal places round half-even to that
+    scale (the storage scale); more than :data:`COST_INTEGER_DIGITS` integer digits fail."""
+    if isinstance(value, bool):
+        raise CostValueError(column, f"{value!r} is not a number")
+    if isinstance(value, float):
+        value = repr(value)  # the shortest text that reads back as this float
     text = clean(value)
     if text is None:
         return None
+    if _GROUPED.fullmatch(text):
+        candidate = text.replace(",", "")
+    elif _NUMBER.fullmatch(text):
+        candidate = text
+    else:
+        raise CostValueError(column, f"{text!r} is not a number")
     try:
-        number = Decimal(text.replace(",", "")) if "," in text and "." in text else Decimal(text)
-    except InvalidOperation:
-        raise CostFileError(f"{column}: {text!r} is not a number") from None
-    if not number.is_finite():
-        raise CostFileError(f"{column}: {text!r} is not a finite number")
-    number = number.normalize() if number != 0 else Decimal(0)
-    exponent = number.as_tuple().exponent
-    if isinstance(exponent, int) and -exponent > places:
-        raise CostFileError(f"{column}: {text!r} has more than {places} decimal places")
-    if abs(number) >= Decimal(10) ** (38 - places):
-        raise CostFileError(f"{column}: {text!r} is too large")
+        number = to_storage_scale(Decimal(candidate))
+    except ArithmeticError:  # an exponent past what any decimal holds
+        raise CostValueError(column, f"{text!r} is out of range") from None
+    if number.adjusted() >= COST_INTEGER_DIGITS:
+        raise CostValueError(
+            column,
+            f"{text!r} is too large (at most {COST_INTEGER_DIGITS} digits before the point)",
+        )
     return number
+
+
+def to_storage_scale(number: Decimal) -> Decimal:
+    """``number`` with at most :data:`COST_PLACES` places (half-even), without trailing zeros."""
+    if number == 0:
+        return Decimal(0)
+    with localcontext(COST_CONTEXT):
+        if number.adjusted() >= COST_INTEGER_DIGITS:
+            return number  # too large: the caller says so (quantize would need more digits)
+        exponent = number.as_tuple().exponent
+        if isinstance(exponent, int) and exponent < -COST_PLACES:
+            number = number.quantize(_STORAGE_QUANTUM)
+        return number.normalize() if number != 0 else Decimal(0)
 
 
 def parse_tags(value: Any, column: str) -> dict[str, str]:
@@ -163,11 +209,11 @@ def parse_tags(value: Any, column: str) -> dict[str, str]:
     try:
         parsed = json.loads(text)
     except ValueError:
-        raise CostFileError(f"{column}: {clean(value)!r} is not a JSON object of tags") from None
+        raise CostValueError(column, f"{clean(value)!r} is not a JSON object of tags") from None
     if isinstance(parsed, list):
         return _tag_list(parsed)
     if not isinstance(parsed, dict):
-        raise CostFileError(f"{column}: {clean(value)!r} is not a JSON object of tags")
+        raise CostValueError(column, f"{clean(value)!r} is not a JSON object of tags")
     return {str(k): _tag_value(v) for k, v in parsed.items() if v is not None}
 
 
@@ -198,7 +244,8 @@ class Table:
 
     container: str  # csv | parquet | jsonl
     header: list[str]
-    rows: Callable[[], Iterator[list[Any]]]
+    rows: Callable[[], Iterator[tuple[int, list[Any]]]]  # (where, values)
+    unit: str = "line"  # `where` is a line as an editor shows it (header: 1), or a row (Parquet)
 
 
 def _open_text(path: Path) -> io.TextIOBase:
@@ -230,35 +277,39 @@ def read_table(path: Path) -> Table:
             raise CostFileError(f"not a readable Parquet file: {exc}") from None
         header = list(parquet.schema_arrow.names)
 
-        def parquet_rows() -> Iterator[list[Any]]:
+        def parquet_rows() -> Iterator[tuple[int, list[Any]]]:
+            number = 0
             for batch in parquet.iter_batches(batch_size=10_000):
                 columns = [batch.column(i).to_pylist() for i in range(batch.num_columns)]
-                yield from (list(r) for r in zip(*columns, strict=True))
+                for values in zip(*columns, strict=True):
+                    number += 1
+                    yield number, list(values)
 
-        return Table("parquet", header, parquet_rows)
+        return Table("parquet", header, parquet_rows, unit="row")
     if name.endswith((".json", ".jsonl", ".ndjson", ".json.gz", ".jsonl.gz", ".ndjson.gz")):
-        records: list[dict[str, Any]] = []
+        records: list[tuple[int, dict[str, Any]]] = []
+        line_number = 0
         try:
             with _open_text(path) as handle:
-                for line_number, line in enumerate(handle, 1):
+                for line_number, line in enumerate(handle, 1):  # noqa: B007 - used on error
                     if not line.strip():
                         continue
                     value = json.loads(line, parse_float=Decimal)
                     if not isinstance(value, dict):
                         raise CostFileError(f"line {line_number}: not a JSON object")
-                    records.append(_flatten(value))
+                    records.append((line_number, _flatten(value)))
         except (UnicodeDecodeError, ValueError) as exc:
             if isinstance(exc, CostFileError):
                 raise
-            raise CostFileError(f"not newline-delimited JSON: {exc}") from None
+            raise CostFileError(f"line {line_number}: not newline-delimited JSON: {exc}") from None
         header: list[str] = []
         seen: set[str] = set()
-        for record in records:
+        for _, record in records:
             for key in record:
                 if key not in seen:
                     seen.add(key)
                     header.append(key)
-        return Table("jsonl", header, lambda: ([r.get(k) for k in header] for r in records))
+        return Table("jsonl", header, lambda: ((n, [r.get(k) for k in header]) for n, r in records))
     try:
         with _open_text(path) as handle:
             header = next(csv.reader(handle), None)
@@ -267,19 +318,25 @@ def read_table(path: Path) -> Table:
     if not header:
         raise CostFileError("the file is empty")
 
-    def csv_rows() -> Iterator[list[Any]]:
+    def csv_rows() -> Iterator[tuple[int, list[Any]]]:
         with _open_text(path) as handle:
             reader = csv.reader(handle)
             next(reader)
-            for line in reader:
-                if not line or (len(line) == 1 and not line[0].strip()):
+            while True:
+                first_line = reader.line_num + 1  # a quoted field may span several lines
+                try:
+                    values = next(reader)
+                except StopIteration:
+                    return
+                except csv.Error as exc:
+                    raise CostFileError(f"line {first_line}: not valid CSV: {exc}") from None
+                if not values or (len(values) == 1 and not values[0].strip()):
                     continue
-                if len(line) != len(header):
+                if len(values) != len(header):
                     raise CostFileError(
-                        f"row {reader.line_num - 1}: {len(line)} fields, the header has "
-                        f"{len(header)}"
+                        f"line {first_line}: {len(values)} fields, the header has {len(header)}"
                     )
-                yield line
+                yield first_line, values
 
     return Table("csv", [h.strip() for h in header], csv_rows)
 
@@ -306,6 +363,12 @@ class Columns:
     def has(self, *names: str) -> bool:
         return all(self.index(n) is not None for n in names)
 
+    def name(self, *names: str) -> str | None:
+        """The file's own header of the first of ``names`` it has (GCP: ``a.b`` or ``a_b``)."""
+        variants = [v for n in names for v in dict.fromkeys((n, n.replace(".", "_")))]
+        index = self.index(*variants)
+        return None if index is None else self.header[index]
+
 
 Normalised = dict[str, Any]
 
@@ -317,6 +380,9 @@ class Format:
     provider: str | None
     normalise: Callable[[Columns], Callable[[list[Any]], Normalised]]
     required: tuple[str, ...]
+    # Each required field -> the vendor's columns it is read from (one of them must exist).
+    columns: dict[str, tuple[str, ...]] = dataclass_field(default_factory=dict)
+    label: str = ""  # how the vendor calls the export, for messages
 
 
 def _getter(cols: Columns, *names: str) -> Callable[[list[Any]], Any]:
@@ -409,7 +475,7 @@ def _focus(cols: Columns) -> Callable[[list[Any]], Normalised]:
             elif key in money:
                 out[key] = parse_decimal(get(values), column)
             else:
-                out[key] = parse_decimal(get(values), column, MAX_QUANTITY_PLACES)
+                out[key] = parse_decimal(get(values), column)
         out["tags"] = parse_tags(tags(values), "Tags")
         out["extras"] = extras(values)
         return out
@@ -577,13 +643,9 @@ def _aws(names: dict[str, str], legacy: bool) -> Callable[[Columns], Callable]:
                 "resource_id": t["resource"],
                 "resource_name": None,
                 "sku_id": t["sku"],
-                "consumed_quantity": parse_decimal(
-                    t["usage_amount"], names["usage_amount"], MAX_QUANTITY_PLACES
-                ),
+                "consumed_quantity": parse_decimal(t["usage_amount"], names["usage_amount"]),
                 "consumed_unit": t["unit"],
-                "pricing_quantity": parse_decimal(
-                    t["usage_amount"], names["usage_amount"], MAX_QUANTITY_PLACES
-                ),
+                "pricing_quantity": parse_decimal(t["usage_amount"], names["usage_amount"]),
                 "pricing_unit": t["unit"],
                 "billed_cost": unblended,
                 "effective_cost": None
@@ -605,6 +667,35 @@ def _aws(names: dict[str, str], legacy: bool) -> Callable[[Columns], Callable]:
 
 
 # Azure (EA and MCA) ------------------------------------------------------------------------
+AZURE_COLUMNS = (
+    "BillingAccountId",
+    "BillingAccountName",
+    "SubscriptionId",
+    "SubscriptionGuid",
+    "SubscriptionName",
+    "BillingCurrencyCode",
+    "BillingCurrency",
+    "ChargeType",
+    "MeterName",
+    "MeterCategory",
+    "ServiceFamily",
+    "ResourceLocation",
+    "ResourceId",
+    "ResourceName",
+    "MeterId",
+    "UnitOfMeasure",
+    "BillingPeriodStartDate",
+    "BillingPeriodEndDate",
+    "Date",
+    "UsageDate",
+    "Quantity",
+    "CostInBillingCurrency",
+    "PaygCostInBillingCurrency",
+    "Tags",
+    "PayGPrice",
+)
+
+
 def _azure(cols: Columns) -> Callable[[list[Any]], Normalised]:
     text = {
         "billing_account_id": _text(cols, "BillingAccountId"),
@@ -630,43 +721,18 @@ def _azure(cols: Columns) -> Callable[[list[Any]], Normalised]:
     payg_cost = _getter(cols, "PaygCostInBillingCurrency")
     payg_price = _getter(cols, "PayGPrice")
     tags = _getter(cols, "Tags")
-    names = [
-        "BillingAccountId",
-        "BillingAccountName",
-        "SubscriptionId",
-        "SubscriptionGuid",
-        "SubscriptionName",
-        "BillingCurrencyCode",
-        "BillingCurrency",
-        "ChargeType",
-        "MeterName",
-        "MeterCategory",
-        "ServiceFamily",
-        "ResourceLocation",
-        "ResourceId",
-        "ResourceName",
-        "MeterId",
-        "UnitOfMeasure",
-        "BillingPeriodStartDate",
-        "BillingPeriodEndDate",
-        "Date",
-        "UsageDate",
-        "Quantity",
-        "CostInBillingCurrency",
-        "PaygCostInBillingCurrency",
-        "Tags",
-    ]
-    extras = _extras(cols, _used(cols, names))
+    extras = _extras(cols, _used(cols, [n for n in AZURE_COLUMNS if n != "PayGPrice"]))
 
     def row(values: list[Any]) -> Normalised:
         out = {k: f(values) for k, f in text.items()}
         billed = parse_decimal(cost(values), "CostInBillingCurrency")
-        amount = parse_decimal(quantity(values), "Quantity", MAX_QUANTITY_PLACES)
+        amount = parse_decimal(quantity(values), "Quantity")
         list_cost = parse_decimal(payg_cost(values), "PaygCostInBillingCurrency")
         if list_cost is None:
             price = parse_decimal(payg_price(values), "PayGPrice")
             if price is not None and amount is not None:
-                list_cost = price * amount
+                with localcontext(COST_CONTEXT):
+                    list_cost = to_storage_scale(price * amount)
         usage_day = parse_time(day(values), "Date")
         start = parse_time(period_start(values), "BillingPeriodStartDate")
         end = parse_time(period_end(values), "BillingPeriodEndDate")
@@ -698,6 +764,33 @@ def _azure(cols: Columns) -> Callable[[list[Any]], Normalised]:
 
 
 # GCP ---------------------------------------------------------------------------------------
+GCP_COLUMNS = (
+    "billing_account_id",
+    "project.id",
+    "project.name",
+    "currency",
+    "cost_type",
+    "sku.description",
+    "service.description",
+    "location.region",
+    "location.location",
+    "resource.global_name",
+    "resource.name",
+    "sku.id",
+    "usage.unit",
+    "usage.pricing_unit",
+    "usage_start_time",
+    "usage_end_time",
+    "invoice.month",
+    "cost",
+    "cost_at_list",
+    "credits",
+    "usage.amount",
+    "usage.amount_in_pricing_units",
+    "labels",
+)
+
+
 def _gcp(cols: Columns) -> Callable[[list[Any]], Normalised]:
     def t(*names: str):
         variants = []
@@ -735,33 +828,7 @@ def _gcp(cols: Columns) -> Callable[[list[Any]], Normalised]:
     amount = g("usage.amount")
     pricing_amount = g("usage.amount_in_pricing_units")
     labels = g("labels")
-    names = []
-    for n in [
-        "billing_account_id",
-        "project.id",
-        "project.name",
-        "currency",
-        "cost_type",
-        "sku.description",
-        "service.description",
-        "location.region",
-        "location.location",
-        "resource.global_name",
-        "resource.name",
-        "sku.id",
-        "usage.unit",
-        "usage.pricing_unit",
-        "usage_start_time",
-        "usage_end_time",
-        "invoice.month",
-        "cost",
-        "cost_at_list",
-        "credits",
-        "usage.amount",
-        "usage.amount_in_pricing_units",
-        "labels",
-    ]:
-        names += [n, n.replace(".", "_")]
+    names = [v for n in GCP_COLUMNS for v in (n, n.replace(".", "_"))]
     extras = _extras(cols, _used(cols, names))
 
     def row(values: list[Any]) -> Normalised:
@@ -771,17 +838,18 @@ def _gcp(cols: Columns) -> Callable[[list[Any]], Normalised]:
         raw_credits = credits(values)
         if isinstance(raw_credits, str) and clean(raw_credits):
             try:
-                raw_credits = json.loads(raw_credits)
+                raw_credits = json.loads(raw_credits, parse_float=Decimal)
             except ValueError:
-                raise CostFileError(f"credits: {raw_credits!r} is not a JSON array") from None
+                raise CostValueError("credits", f"{raw_credits!r} is not a JSON array") from None
         for credit in raw_credits or []:
             if isinstance(credit, dict) and credit.get("amount") is not None:
-                credit_total += parse_decimal(str(credit["amount"]), "credits.amount")
+                with localcontext(COST_CONTEXT):
+                    credit_total += parse_decimal(credit["amount"], "credits.amount")
         month = clean(invoice_month(values))
         charge_start = parse_time(start(values), "usage_start_time")
         if month:
             if not re.fullmatch(r"\d{6}", month):
-                raise CostFileError(f"invoice.month: {month!r} is not YYYYMM")
+                raise CostValueError("invoice.month", f"{month!r} is not YYYYMM")
             period = datetime(int(month[:4]), int(month[4:]), 1)
         elif charge_start is not None:
             period = month_start(charge_start)
@@ -796,12 +864,10 @@ def _gcp(cols: Columns) -> Callable[[list[Any]], Normalised]:
             billing_period_end=None if period is None else next_month(period),
             charge_period_start=charge_start,
             charge_period_end=parse_time(end(values), "usage_end_time"),
-            consumed_quantity=parse_decimal(amount(values), "usage.amount", MAX_QUANTITY_PLACES),
-            pricing_quantity=parse_decimal(
-                pricing_amount(values), "usage.amount_in_pricing_units", MAX_QUANTITY_PLACES
-            ),
+            consumed_quantity=parse_decimal(amount(values), "usage.amount"),
+            pricing_quantity=parse_decimal(pricing_amount(values), "usage.amount_in_pricing_units"),
             billed_cost=billed,
-            effective_cost=None if billed is None else billed + credit_total,
+            effective_cost=None if billed is None else to_storage_scale(billed + credit_total),
             list_cost=listed if listed is not None else billed,
             contracted_cost=billed,
             tags=parse_tags(labels(values), "labels"),
@@ -823,36 +889,215 @@ REQUIRED = (
 )
 
 
-def detect(header: list[str]) -> Format:
-    """The format of a file from its header; :class:`CostFileError` if none matches."""
+def _required(currency, period_start, period_end, charge_start, billed, effective) -> dict:
+    return dict(
+        zip(
+            REQUIRED,
+            (currency, period_start, period_end, charge_start, billed, effective),
+            strict=True,
+        )
+    )
+
+
+FOCUS_REQUIRED = _required(
+    ("BillingCurrency",),
+    ("BillingPeriodStart",),
+    ("BillingPeriodEnd",),
+    ("ChargePeriodStart",),
+    ("BilledCost",),
+    ("EffectiveCost",),
+)
+
+
+def _cur_required(n: dict[str, str]) -> dict:
+    return _required(
+        (n["currency"],),
+        (n["period_start"],),
+        (n["period_end"],),
+        (n["usage_start"],),
+        (n["unblended"],),
+        (n["unblended"],),
+    )
+
+
+AZURE_REQUIRED = _required(
+    ("BillingCurrencyCode", "BillingCurrency"),
+    ("BillingPeriodStartDate", "Date", "UsageDate"),
+    ("BillingPeriodStartDate", "Date", "UsageDate"),
+    ("Date", "UsageDate"),
+    ("CostInBillingCurrency",),
+    ("CostInBillingCurrency",),
+)
+GCP_REQUIRED = _required(
+    ("currency",),
+    ("invoice.month", "usage_start_time"),
+    ("invoice.month", "usage_start_time"),
+    ("usage_start_time",),
+    ("cost",),
+    ("cost",),
+)
+
+
+def _focus_format(version: str) -> Format:
+    return Format(
+        f"focus-{version}",
+        "focus",
+        None,
+        _focus,
+        REQUIRED,
+        FOCUS_REQUIRED,
+        f"a FOCUS {version} export",
+    )
+
+
+# Every format, with the columns it knows (to name the closest one when none matches exactly).
+def _candidates() -> list[tuple[Format, set[str]]]:
+    focus_known = {n for names in FOCUS_COLUMNS.values() for n in names} | {
+        n for names in FOCUS_REQUIRED.values() for n in names
+    }
+    return [
+        (_focus_format("1.0"), focus_known),
+        (
+            Format(
+                "aws-cur",
+                "aws",
+                "AWS",
+                _aws(CUR_LEGACY, legacy=True),
+                REQUIRED,
+                _cur_required(CUR_LEGACY),
+                "an AWS Cost and Usage Report (legacy)",
+            ),
+            {v for v in CUR_LEGACY.values() if v},
+        ),
+        (
+            Format(
+                "aws-cur2",
+                "aws",
+                "AWS",
+                _aws(CUR2, legacy=False),
+                REQUIRED,
+                _cur_required(CUR2),
+                "an AWS CUR 2.0 export",
+            ),
+            {v for v in CUR2.values() if v},
+        ),
+        (
+            Format(
+                "azure-ea",
+                "azure",
+                "Microsoft",
+                _azure,
+                REQUIRED,
+                AZURE_REQUIRED,
+                "an Azure EA cost export",
+            ),
+            set(AZURE_COLUMNS),
+        ),
+        (
+            Format(
+                "azure-mca",
+                "azure",
+                "Microsoft",
+                _azure,
+                REQUIRED,
+                {k: tuple(n[0].lower() + n[1:] for n in v) for k, v in AZURE_REQUIRED.items()},
+                "an Azure MCA cost export",
+            ),
+            {n[0].lower() + n[1:] for n in AZURE_COLUMNS},
+        ),
+        (
+            Format(
+                "gcp",
+                "gcp",
+                "Google Cloud",
+                _gcp,
+                REQUIRED,
+                GCP_REQUIRED,
+                "a GCP billing export",
+            ),
+            {v for n in GCP_COLUMNS for v in (n, n.replace(".", "_"))},
+        ),
+    ]
+
+
+def _by_name(name: str) -> Format:
+    return next(f for f, _ in _candidates() if f.name == name)
+
+
+def _signature(header: list[str]) -> Format | None:
     cols = Columns(header)
     names = set(header)
     if cols.has("BilledCost", "EffectiveCost", "ChargePeriodStart", "BillingPeriodStart"):
         if "InvoiceId" in names or "PricingCurrency" in names or "BillingAccountType" in names:
-            version = "1.2"
-        elif "ServiceSubcategory" in names or "SkuMeter" in names or "SkuPriceDetails" in names:
-            version = "1.1"
-        else:
-            version = "1.0"
-        return Format(f"focus-{version}", "focus", None, _focus, REQUIRED)
+            return _focus_format("1.2")
+        if "ServiceSubcategory" in names or "SkuMeter" in names or "SkuPriceDetails" in names:
+            return _focus_format("1.1")
+        return _focus_format("1.0")
     if "lineItem/UnblendedCost" in names or "lineItem/LineItemType" in names:
-        return Format("aws-cur", "aws", "AWS", _aws(CUR_LEGACY, legacy=True), REQUIRED)
+        return _by_name("aws-cur")
     if "line_item_unblended_cost" in names or "line_item_line_item_type" in names:
-        return Format("aws-cur2", "aws", "AWS", _aws(CUR2, legacy=False), REQUIRED)
+        return _by_name("aws-cur2")
     if "costInBillingCurrency" in names:
-        return Format("azure-mca", "azure", "Microsoft", _azure, REQUIRED)
+        return _by_name("azure-mca")
     if cols.has("CostInBillingCurrency"):
-        return Format("azure-ea", "azure", "Microsoft", _azure, REQUIRED)
+        return _by_name("azure-ea")
     flat = {h.replace(".", "_").lower() for h in header}
     if {"billing_account_id", "cost", "usage_start_time"} <= flat and (
         "invoice_month" in flat or "service_description" in flat
     ):
-        return Format("gcp", "gcp", "Google Cloud", _gcp, REQUIRED)
-    shown = ", ".join(header[:8]) + (", ..." if len(header) > 8 else "")
-    raise CostFileError(
-        "unknown cost file format: the header matches none of FOCUS 1.0-1.2, AWS CUR, "
-        f"AWS CUR 2.0, Azure EA/MCA or GCP billing export (columns: {shown})"
+        return _by_name("gcp")
+    return None
+
+
+def _shown(names: list[str], limit: int = 12) -> str:
+    return ", ".join(names[:limit]) + (
+        f", ... ({len(names)} columns)" if len(names) > limit else ""
     )
+
+
+def detect(header: list[str]) -> Format:
+    """The format of a file from its header; :class:`CostFileError` if none matches, naming
+    the closest format's missing columns next to the file's own headers."""
+    fmt = _signature(header)
+    if fmt is None:
+        folded = {h.lower() for h in header}
+        exact = set(header)
+        scored = [  # most columns in common (then in the same case: Azure EA vs MCA)
+            (len({k.lower() for k in known} & folded), len(known & exact), -index, f)
+            for index, (f, known) in enumerate(_candidates())
+        ]
+        score, _, _, closest = max(scored, key=lambda s: s[:3])
+        if score < 3:
+            raise CostFileError(
+                "unknown cost file format: the header matches none of FOCUS 1.0-1.2, AWS CUR, "
+                "AWS CUR 2.0, Azure EA/MCA or GCP billing export (the file's columns: "
+                f"{_shown(header)})"
+            )
+        fmt = closest
+    cols = Columns(header)
+    missing = []
+    for options in dict.fromkeys(fmt.columns.values()):
+        if cols.name(*options) is None:
+            missing.append(" or ".join(options))
+    if missing:
+        known = {k.lower() for f, ks in _candidates() if f.family == fmt.family for k in ks}
+        unknown = [h for h in header if h.lower() not in known]
+        squeezed = {re.sub(r"[^a-z0-9]", "", h.lower()): h for h in unknown}
+        hints = []
+        for options in missing:
+            for option in options.split(" or "):
+                wanted = re.sub(r"[^a-z0-9]", "", option.lower())
+                close = difflib.get_close_matches(wanted, list(squeezed), n=1, cutoff=0.75)
+                if close:
+                    hints.append(f"is {squeezed[close[0]]!r} the {option} column?")
+                    break
+        raise CostFileError(
+            f"line 1 (header): {fmt.label} needs the column"
+            f"{'s' if len(missing) > 1 else ''} {', '.join(missing)}, which the file does not "
+            f"have{(' (' + ' '.join(hints) + ')') if hints else ''}; the file's columns: "
+            f"{_shown(header)}"
+        )
+    return fmt
 
 
 # ---------------------------------------------------------------------------- parsing
@@ -863,31 +1108,64 @@ class ParsedFile:
 
 
 def parse_file(path: Path) -> ParsedFile:
-    """Read, detect and normalise every row; any bad row fails the whole file."""
+    """Read, detect and normalise every row; any bad row fails the whole file, with the line
+    (as an editor numbers it: the header is line 1) and the column as the file names them."""
+    fmt, rows = _normalised_rows(path)
+    parsed = ParsedFile(fmt, list(rows))
+    if not parsed.rows:
+        raise CostFileError("the file has a header but no rows")
+    return parsed
+
+
+def check_file(path: Path) -> tuple[Format, int]:
+    """What :func:`parse_file` would say about the file (its format and row count, or the
+    :class:`CostFileError`), without holding its rows in memory."""
+    fmt, rows = _normalised_rows(path)
+    count = sum(1 for _ in rows)
+    if not count:
+        raise CostFileError("the file has a header but no rows")
+    return fmt, count
+
+
+def _normalised_rows(path: Path) -> tuple[Format, Iterator[dict[str, Any]]]:
     table = read_table(path)
     fmt = detect(table.header)
-    normalise = fmt.normalise(Columns(table.header))
-    rows: list[dict[str, Any]] = []
-    for number, values in enumerate(table.rows(), 1):
+    return fmt, _normalise_rows(table, fmt)
+
+
+def _normalise_rows(table: Table, fmt: Format) -> Iterator[dict[str, Any]]:
+    cols = Columns(table.header)
+    normalise = fmt.normalise(cols)
+    for number, (where, values) in enumerate(table.rows(), 1):
+        at = f"{table.unit} {where}"
         try:
-            row = normalise(values)
+            with localcontext(COST_CONTEXT):
+                row = normalise(values)
+        except CostValueError as exc:
+            column = cols.name(exc.column) or exc.column
+            raise CostFileError(f"{at}, column {column}: {exc.problem}") from None
         except CostFileError as exc:
-            raise CostFileError(f"row {number}: {exc}") from None
+            raise CostFileError(f"{at}: {exc}") from None
         missing = [c for c in fmt.required if row.get(c) is None]
         if missing:
-            raise CostFileError(f"row {number}: missing {', '.join(missing)}")
+            named = dict.fromkeys(
+                " or ".join(n for o in fmt.columns.get(c, (c,)) if (n := cols.name(o)))
+                or " or ".join(fmt.columns.get(c, (c,)))
+                for c in missing
+            )
+            raise CostFileError(f"{at}: no value in column {', '.join(named)}")
         currency = row["billing_currency"]
         if not re.fullmatch(r"[A-Za-z]{3}", currency):
-            raise CostFileError(f"row {number}: {currency!r} is not an ISO currency code")
+            column = cols.name(*fmt.columns["billing_currency"]) or "billing currency"
+            raise CostFileError(
+                f"{at}, column {column}: {currency!r} is not an ISO 4217 currency code"
+            )
         row["billing_currency"] = currency.upper()
         if row["billing_period_end"] <= row["billing_period_start"]:
-            raise CostFileError(f"row {number}: the billing period ends before it starts")
+            raise CostFileError(f"{at}: the billing period ends before it starts")
         if row.get("provider_name") is None:
             row["provider_name"] = fmt.provider
         row["row_number"] = number
         row["source_format"] = fmt.name
         row["tags"] = json.dumps(row["tags"], sort_keys=True)
-        rows.append(row)
-    if not rows:
-        raise CostFileError("the file has a header but no rows")
-    return ParsedFile(fmt, rows)
+        yield row

@@ -20,10 +20,18 @@ import hashlib
 import json
 import logging
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import Decimal, localcontext
 from pathlib import Path
 
-from ingestion.costs.formats import ROW_COLUMNS, ROW_NAMES, CostFileError, parse_file
+from ingestion.costs.formats import (
+    COST_CONTEXT,
+    COST_PLACES,
+    COST_TYPE,
+    ROW_COLUMNS,
+    ROW_NAMES,
+    CostFileError,
+    parse_file,
+)
 from ingestion.events import utc_now
 from ingestion.settings import Settings
 from ingestion.warehouse import Warehouse, WarehouseConnection
@@ -70,6 +78,29 @@ def _coverage(rows: list[dict], family: str) -> list[str]:
         for r in rows
     }
     return sorted(keys)
+
+
+def _exact_sum(values) -> Decimal:
+    """A sum of costs without the default context's 28-digit rounding."""
+    with localcontext(COST_CONTEXT):
+        return sum(values, Decimal(0))
+
+
+def widen_cost_columns(con: WarehouseConnection) -> None:
+    """Warehouses created before costs were kept at :data:`COST_PLACES` decimals (12 then):
+    widen their cost columns in place, so nothing new is rounded to the old scale."""
+    wanted = {name for name, duck, _ in ROW_COLUMNS if duck == COST_TYPE[0]}
+    tables = {"cost_file_rows": wanted, "cost_files": {"billed_cost_total", "effective_cost_total"}}
+    cost_type = COST_TYPE[0] if con.kind == "duckdb" else COST_TYPE[1]
+    for table, columns in tables.items():
+        narrow = con.fetchall(
+            "select column_name from information_schema.columns where table_schema = 'raw' "
+            "and table_name = :table and numeric_scale < :places",
+            {"table": table, "places": COST_PLACES},
+        )
+        for (column,) in narrow:
+            if column in columns:
+                con.execute(f"alter table raw.{table} alter column {column} type {cost_type}")
 
 
 class CostFileLander:
@@ -128,6 +159,7 @@ class CostFileLander:
         with self.warehouse.connection() as con, con.transaction():
             if con.kind == "postgres":
                 con.execute("select pg_advisory_xact_lock(7243006)")
+            widen_cost_columns(con)
             previous = con.fetchone(
                 "select landed_seq, first_landed_at from raw.cost_files where file_id = :id",
                 {"id": digest},
@@ -169,8 +201,8 @@ class CostFileLander:
                     start=min(r["billing_period_start"] for r in rows),
                     end=max(r["billing_period_end"] for r in rows),
                     currencies=", ".join(sorted({r["billing_currency"] for r in rows})),
-                    billed=sum((r["billed_cost"] for r in rows), Decimal(0)),
-                    effective=sum((r["effective_cost"] for r in rows), Decimal(0)),
+                    billed=_exact_sum(r["billed_cost"] for r in rows),
+                    effective=_exact_sum(r["effective_cost"] for r in rows),
                     coverage=json.dumps(_coverage(rows, parsed.format.family)),
                 )
             con.execute(

@@ -15,7 +15,7 @@ sides as (
         allocation_kind,
         rule_id,
         amount as daily_amount,
-        cast(0 as numeric(38, 12)) as allocated_amount
+        cast(0 as {{ cost_amount_type() }}) as allocated_amount
     from {{ ref('int_cost_daily_allocations') }}
 
     union all
@@ -26,7 +26,7 @@ sides as (
         cost_center_code,
         allocation_kind,
         rule_id,
-        cast(0 as numeric(38, 12)) as daily_amount,
+        cast(0 as {{ cost_amount_type() }}) as daily_amount,
         amount as allocated_amount
     from {{ ref('fct_cost_allocations') }}
 

@@ -37,8 +37,8 @@ sides as (
         billing_period_start, currency, cost_center_code,
         direct_amount as daily_direct_amount,
         shared_amount as daily_shared_amount,
-        cast(0 as numeric(38, 12)) as direct_amount,
-        cast(0 as numeric(38, 12)) as shared_amount,
+        cast(0 as {{ cost_amount_type() }}) as direct_amount,
+        cast(0 as {{ cost_amount_type() }}) as shared_amount,
         0 as direct_allocations,
         0 as shared_allocations
     from daily
@@ -47,7 +47,7 @@ sides as (
 
     select
         billing_period_start, currency, cost_center_code,
-        cast(0 as numeric(38, 12)), cast(0 as numeric(38, 12)),
+        cast(0 as {{ cost_amount_type() }}), cast(0 as {{ cost_amount_type() }}),
         direct_amount, shared_amount,
         0, 0
     from {{ ref('fct_cost_center_costs') }}
@@ -56,8 +56,8 @@ sides as (
 
     select
         billing_period_start, currency, cost_center_code,
-        cast(0 as numeric(38, 12)), cast(0 as numeric(38, 12)),
-        cast(0 as numeric(38, 12)), cast(0 as numeric(38, 12)),
+        cast(0 as {{ cost_amount_type() }}), cast(0 as {{ cost_amount_type() }}),
+        cast(0 as {{ cost_amount_type() }}), cast(0 as {{ cost_amount_type() }}),
         direct_allocations, shared_allocations
     from allocation_counts
 

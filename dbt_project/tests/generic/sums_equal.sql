@@ -9,16 +9,16 @@ sides as (
 
     select
         {{ group_by | join(', ') }},
-        cast({{ column_name }} as numeric(38, 12)) as model_amount,
-        cast(0 as numeric(38, 12)) as compare_amount
+        cast({{ column_name }} as {{ cost_amount_type() }}) as model_amount,
+        cast(0 as {{ cost_amount_type() }}) as compare_amount
     from {{ model }}
 
     union all
 
     select
         {{ group_by | join(', ') }},
-        cast(0 as numeric(38, 12)) as model_amount,
-        cast({{ compare_column }} as numeric(38, 12)) as compare_amount
+        cast(0 as {{ cost_amount_type() }}) as model_amount,
+        cast({{ compare_column }} as {{ cost_amount_type() }}) as compare_amount
     from {{ compare_model }}
 
 )

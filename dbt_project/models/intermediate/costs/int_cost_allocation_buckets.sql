@@ -40,7 +40,7 @@ scaled as (
         coalesce(currencies.minor_unit, 2) as minor_unit,
         cast(
             buckets.effective_cost * {{ minor_unit_scale('coalesce(currencies.minor_unit, 2)') }}
-            as numeric(38, 12)
+            as {{ cost_amount_type() }}
         ) as exact_units,
         buckets.bucket_kind || ':'
             || coalesce(buckets.cost_center_code, cast(buckets.rule_id as {{ dbt.type_string() }}))

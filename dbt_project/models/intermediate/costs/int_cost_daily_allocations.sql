@@ -1,6 +1,6 @@
 {#- Stage three, for the daily marts: every current line's EffectiveCost per UTC charge day,
-    provider, service and cost center, exact at the scale of the cost lines (numeric(38, 12),
-    as in fct_cloud_costs_daily), never rounded to the minor unit.
+    provider, service and cost center, exact at the scale of the cost lines
+    (cost_amount_type(), as in fct_cloud_costs_daily), never rounded to the minor unit.
 
     * direct and unallocated lines: their whole cost to their center on their charge day;
     * shared lines: a pool's lines summed into cells (charge day x provider x service, in the
@@ -8,12 +8,12 @@
       pool's shares in that period (int_cost_allocations: share units / pool units). A pool
       whose shares are all zero (it rounded to zero) is split equally over its centers.
 
-    The split works in whole 10^-12 units with integer arithmetic. The pool's cells are taken
+    The split works in whole 10^-20 units (cost_units) with integer arithmetic. The pool's cells are taken
     in order (day, provider, service); the running total of the pool up to and including a
     cell is split by largest remainder (ties: cost center code), and a center's part of the
     cell is its split of the running total after the cell minus its split before it. So a
     cell's parts add up to the cell exactly, and a center's parts over the period telescope
-    to its split of the whole pool: within 10^-12 of pool x share / pool units, so less than
+    to its split of the whole pool: within 10^-20 of pool x share / pool units, so less than
     one minor unit away from its allocated share (tested). -#}
 with
 
@@ -57,7 +57,7 @@ owned as (
         assignment_kind as allocation_kind,
         cost_center_code,
         cast(null as integer) as rule_id,
-        cast(effective_cost as numeric(38, 12)) as amount
+        cast(effective_cost as {{ cost_amount_type() }}) as amount
     from cells
     where assignment_kind <> 'shared'
 
@@ -72,7 +72,7 @@ pool_cells as (
         charge_date,
         provider_name,
         service_name,
-        cast(effective_cost * 1000000000000 as numeric(38, 0)) as cell_units
+        {{ cost_units('effective_cost') }} as cell_units
     from cells
     where assignment_kind = 'shared'
 
@@ -122,8 +122,10 @@ weights as (
 
 ),
 
-divided as (
+halves as (
 
+    {#- |running total| x weight can pass 10^38 (a hugeint) for large pools: split the running
+        total into high and low 10-digit halves and divide each exactly (long division). -#}
     select
         running.billing_period,
         running.billing_currency,
@@ -133,19 +135,54 @@ divided as (
         running.service_name,
         weights.cost_center_code,
         running.through_units,
-        cast(
-            {{ int_div('abs(running.through_units) * weights.weight', 'weights.total_weight') }}
-            as numeric(38, 0)
-        ) as through_floor,
-        cast(
-            {{ int_mod('abs(running.through_units) * weights.weight', 'weights.total_weight') }}
-            as numeric(38, 0)
-        ) as through_remainder
+        weights.weight,
+        weights.total_weight,
+        cast({{ int_div('abs(running.through_units)', 10000000000) }} as numeric(38, 0))
+            as high_units,
+        cast({{ int_mod('abs(running.through_units)', 10000000000) }} as numeric(38, 0))
+            as low_units
     from running
     inner join weights
         on weights.billing_period = running.billing_period
         and weights.billing_currency = running.billing_currency
         and weights.rule_id = running.rule_id
+
+),
+
+high_divided as (
+
+    select
+        *,
+        cast({{ int_div('high_units * weight', 'total_weight') }} as numeric(38, 0)) as high_floor,
+        cast({{ int_mod('high_units * weight', 'total_weight') }} as numeric(38, 0))
+            as high_remainder
+    from halves
+
+),
+
+divided as (
+
+    {#- through x weight = (high x weight) x 10^10 + low x weight, so its floor division is
+        high_floor x 10^10 plus the division of (high_remainder x 10^10 + low x weight). -#}
+    select
+        billing_period,
+        billing_currency,
+        rule_id,
+        charge_date,
+        provider_name,
+        service_name,
+        cost_center_code,
+        through_units,
+        cast(
+            high_floor * 10000000000
+            + {{ int_div('high_remainder * 10000000000 + low_units * weight', 'total_weight') }}
+            as numeric(38, 0)
+        ) as through_floor,
+        cast(
+            {{ int_mod('high_remainder * 10000000000 + low_units * weight', 'total_weight') }}
+            as numeric(38, 0)
+        ) as through_remainder
+    from high_divided
 
 ),
 
@@ -218,7 +255,7 @@ final as (
         allocation_kind,
         cost_center_code,
         rule_id,
-        cast(share_units * 0.000000000001 as numeric(38, 12)) as amount
+        {{ cost_units_to_amount('share_units') }} as amount
     from pooled
     where share_units <> 0
 

@@ -19,10 +19,10 @@ final as (
         service_category,
         billing_currency as currency,
         count(*) as line_count,
-        cast(sum(billed_cost) as numeric(38, 12)) as billed_cost,
-        cast(sum(effective_cost) as numeric(38, 12)) as effective_cost,
-        cast(sum(list_cost) as numeric(38, 12)) as list_cost,
-        cast(sum(contracted_cost) as numeric(38, 12)) as contracted_cost
+        cast(sum(billed_cost) as {{ cost_amount_type() }}) as billed_cost,
+        cast(sum(effective_cost) as {{ cost_amount_type() }}) as effective_cost,
+        cast(sum(list_cost) as {{ cost_amount_type() }}) as list_cost,
+        cast(sum(contracted_cost) as {{ cost_amount_type() }}) as contracted_cost
     from lines
     group by 1, 2, 3, 4, 5, 6, 7, 8
 

@@ -1,7 +1,7 @@
 {#- Cloud cost (EffectiveCost) per UTC charge day, billing period, provider, service, currency
     and cost center: the center's direct cost (its direct rules; for `unallocated`, what no
     rule claims) and its shares of shared pools, split by day as int_cost_daily_allocations
-    explains. Exact (numeric(38, 12)): summed over centers it is fct_cloud_costs_daily to the
+    explains. Exact ({{ cost_amount_type() }}): summed over centers it is fct_cloud_costs_daily to the
     last decimal; summed over a period's days it is within one minor unit of each of the
     center's allocations in fct_cost_allocations (both tested). -#}
 with
@@ -30,13 +30,13 @@ final as (
         centers.cost_center_name,
         cast(
             sum(case when allocations.allocation_kind = 'shared' then 0 else allocations.amount end)
-            as numeric(38, 12)
+            as {{ cost_amount_type() }}
         ) as direct_amount,
         cast(
             sum(case when allocations.allocation_kind = 'shared' then allocations.amount else 0 end)
-            as numeric(38, 12)
+            as {{ cost_amount_type() }}
         ) as shared_amount,
-        cast(sum(allocations.amount) as numeric(38, 12)) as total_amount
+        cast(sum(allocations.amount) as {{ cost_amount_type() }}) as total_amount
     from allocations
     left join centers on centers.cost_center_code = allocations.cost_center_code
     group by 1, 2, 3, 4, 5, 6, 7

@@ -34,8 +34,8 @@ final as (
         source_totals.billing_period as billing_period_start,
         source_totals.billing_currency as currency,
         source_totals.line_count,
-        cast(source_totals.source_effective_cost as numeric(38, 12)) as source_effective_cost,
-        cast(source_totals.source_billed_cost as numeric(38, 12)) as source_billed_cost,
+        cast(source_totals.source_effective_cost as {{ cost_amount_type() }}) as source_effective_cost,
+        cast(source_totals.source_billed_cost as {{ cost_amount_type() }}) as source_billed_cost,
         cast(coalesce(allocated.allocated_amount, 0) as numeric(38, 9)) as allocated_amount,
         cast(coalesce(allocated.unallocated_amount, 0) as numeric(38, 9)) as unallocated_amount,
         cast(

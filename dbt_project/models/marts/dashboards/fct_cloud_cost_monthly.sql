@@ -32,12 +32,12 @@ final as (
         monthly.provider_name,
         monthly.service_name,
         monthly.currency,
-        cast(monthly.effective_cost_amount as numeric(38, 12)) as effective_cost_amount,
-        cast(monthly.billed_cost_amount as numeric(38, 12)) as billed_cost_amount,
-        cast(coalesce(previous.effective_cost_amount, 0) as numeric(38, 12))
+        cast(monthly.effective_cost_amount as {{ cost_amount_type() }}) as effective_cost_amount,
+        cast(monthly.billed_cost_amount as {{ cost_amount_type() }}) as billed_cost_amount,
+        cast(coalesce(previous.effective_cost_amount, 0) as {{ cost_amount_type() }})
             as previous_effective_cost_amount,
         cast(monthly.effective_cost_amount - coalesce(previous.effective_cost_amount, 0)
-            as numeric(38, 12)) as change_amount
+            as {{ cost_amount_type() }}) as change_amount
     from monthly
     left join monthly as previous
         on previous.provider_name = monthly.provider_name
