@@ -12,6 +12,7 @@ from ingestion.landing import UsageLander
 
 USAGE_EVENTS = dg.AssetKey(["landing", "usage_events"])
 DEAD_LETTERS = dg.AssetKey(["landing", "usage_events_dead_letter"])
+NOT_COUNTED = dg.AssetKey(["landing", "usage_not_counted"])
 WATERMARKS = dg.AssetKey(["landing", "usage_period_watermarks"])
 
 
@@ -27,6 +28,14 @@ WATERMARKS = dg.AssetKey(["landing", "usage_period_watermarks"])
         dg.AssetSpec(
             DEAD_LETTERS,
             description="Rejected messages with payload and reason (raw.usage_events_dead_letter).",
+            group_name="landing",
+            deps=[CONTROL_METERS],
+            kinds={"kafka"},
+        ),
+        dg.AssetSpec(
+            NOT_COUNTED,
+            description="Landed events not counted for one meter of their type, with the reason "
+            "(raw.usage_not_counted).",
             group_name="landing",
             deps=[CONTROL_METERS],
             kinds={"kafka"},
@@ -73,5 +82,9 @@ def land_usage_events(context: dg.AssetExecutionContext, billing: BillingSetting
             "dead_lettered": dg.MetadataValue.int(result.total("dead_lettered")),
             "reasons": dg.MetadataValue.json(result.dead_letter_reasons),
         },
+    )
+    yield dg.MaterializeResult(
+        asset_key=NOT_COUNTED,
+        metadata={"not_counted": dg.MetadataValue.int(result.total("not_counted"))},
     )
     yield dg.MaterializeResult(asset_key=WATERMARKS, metadata=shared)
