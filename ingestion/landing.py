@@ -338,15 +338,15 @@ def prepare_batch(validator: EventValidator, batch: _Batch, now: datetime) -> _P
             "seq": seq,
         }
     ).filter(keep)
-    return _Prepared(events, _not_counted(checked.filter(keep), events), dead, reasons)
+    lists = checked.column("not_counted").filter(keep)
+    return _Prepared(events, _not_counted(lists, events), dead, reasons)
 
 
-def _not_counted(checked, events):
+def _not_counted(lists, events):
     """One row per (kept event, meter it is not counted for), with the event's coordinates."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    lists = checked.column("not_counted")
     parents = pc.list_parent_indices(lists)
     flat = pc.list_flatten(lists)
     return pa.table(
