@@ -44,6 +44,7 @@ def test_every_endpoint_needs_a_key(client):
         ("get", "/api-keys"),
         ("get", "/status"),
         ("get", "/usage/dead-letters"),
+        ("get", "/usage/not-counted"),
     ]:
         response = getattr(client, method)(f"{BASE}{path}")
         assert response.status_code == 401, path
