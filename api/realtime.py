@@ -273,8 +273,10 @@ class RealtimeConsumer:
             distinct: list[tuple[tuple, str]] = []
             for event in counted:
                 data = json.loads(event.data_json, parse_float=Decimal)
+                skipped = {n.meter_key for n in event.not_counted}
                 for meter in by_type.get(event.event_type, ()):
-                    self._apply(session, states, event, meter, data, now, distinct)
+                    if meter.key not in skipped:  # counted for the meters it satisfies only
+                        self._apply(session, states, event, meter, data, now, distinct)
             if distinct:
                 added = _insert_new(
                     session,

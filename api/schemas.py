@@ -123,17 +123,37 @@ class UsagesPublic(Page[UsagePublic]):
     as_of: datetime | None = Field(description="When the data served was published.")
 
 
+class MeterVerdict(BaseModel):
+    """Whether an accepted event counts for one meter of its type, and if not, why."""
+
+    counted: bool
+    code: str | None = Field(
+        default=None, description="missing_property, bad_quantity or bad_value when not counted."
+    )
+    reason: str | None = None
+
+
 class IngestResult(BaseModel):
     index: int
     id: str | None
     status: Literal["accepted", "rejected"]
     code: str | None = None
-    reason: str | None = None
+    reason: str | None = Field(
+        default=None,
+        description="Why it was rejected; for an accepted event not counted for every meter of "
+        "its type, which meters it counts for and why not the others.",
+    )
+    meters: dict[str, MeterVerdict] | None = Field(
+        default=None, description="Accepted events: per meter key of the event's type."
+    )
 
 
 class IngestResponse(BaseModel):
     accepted: int
     rejected: int
+    not_counted: int = Field(
+        default=0, description="(event, meter) pairs accepted but not counted for that meter."
+    )
     results: list[IngestResult]
 
 
@@ -150,6 +170,22 @@ class DeadLetterPublic(BaseModel):
 
 
 class DeadLettersPublic(Page[DeadLetterPublic]):
+    as_of: datetime | None
+
+
+class NotCountedPublic(BaseModel):
+    source: str
+    event_id: str
+    tenant_id: str
+    event_type: str
+    meter: str = Field(description="The meter the event is not counted for.")
+    event_at: datetime
+    reason_code: str
+    reason: str
+    recorded_at: datetime
+
+
+class NotCountedsPublic(Page[NotCountedPublic]):
     as_of: datetime | None
 
 

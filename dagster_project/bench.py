@@ -52,7 +52,9 @@ metered as (
            case when m.aggregation = 'unique_count'
                 then json_extract_string(e.data, '$.' || m.value_property) end as unique_value
     from events e join raw.control_meters m on m.event_type = e.event_type
-    where e.n = 1
+    where e.n = 1 and not exists (
+        select 1 from raw.usage_not_counted c
+        where c.source = e.source and c.event_id = e.event_id and c.meter_key = m.key)
 )
 select tenant_id, meter_key, period_start,
        cast(case aggregation

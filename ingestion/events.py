@@ -6,6 +6,11 @@ it keeps up with the broker) and the ingest endpoint validates each request with
 is accepted or rejected for the same reason on either path, whatever the warehouse.
 
 A rejection has a stable ``code`` (stored in the dead-letter table) and a human message.
+Envelope problems (JSON, CloudEvents attributes, time, tenant, type) reject an event whole. A
+meter-level problem (the property a meter reads is missing or unusable) is decided per meter, as
+Lago and OpenMeter do: the event is accepted and counted for the meters it satisfies, and
+``UsageEvent.not_counted`` says which meters it is not counted for and why. Only an event that
+no meter of its type can count is rejected (``bad_quantity``).
 
 Quantities are exact decimals. A JSON number is accepted when it survives the JSON parser's
 double-precision reading unchanged (integers below 2**53, at most 15 significant digits
@@ -60,10 +65,27 @@ class RejectCode:
     FORBIDDEN_TENANT = "forbidden_tenant"  # the ingest endpoint only
 
 
+class NotCountedCode:
+    """Why an accepted event is not counted for one meter of its type."""
+
+    MISSING_PROPERTY = "missing_property"
+    BAD_QUANTITY = "bad_quantity"  # not an exact non-negative number
+    BAD_VALUE = "bad_value"  # not usable as a unique_count value
+
+
 @dataclass(frozen=True, slots=True)
 class Rejection:
     code: str
     message: str
+
+
+@dataclass(frozen=True, slots=True)
+class NotCounted:
+    """An accepted event is not counted for ``meter_key``: its property is missing or unusable."""
+
+    meter_key: str
+    code: str
+    reason: str
 
 
 @dataclass(slots=True)
@@ -78,6 +100,7 @@ class UsageEvent:
     event_at: datetime
     data_json: str
     extensions_json: str | None
+    not_counted: tuple[NotCounted, ...] = ()
 
     @property
     def period_start(self) -> date:
@@ -179,24 +202,39 @@ def _validation_sql(meters: Sequence[Meter]) -> str:
         if prop in unique_props:
             problem_columns.append(f"{_unique_problem(k)} as unique_problem_{k}")
     double_reprs = [f"lower(cast(d_{k} as varchar)) as r_{k}" for k in range(len(properties))]
-    messages = []
+    verdicts, meter_counts = [], {}
     for meter in sorted(meters, key=lambda m: m.key):
+        meter_counts[meter.event_type] = meter_counts.get(meter.event_type, 0) + 1
         if meter.aggregation == Aggregation.COUNT:
             continue
         k = properties.index(meter.value_property)
         kind = "numeric" if meter.aggregation in NUMERIC_AGGREGATIONS else "unique"
+        code = NotCountedCode.BAD_QUANTITY if kind == "numeric" else NotCountedCode.BAD_VALUE
         prop, key = meter.value_property, meter.key
-        messages.append(
+        verdicts.append(
             f"""case when type_text = {_q(meter.event_type)} then case
-                when missing_{k} then {_q(f"data.{prop} is missing (required by meter {key!r})")}
-                when {kind}_problem_{k} is not null
-                    then {_q(f"data.{prop} ")} || {kind}_problem_{k} || {_q(f" (meter {key!r})")}
+                when missing_{k} then {{'meter_key': {_q(key)},
+                    'code': {_q(NotCountedCode.MISSING_PROPERTY)},
+                    'reason': {_q(f"data.{prop} is missing (required by meter {key!r})")}}}
+                when {kind}_problem_{k} is not null then {{'meter_key': {_q(key)},
+                    'code': {_q(code)},
+                    'reason': {_q(f"data.{prop} ")} || {kind}_problem_{k}
+                              || {_q(f" (meter {key!r})")}}}
                 end end"""
         )
-    quantity_problem = (
-        f"coalesce({', '.join(messages)})"
-        if len(messages) > 1
-        else (messages[0] if messages else "null")
+    # Per meter of the event's type: why the event cannot be counted for it (Lago and OpenMeter
+    # decide per meter). Only when no meter of its type can count it is the event rejected.
+    not_counted = (
+        f"list_filter([{', '.join(verdicts)}], lambda x: x is not null)"
+        if verdicts
+        else "cast([] as struct(meter_key varchar, code varchar, reason varchar)[])"
+    )
+    type_meters = (
+        "case type_text "
+        + " ".join(f"when {_q(t)} then {n}" for t, n in sorted(meter_counts.items()))
+        + " else 0 end"
+        if meter_counts
+        else "0"
     )
     value_sql = (", " + ", ".join(value_columns)) if value_columns else ""
     repr_sql = (", " + ", ".join(double_reprs)) if double_reprs else ""
@@ -250,7 +288,8 @@ timed as (
         case when t_time = 'VARCHAR'
              and regexp_full_match(time_text, '{datetime_re}([Zz]|[+-][0-9]{{2}}:[0-9]{{2}})')
             then timezone('UTC', try_cast(time_text as timestamptz)) end as event_at,
-        {quantity_problem} as quantity_problem
+        {not_counted} as not_counted,
+        {type_meters} as type_meters
     from problems
 ),
 judged as (
@@ -299,7 +338,9 @@ judged as (
                       || {_quoted("type_text")}]
             when len(json_keys({attr("data")})) <> len(list_distinct(json_keys({attr("data")})))
                 then ['invalid_field', 'data has a property more than once']
-            when quantity_problem is not null then ['bad_quantity', quantity_problem]
+            when len(not_counted) > 0 and len(not_counted) >= type_meters
+                then ['bad_quantity',
+                      array_to_string(list_transform(not_counted, lambda x: x.reason), '; ')]
         end as verdict
     from timed
 )
@@ -314,6 +355,7 @@ select
     subject_text as tenant_id,
     event_at,
     case when verdict is null then cast({attr("data")} as varchar) end as data_json,
+    case when verdict is null then not_counted end as not_counted,
     verdict is null and len(list_filter(top_keys, lambda k: k not in ({core}))) > 0 as has_extensions,
     verdict is null and regexp_matches(cast({attr("data")} as varchar),
                                        '[\\[:,]-?(NaN|Infinity)[,\\]}}]') as needs_strict_check
@@ -333,7 +375,14 @@ class EventValidator:
         self.meters = tuple(meters)
         self.max_future = max_future
         self._sql = _validation_sql(self.meters)
+        self._keys: dict[str, tuple[str, ...]] = {}
+        for m in sorted(self.meters, key=lambda m: m.key):
+            self._keys[m.event_type] = (*self._keys.get(m.event_type, ()), m.key)
         self._con = duckdb.connect(":memory:", config={"threads": 2})
+
+    def meter_keys(self, event_type: str) -> tuple[str, ...]:
+        """The keys of the meters an event of ``event_type`` is counted for (when it can be)."""
+        return self._keys.get(event_type, ())
 
     def validate_arrow(self, raw: Any, now: datetime):
         """Validate an Arrow table ``incoming(seq int64, raw binary)``; return an Arrow table
@@ -399,6 +448,9 @@ def finish_row(row: dict[str, Any], payload: bytes) -> UsageEvent | Rejection:
         event_at=row["event_at"],
         data_json=row["data_json"],
         extensions_json=extensions,
+        not_counted=tuple(
+            NotCounted(n["meter_key"], n["code"], n["reason"]) for n in row["not_counted"] or ()
+        ),
     )
 
 

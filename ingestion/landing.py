@@ -47,6 +47,15 @@ EVENT_COLUMNS = (
     ("kafka_offset", "bigint", "bigint"),
     ("seq", "bigint", "bigint"),
 )
+NOT_COUNTED_COLUMNS = (
+    ("source", "varchar", "text"),
+    ("event_id", "varchar", "text"),
+    ("kafka_partition", "integer", "integer"),
+    ("kafka_offset", "bigint", "bigint"),
+    ("meter_key", "varchar", "text"),
+    ("reason_code", "varchar", "text"),
+    ("reason", "varchar", "text"),
+)
 DEAD_LETTER_COLUMNS = (
     ("kafka_partition", "integer", "integer"),
     ("kafka_offset", "bigint", "bigint"),
@@ -74,6 +83,7 @@ class BatchStats:
     landed: int = 0
     duplicates: int = 0
     dead_lettered: int = 0
+    not_counted: int = 0  # (event, meter) pairs of landed events not counted for that meter
     late: int = 0
     periods: set[date] = field(default_factory=set)
 
@@ -110,6 +120,7 @@ class LandingResult:
             "landed": self.total("landed"),
             "duplicates": self.total("duplicates"),
             "dead_lettered": self.total("dead_lettered"),
+            "not_counted": self.total("not_counted"),
             "late": self.total("late"),
             "periods_touched": [p.isoformat() for p in self.periods],
             "periods_pending_build": [p.isoformat() for p in self.pending_periods],
@@ -245,9 +256,11 @@ class _Batch:
 
 @dataclass
 class _Prepared:
-    """A validated batch: Arrow columns of events to insert, and dead letters."""
+    """A validated batch: Arrow columns of events to insert, the meters some of them are not
+    counted for, and dead letters."""
 
     events: object  # pyarrow.Table with EVENT_COLUMNS
+    not_counted: object  # pyarrow.Table with NOT_COUNTED_COLUMNS
     dead: dict[str, list]
     reasons: dict[str, int]
 
@@ -325,7 +338,28 @@ def prepare_batch(validator: EventValidator, batch: _Batch, now: datetime) -> _P
             "seq": seq,
         }
     ).filter(keep)
-    return _Prepared(events, dead, reasons)
+    lists = checked.column("not_counted").filter(keep)
+    return _Prepared(events, _not_counted(lists, events), dead, reasons)
+
+
+def _not_counted(lists, events):
+    """One row per (kept event, meter it is not counted for), with the event's coordinates."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    parents = pc.list_parent_indices(lists)
+    flat = pc.list_flatten(lists)
+    return pa.table(
+        {
+            "source": pc.take(events.column("source"), parents),
+            "event_id": pc.take(events.column("event_id"), parents),
+            "kafka_partition": pc.take(events.column("kafka_partition"), parents),
+            "kafka_offset": pc.take(events.column("kafka_offset"), parents),
+            "meter_key": pc.struct_field(flat, "meter_key"),
+            "reason_code": pc.struct_field(flat, "code"),
+            "reason": pc.struct_field(flat, "reason"),
+        }
+    )
 
 
 class UsageLander:
@@ -550,6 +584,30 @@ class UsageLander:
                     on conflict (source, event_id) do nothing
                     returning period_start, is_late""",
                     params,
+                )
+            if prepared.not_counted.num_rows:
+                # Only for the copies that landed now: a re-delivered id keeps its first verdict.
+                con.load_temp_table(
+                    "landing_not_counted", NOT_COUNTED_COLUMNS, prepared.not_counted
+                )
+                stats.not_counted = len(
+                    con.fetchall(
+                        """insert into raw.usage_not_counted (
+                            source, event_id, meter_key, reason_code, reason, tenant_id,
+                            event_type, event_at, period_start, landing_batch_id, recorded_at)
+                        select e.source, e.event_id, n.meter_key, n.reason_code, n.reason,
+                            e.tenant_id, e.event_type, e.event_at, e.period_start, :batch,
+                            :landed_at
+                        from landing_not_counted n
+                        inner join raw.usage_events e
+                            on e.source = n.source and e.event_id = n.event_id
+                            and e.landing_batch_id = :batch
+                            and e.kafka_partition = n.kafka_partition
+                            and e.kafka_offset = n.kafka_offset
+                        on conflict (source, event_id, meter_key) do nothing
+                        returning meter_key""",
+                        params,
+                    )
                 )
             stats.landed = len(landed_rows)
             stats.duplicates = valid - stats.landed

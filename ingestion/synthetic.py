@@ -120,7 +120,8 @@ def generate(plan: SyntheticPlan) -> Iterator[tuple[bytes, bytes]]:
 
 
 def malformed(count: int, when: datetime, rng: random.Random) -> Iterator[tuple[bytes, bytes]]:
-    """Every kind of bad message the landing must dead-letter."""
+    """Every kind of bad message: dead-lettered, except a bad `response_gb` (the event counts
+    for `api_calls` and is recorded as not counted for `egress_gb`)."""
     good = {
         "specversion": "1.0",
         "source": "api-gateway",

@@ -62,6 +62,20 @@ def _raw_ddl(json_type: str, text: str) -> list[str]:
             dead_lettered_at timestamp not null,
             primary key (kafka_topic, kafka_partition, kafka_offset)
         )""",
+        f"""create table if not exists raw.usage_not_counted (
+            source {text} not null,
+            event_id {text} not null,
+            meter_key {text} not null,
+            reason_code {text} not null,
+            reason {text} not null,
+            tenant_id {text} not null,
+            event_type {text} not null,
+            event_at timestamp not null,
+            period_start date not null,
+            landing_batch_id bigint not null,
+            recorded_at timestamp not null,
+            primary key (source, event_id, meter_key)
+        )""",
         f"""create table if not exists raw.kafka_offsets (
             consumer_name {text} not null,
             topic {text} not null,

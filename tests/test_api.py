@@ -44,6 +44,7 @@ def test_every_endpoint_needs_a_key(client):
         ("get", "/api-keys"),
         ("get", "/status"),
         ("get", "/usage/dead-letters"),
+        ("get", "/usage/not-counted"),
     ]:
         response = getattr(client, method)(f"{BASE}{path}")
         assert response.status_code == 401, path
@@ -123,6 +124,7 @@ def test_ingest_validates_each_event_and_produces_the_valid_ones(client, setting
     headers = tenant_key(client, "tenant-a")
     good = cloud_event("i-1", "tenant-a", recent(), {"value": 3, "user_id": "u"})
     other_tenant = cloud_event("i-2", "tenant-b", recent(), {"value": 3, "user_id": "u"})
+    # Bad for every meter reading `value`, still counted by `calls` and `users`: accepted.
     bad_quantity = cloud_event("i-3", "tenant-a", recent(), {"value": "x", "user_id": "u"})
     response = client.post(
         f"{BASE}/usage",
@@ -131,16 +133,26 @@ def test_ingest_validates_each_event_and_produces_the_valid_ones(client, setting
     )
     assert response.status_code == 202, response.text
     body = response.json()
-    assert (body["accepted"], body["rejected"]) == (1, 3)
+    assert (body["accepted"], body["rejected"], body["not_counted"]) == (2, 2, 3)
     assert [r["code"] for r in body["results"]] == [
         None,
         "forbidden_tenant",
-        "bad_quantity",
+        None,
         "not_an_object",
     ]
-    # The accepted event is on Kafka: the landing finds exactly it.
+    counted = {k: v["counted"] for k, v in body["results"][2]["meters"].items()}
+    assert counted == {
+        "calls": True,
+        "users": True,
+        "value_latest": False,
+        "value_max": False,
+        "value_sum": False,
+    }
+    assert body["results"][2]["reason"].startswith("accepted for calls, users; not counted for")
+    # The accepted events are on Kafka: the landing finds exactly them.
     result = UsageLander(settings, meters=list(TEST_METERS)).run()
-    assert result.total("landed") == 1 and result.total("dead_lettered") == 0
+    assert result.total("landed") == 2 and result.total("dead_lettered") == 0
+    assert result.total("not_counted") == 3
     # One event (not a list) works too; the admin key may send for any tenant.
     single = client.post(f"{BASE}/usage", headers=ADMIN, json=other_tenant)
     assert single.status_code == 202 and single.json()["accepted"] == 1

@@ -8,12 +8,21 @@ from decimal import Decimal
 import orjson
 import pytest
 
-from ingestion.events import RejectCode, Rejection, UsageEvent, validate_event
+from ingestion.events import (
+    NotCounted,
+    NotCountedCode,
+    RejectCode,
+    Rejection,
+    UsageEvent,
+    validate_event,
+)
 from ingestion.meters import Aggregation, Meter, MeterDefinitionError, meters_by_event_type
 from tests.conftest import TEST_METERS, cloud_event
 
 NOW = datetime(2026, 11, 10, 12, 0, 0)
 INDEX = meters_by_event_type(list(TEST_METERS))
+VALUE_SUM_ONLY = meters_by_event_type([m for m in TEST_METERS if m.key == "value_sum"])
+VALUE_METERS = ("value_latest", "value_max", "value_sum")
 
 
 def check(payload) -> UsageEvent | Rejection:
@@ -62,27 +71,6 @@ def test_valid_event_is_normalised_to_naive_utc():
         (good(time="2019-12-31T23:59:59Z"), RejectCode.BAD_TIME, "before 2020"),
         (good(time="2026-11-10T13:00:00Z"), RejectCode.BAD_TIME, "future"),
         (good(type="unknown.thing"), RejectCode.UNKNOWN_METER, "unknown.thing"),
-        (good(data={"user_id": "u1"}), RejectCode.BAD_QUANTITY, "data.value is missing"),
-        (good(data={"value": "ten", "user_id": "u1"}), RejectCode.BAD_QUANTITY, "plain decimal"),
-        (good(data={"value": -1, "user_id": "u1"}), RejectCode.BAD_QUANTITY, "negative"),
-        (good(data={"value": True, "user_id": "u1"}), RejectCode.BAD_QUANTITY, "boolean"),
-        (good(data={"value": None, "user_id": "u1"}), RejectCode.BAD_QUANTITY, "null"),
-        (
-            good(data={"value": "0.0000000001", "user_id": "u1"}),
-            RejectCode.BAD_QUANTITY,
-            "decimal places",
-        ),
-        (good(data={"value": 2**53, "user_id": "u1"}), RejectCode.BAD_QUANTITY, "JSON string"),
-        (
-            good(data={"value": 0.30000000000000004, "user_id": "u1"}),
-            RejectCode.BAD_QUANTITY,
-            "significant digits",
-        ),
-        (
-            good(data={"value": 1, "user_id": {"nested": 1}}),
-            RejectCode.BAD_QUANTITY,
-            "string or an integer",
-        ),
     ],
 )
 def test_malformed_events_are_rejected_with_their_reason(payload, code, fragment):
@@ -90,6 +78,64 @@ def test_malformed_events_are_rejected_with_their_reason(payload, code, fragment
     assert isinstance(result, Rejection), result
     assert result.code == code
     assert fragment in result.message
+
+
+@pytest.mark.parametrize(
+    ("data", "code", "fragment"),
+    [
+        ({"user_id": "u1"}, NotCountedCode.MISSING_PROPERTY, "data.value is missing (required by"),
+        ({"value": "ten", "user_id": "u1"}, NotCountedCode.BAD_QUANTITY, "plain decimal"),
+        ({"value": -1, "user_id": "u1"}, NotCountedCode.BAD_QUANTITY, "negative"),
+        ({"value": True, "user_id": "u1"}, NotCountedCode.BAD_QUANTITY, "boolean"),
+        ({"value": None, "user_id": "u1"}, NotCountedCode.BAD_QUANTITY, "null"),
+        ({"value": "0.0000000001", "user_id": "u1"}, NotCountedCode.BAD_QUANTITY, "places"),
+        ({"value": 2**53, "user_id": "u1"}, NotCountedCode.BAD_QUANTITY, "JSON string"),
+        ({"value": 0.30000000000000004, "user_id": "u1"}, NotCountedCode.BAD_QUANTITY, "digits"),
+        ({"value": 1, "user_id": {"nested": 1}}, NotCountedCode.BAD_VALUE, "string or an integer"),
+        ({"value": 1}, NotCountedCode.MISSING_PROPERTY, "data.user_id is missing"),
+    ],
+)
+def test_a_meter_level_problem_is_decided_per_meter(data, code, fragment):
+    """Lago / OpenMeter semantics: the event counts for the meters it satisfies; only when no
+    meter of its type can count it is it rejected whole."""
+    event = check(good(data=data))
+    assert isinstance(event, UsageEvent), event
+    missed = {n.meter_key: n for n in event.not_counted}
+    users_only = code == NotCountedCode.BAD_VALUE or fragment.startswith("data.user_id")
+    expected = {"users"} if users_only else set(VALUE_METERS)
+    assert set(missed) == expected
+    for key, n in missed.items():
+        assert n.code == code
+        assert fragment in n.reason and f"'{key}'" in n.reason, n.reason
+    # "calls" (a count) and the meters whose property is fine still count it.
+    affected = meters_by_event_type([m for m in TEST_METERS if m.key in expected])
+    rejected = validate_event(orjson.dumps(good(data=data)), affected, NOW)
+    assert isinstance(rejected, Rejection), rejected
+    assert rejected.code == RejectCode.BAD_QUANTITY and fragment in rejected.message
+    assert rejected.message.count("(meter '") + rejected.message.count("(required by") == len(
+        expected
+    )
+
+
+def test_api_request_without_response_gb_counts_for_api_calls_only():
+    meters = [
+        Meter("api_calls", "api.request", Aggregation.COUNT, None, "call"),
+        Meter("egress_gb", "api.request", Aggregation.SUM, "response_gb", "GB"),
+    ]
+    event = validate_event(good(type="api.request", data={"endpoint": "/v1"}), meters, NOW)
+    assert isinstance(event, UsageEvent)
+    assert event.not_counted == (
+        NotCounted(
+            "egress_gb",
+            "missing_property",
+            "data.response_gb is missing (required by meter 'egress_gb')",
+        ),
+    )
+    both = validate_event(good(type="api.request", data={"response_gb": "0.5"}), meters, NOW)
+    assert isinstance(both, UsageEvent) and both.not_counted == ()
+    # Other event types are not judged by these meters' properties.
+    other = validate_event(good(data={"value": 1, "user_id": "u"}), [*meters, *TEST_METERS], NOW)
+    assert isinstance(other, UsageEvent) and other.not_counted == ()
 
 
 def test_every_reject_code_is_known_to_the_dead_letter_tests():
@@ -128,7 +174,8 @@ def test_every_reject_code_is_known_to_the_dead_letter_tests():
     ],
 )
 def test_quantities_are_exact_decimals(value, expected):
-    result = check(good(data={"value": value, "user_id": "u1"}))
+    # One meter reads `value`: a value it cannot count rejects the event (nothing else counts it).
+    result = validate_event(good(data={"value": value, "user_id": "u1"}), VALUE_SUM_ONLY, NOW)
     if expected[0].isdigit() or expected[0] == "+":
         assert isinstance(result, UsageEvent), result
         # what is stored is what dbt casts to decimal(38, 9): the exact text

@@ -18,6 +18,7 @@ from ingestion.landing import (
     UsageLander,
     plan_start_offsets,
 )
+from ingestion.meters import Aggregation, Meter
 from ingestion.periods import close_due_periods
 from ingestion.warehouse import Warehouse
 from tests.conftest import TEST_METERS, cloud_event, produce
@@ -42,8 +43,12 @@ def events(n: int, prefix: str = "e", tenant: str = "tenant-a", start: int = 0) 
     ]
 
 
+# A meter whose event type nothing else counts: a value it cannot use rejects the event whole.
+VALUE_ONLY = Meter("no_value_sum", "no.value", Aggregation.SUM, "value", "unit")
+
+
 def land(settings, **kwargs):
-    return UsageLander(settings, meters=list(TEST_METERS), **kwargs).run()
+    return UsageLander(settings, meters=[*TEST_METERS, VALUE_ONLY], **kwargs).run()
 
 
 def scalar(settings, sql: str):
@@ -102,7 +107,7 @@ def test_every_malformed_kind_is_dead_lettered_with_reason_and_coordinates(landi
         b'"a string"',
         {k: v for k, v in events(1, "m")[0].items() if k != "source"},
         {**events(1, "u")[0], "type": "nobody.meters.this"},
-        {**events(1, "q")[0], "data": {"value": "a lot", "user_id": "u"}},
+        {**events(1, "q")[0], "type": "no.value", "data": {"value": "a lot"}},
         {**events(1, "t")[0], "time": "2026-10-05 12:00"},
         b"\xff\xfe\x00binary",
     ]

@@ -24,13 +24,15 @@ from api.schemas import (
     DeadLettersPublic,
     IngestResponse,
     IngestResult,
+    MeterVerdict,
+    NotCountedsPublic,
     UsagePublic,
     UsagesPublic,
 )
 from ingestion.events import RejectCode, Rejection, UsageEvent, utc_now
 from ingestion.kafka import KafkaUnavailable
 from ingestion.periods import next_period
-from ingestion.serving import NoSnapshot
+from ingestion.serving import MissingTable, NoSnapshot
 
 router = APIRouter(prefix="/usage", tags=["usage"])
 
@@ -213,7 +215,7 @@ def _ingest(events, caller, session, settings, producer, meters):
                 f"this key may not send events for tenant {verdict.tenant_id!r}",
             )
         if isinstance(verdict, UsageEvent):
-            results.append(IngestResult(index=i, id=verdict.event_id, status="accepted"))
+            results.append(_accepted(i, verdict, validator.meter_keys(verdict.event_type)))
             outgoing.append((verdict.tenant_id.encode(), payloads[i]))
         else:
             event_id = event.get("id") if isinstance(event, dict) else None
@@ -232,11 +234,34 @@ def _ingest(events, caller, session, settings, producer, meters):
         except KafkaUnavailable as exc:
             raise HTTPException(503, f"events were not accepted: {exc}") from None
     response = IngestResponse(
-        accepted=len(outgoing), rejected=len(results) - len(outgoing), results=results
+        accepted=len(outgoing),
+        rejected=len(results) - len(outgoing),
+        not_counted=sum(len(e.not_counted) for e in checked if isinstance(e, UsageEvent)),
+        results=results,
     )
     if not outgoing:
         return JSONResponse(status_code=422, content=response.model_dump(mode="json"))
     return response
+
+
+def _accepted(index: int, event: UsageEvent, meter_keys: tuple[str, ...]) -> IngestResult:
+    """An accepted event's answer: counted or not, per meter of its type (Lago, OpenMeter)."""
+    missed = {n.meter_key: n for n in event.not_counted}
+    meters = {
+        key: MeterVerdict(counted=True)
+        if key not in missed
+        else MeterVerdict(counted=False, code=missed[key].code, reason=missed[key].reason)
+        for key in meter_keys
+    }
+    reason = None
+    if missed:
+        counted = ", ".join(k for k in meter_keys if k not in missed)
+        reason = f"accepted for {counted}; " + "; ".join(
+            f"not counted for {n.meter_key}: {n.reason}" for n in event.not_counted
+        )
+    return IngestResult(
+        index=index, id=event.event_id, status="accepted", reason=reason, meters=meters
+    )
 
 
 @router.get("/dead-letters", response_model=DeadLettersPublic)
@@ -264,5 +289,40 @@ def read_dead_letters(
     except NoSnapshot:
         return DeadLettersPublic(data=[], count=0, limit=limit, offset=offset, as_of=None)
     return DeadLettersPublic(
+        data=rows, count=counted[0]["n"], limit=limit, offset=offset, as_of=info.published_at
+    )
+
+
+@router.get("/not-counted", response_model=NotCountedsPublic)
+def read_not_counted(
+    caller: CallerDep,
+    reader: ReaderDep,
+    tenant_id: str | None = None,
+    meter: str | None = None,
+    reason_code: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+):
+    """Accepted events not counted for one meter of their type, and why (the property that meter
+    reads was missing or unusable), newest first. A tenant key lists its own tenant's."""
+    tenant = scoped_tenant(caller, tenant_id)
+    where, params = _where(
+        [("tenant_id", "=", tenant), ("meter_key", "=", meter), ("reason_code", "=", reason_code)]
+    )
+    try:
+        counted, _ = reader.query(
+            f"select count(*) as n from {{fct_usage_not_counted}}{where}", params
+        )
+        rows, info = reader.query(
+            "select event_source as source, event_id, tenant_id, event_type, meter_key as meter, "
+            "event_at, reason_code, reason, recorded_at "
+            f"from {{fct_usage_not_counted}}{where} "
+            "order by recorded_at desc, event_source, event_id, meter_key "
+            f"limit {limit} offset {offset}",
+            params,
+        )
+    except (NoSnapshot, MissingTable):  # nothing published yet, or before this mart
+        return NotCountedsPublic(data=[], count=0, limit=limit, offset=offset, as_of=None)
+    return NotCountedsPublic(
         data=rows, count=counted[0]["n"], limit=limit, offset=offset, as_of=info.published_at
     )

@@ -13,6 +13,7 @@ from ingestion.warehouse import Warehouse
 
 USAGE_EVENTS = dg.AssetKey(["landing", "usage_events"])
 DEAD_LETTERS = dg.AssetKey(["landing", "usage_events_dead_letter"])
+NOT_COUNTED = dg.AssetKey(["landing", "usage_not_counted"])
 WATERMARKS = dg.AssetKey(["landing", "usage_period_watermarks"])
 NO_METERS = "usage: no meters defined, usage landing skipped"
 
@@ -29,6 +30,14 @@ NO_METERS = "usage: no meters defined, usage landing skipped"
         dg.AssetSpec(
             DEAD_LETTERS,
             description="Rejected messages with payload and reason (raw.usage_events_dead_letter).",
+            group_name="landing",
+            deps=[CONTROL_METERS],
+            kinds={"kafka"},
+        ),
+        dg.AssetSpec(
+            NOT_COUNTED,
+            description="Landed events not counted for one meter of their type, with the reason "
+            "(raw.usage_not_counted).",
             group_name="landing",
             deps=[CONTROL_METERS],
             kinds={"kafka"},
@@ -89,5 +98,9 @@ def land_usage_events(context: dg.AssetExecutionContext, billing: BillingSetting
             "dead_lettered": dg.MetadataValue.int(result.total("dead_lettered")),
             "reasons": dg.MetadataValue.json(result.dead_letter_reasons),
         },
+    )
+    yield dg.MaterializeResult(
+        asset_key=NOT_COUNTED,
+        metadata={"not_counted": dg.MetadataValue.int(result.total("not_counted"))},
     )
     yield dg.MaterializeResult(asset_key=WATERMARKS, metadata=shared)

@@ -5,6 +5,8 @@
   `count`, the exact decimal for `sum` / `max` / `latest`, the text for `unique_count`, and the
   meter's group-by key (`k=v|k=v`, empty when it has none). The event data is parsed once, with
   constant paths for every property any meter reads (see usage_meter_spec).
+  An event is left out for the meters landing recorded it as not counted for (the property that
+  meter reads is missing or unusable); it still counts for the other meters of its type.
 -#}
 {%- set spec = usage_meter_spec() -%}
 
@@ -31,6 +33,13 @@ meters as (
         {%- endif %} as value_position
 
     from {{ ref('stg_control_plane__meters') }}
+
+),
+
+not_counted as (
+
+    select event_source, event_id, period_start, meter_key
+    from {{ ref('stg_landing__usage_not_counted') }}
 
 ),
 
@@ -92,6 +101,12 @@ metered as (
         on meters.event_type = extracted.event_type
         -- an archived meter counts what happened before it was archived
         and (meters.archived_at is null or extracted.event_at < meters.archived_at)
+    left join not_counted
+        on not_counted.period_start = extracted.period_start
+        and not_counted.event_source = extracted.event_source
+        and not_counted.event_id = extracted.event_id
+        and not_counted.meter_key = meters.meter_key
+    where not_counted.meter_key is null
 
 ),
 
