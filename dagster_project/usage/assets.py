@@ -63,7 +63,7 @@ def land_usage_events(context: dg.AssetExecutionContext, billing: BillingSetting
         has_meters = bool(load_meters(con))
     if not has_meters:
         context.log.info(NO_METERS)
-        for key in (USAGE_EVENTS, DEAD_LETTERS, WATERMARKS):
+        for key in (USAGE_EVENTS, DEAD_LETTERS, NOT_COUNTED, WATERMARKS):
             yield dg.MaterializeResult(
                 asset_key=key, metadata={"skipped": dg.MetadataValue.text(NO_METERS)}
             )
