@@ -2,10 +2,10 @@
 landing sensor's cadence; at the end every accepted event is in the marts exactly once.
 
 Deselected unless ``pytest --soak`` (``make soak``). ``SOAK_SECONDS`` (default 600) and
-``SOAK_RATE`` (events/s over both channels, default 100) size it; ``SOAK_RUN_INTERVAL`` (default
-30 s, the landing sensor's minimum interval) paces the runs: a ``billing run`` starts every
-interval, or as soon as the previous one ends when it took longer (the sensor skips while a run
-is in flight).
+``SOAK_RATE`` (events/s over both channels, default 100) size it; ``SOAK_WAREHOUSE=postgres``
+puts the warehouse on PostgreSQL; ``SOAK_RUN_INTERVAL`` (default 30 s, the landing sensor's
+minimum interval) paces the runs: a ``billing run`` starts every interval, or as soon as the
+previous one ends when it took longer (the sensor skips while a run is in flight).
 
 Half the events go to ``POST /usage`` of a ``billing serve`` process (8 clients, batches of 1 to
 10), half straight to the usage topic; one in 1,000 is malformed, about 0.5% are earlier events
@@ -31,7 +31,6 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
-import duckdb
 import httpx
 import orjson
 import pytest
@@ -39,6 +38,7 @@ import pytest
 from ingestion.broker import free_port
 from ingestion.kafka import EventProducer, KafkaUnavailable
 from ingestion.meters import DEMO_METERS, Aggregation
+from ingestion.warehouse import Warehouse
 from tests.conftest import ADMIN_KEY, seed_meters
 
 pytestmark = pytest.mark.soak
@@ -48,6 +48,7 @@ BILLING = Path(sys.executable).with_name("billing")
 SECONDS = float(os.environ.get("SOAK_SECONDS", "600"))
 RATE = float(os.environ.get("SOAK_RATE", "100"))
 RUN_INTERVAL = float(os.environ.get("SOAK_RUN_INTERVAL", "30"))
+WAREHOUSE = os.environ.get("SOAK_WAREHOUSE", "duckdb")  # or postgres
 TENANTS = [f"soak-tenant-{i:02d}" for i in range(1, 21)]
 MALFORMED_EVERY = 1000  # 0.1% of each sender's events
 HTTP_CLIENTS = 8
@@ -143,7 +144,7 @@ class Ledger:
 
 def next_item(rng: random.Random, ledger: Ledger, prefix: str, n: int) -> tuple[object, str]:
     """The next thing to send: ``(payload, kind)`` with kind valid, duplicate or malformed."""
-    if n % MALFORMED_EVERY == MALFORMED_EVERY // 2:
+    if n % MALFORMED_EVERY == MALFORMED_EVERY // 10:
         return make_malformed(rng, f"{prefix}-bad-{n}"), "malformed"
     if rng.random() < DUPLICATE_RATE:
         again = ledger.earlier(rng)
@@ -348,11 +349,8 @@ def lags(settings, ledger: Ledger, runs: list[Run]) -> list[float]:
     """Seconds from an event's first accepted send to the end of the run that landed it (its
     build published the snapshot the API reads)."""
     ends = sorted(r.ended for r in runs)
-    con = duckdb.connect(str(settings.duckdb_path), read_only=True)
-    try:
-        landed = con.execute("select source, event_id, landed_at from raw.usage_events").fetchall()
-    finally:
-        con.close()
+    with Warehouse(settings).connection(read_only=True) as con:
+        landed = con.fetchall("select source, event_id, landed_at from raw.usage_events")
     out = []
     for source, event_id, landed_at in landed:
         if (source, event_id) not in ledger.accepted:
@@ -364,7 +362,12 @@ def lags(settings, ledger: Ledger, runs: list[Run]) -> list[float]:
 
 
 @pytest.mark.timeout(int(SECONDS) + 1800)
-def test_soak_nothing_lost_nothing_counted_twice(settings):
+def test_soak_nothing_lost_nothing_counted_twice(make_settings, request):
+    assert WAREHOUSE in ("duckdb", "postgres"), f"SOAK_WAREHOUSE={WAREHOUSE}"
+    pg = (
+        {"warehouse_url": request.getfixturevalue("pg_database")} if WAREHOUSE == "postgres" else {}
+    )
+    settings = make_settings(**pg)
     seed_meters(settings, DEMO_METERS)
     port = free_port()
     log_path = settings.data_path / "serve.log"
@@ -463,6 +466,7 @@ def test_soak_nothing_lost_nothing_counted_twice(settings):
         "seconds": SECONDS,
         "rate_target": RATE,
         "run_interval": RUN_INTERVAL,
+        "warehouse": WAREHOUSE,
         "sent_http": c["http_sent"],
         "sent_kafka": c["kafka_sent"],
         "http_requests": c["http_requests"],
