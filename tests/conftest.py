@@ -43,6 +43,25 @@ TEST_METERS = (
 )
 
 
+def pytest_addoption(parser) -> None:
+    parser.addoption(
+        "--soak",
+        action="store_true",
+        default=False,
+        help="also run the soak test (marker soak, SOAK_SECONDS long; make soak)",
+    )
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    # The soak test runs for minutes: deselected unless asked for with --soak.
+    if config.getoption("--soak"):
+        return
+    deselected = [item for item in items if item.get_closest_marker("soak")]
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
+        items[:] = [item for item in items if not item.get_closest_marker("soak")]
+
+
 @pytest.fixture(scope="session")
 def broker() -> Iterator[EmbeddedBroker]:
     with EmbeddedBroker.start() as running:
