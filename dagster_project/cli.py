@@ -346,18 +346,19 @@ def produce_demo_month(settings: Settings, events: int = 200_000) -> int:
     return produce_plan(settings, SyntheticPlan(start=start, end=end, events=events))
 
 
-def _spawn(cmd: list[str], env: dict[str, str], log_path: Path) -> subprocess.Popen:
+def _spawn(cmd: list[str], env: dict[str, str], log_path: Path | None) -> subprocess.Popen:
     """A child in its own session (the leader of a group holding whatever it starts), with
     SIGINT handled again (a CI job or ``nohup ... &`` starts us with it ignored) and SIGTERM
-    sent to it by the kernel should this process die without stopping it."""
+    sent to it by the kernel should this process die without stopping it. Its output goes to
+    ``log_path`` (None: this process's own)."""
     from ingestion.processes import child_preexec
 
-    with open(log_path, "ab") as out:
+    with open(log_path or os.devnull, "ab") as log:
         return subprocess.Popen(
             cmd,
             env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
+            stdout=log if log_path else None,
+            stderr=subprocess.STDOUT if log_path else None,
             stdin=subprocess.DEVNULL,
             cwd=ROOT,
             start_new_session=True,
@@ -410,8 +411,14 @@ def cmd_demo(args) -> int:
         )
         _wait_for_port(settings.api_host, settings.api_port)
         print("running the pipeline (land -> dbt build -> publish -> collect payments) ...")
-        if run_once(settings) != 0:
+        sys.stdout.flush()
+        # In a child: Dagster takes over SIGINT and SIGTERM while it runs a job in process
+        # (a stop becomes a failed run), and the demo must stop, not go on, on either.
+        pipeline = _spawn([sys.executable, "-m", "dagster_project.cli", "run"], env, None)
+        children.append(pipeline)
+        if pipeline.wait() != 0:
             print("billing: the pipeline failed; see the runs in the Dagster UI", file=sys.stderr)
+        children.remove(pipeline)
         children.append(
             _spawn(
                 [sys.executable, "-m", "dagster_project.cli", "realtime"],

@@ -5,6 +5,7 @@ it is up, and must exit within seconds leaving no process behind and its port fr
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -49,9 +50,13 @@ def _stop_and_check(proc: subprocess.Popen, sig: int, log: Path, timeout: float 
             os.kill(pid, signal.SIGKILL)
         pytest.fail(f"still running {timeout}s after {sig!r}: {log.read_text()[-2000:]}")
     took = time.monotonic() - sent
-    assert wait_until(lambda: not alive(started), 5), [
-        command_line(pid) for pid, _ in alive(started)
-    ]
+    if not wait_until(lambda: not alive(started), 5):
+        left = alive(started)
+        names = [command_line(pid) for pid, _ in left]
+        for pid, _ in left:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        pytest.fail(f"left running after {signal.Signals(sig).name}: {names}")
     print(f"{proc.args[1]}: stopped {took:.1f}s after {signal.Signals(sig).name}")
     return proc.returncode
 
@@ -60,6 +65,9 @@ def _up(proc: subprocess.Popen, log: Path, ready, timeout: float = 60) -> None:
     if not wait_until(lambda: ready() or proc.poll() is not None, timeout, 0.1) or (
         proc.poll() is not None
     ):
+        for pid, _ in descendants(proc.pid):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
         proc.kill()
         pytest.fail(f"did not start (exit {proc.poll()}): {log.read_text()[-2000:]}")
 
@@ -116,3 +124,43 @@ def test_run_stops_dbt_on_sigterm(settings, tmp_path):
         timeout=180,
     )
     assert _stop_and_check(proc, signal.SIGTERM, log, timeout=30) == 1
+
+
+@pytest.mark.slow
+def test_demo_stopped_during_its_pipeline_run_stops_everything(tmp_path):
+    """SIGTERM while the demo's pipeline runs (Dagster takes signals over while it runs a job)
+    stops the demo, not just the run: nothing it started is left and it exits 0."""
+    broker, api = free_port(), free_port()
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("BILLING_", "STRIPE_", "DAGSTER_"))
+    }
+    env.update(
+        BILLING_DATA_DIR=str(tmp_path / "demo"),
+        BILLING_KAFKA_BOOTSTRAP_SERVERS=f"127.0.0.1:{broker}",
+        BILLING_API_PORT=str(api),
+        BILLING_DAGSTER_PORT=str(free_port()),
+    )
+    log = tmp_path / "demo.out"
+    with open(log, "ab") as out:
+        proc = subprocess.Popen(
+            [BILLING, "demo", "--events", "2000"],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+    _up(
+        proc,
+        log,
+        lambda: any(
+            command_line(pid).rstrip().endswith("dagster_project.cli run")
+            for pid, _ in descendants(proc.pid)
+        ),
+        timeout=180,
+    )
+    time.sleep(3)  # into the run
+    assert _stop_and_check(proc, signal.SIGTERM, log, timeout=30) == 0
+    assert "Ctrl-C stops everything" not in log.read_text()  # it stopped, it did not go on
+    assert not port_open(broker) and not port_open(api)
