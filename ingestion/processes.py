@@ -5,7 +5,8 @@ Dagster UI) is started in its own session, so it is the leader of a process grou
 everything it starts in turn, and is stopped by signalling that whole group: SIGINT (or
 SIGTERM) first, SIGKILL after a timeout. On Linux the child also asks the kernel for SIGTERM
 should its parent die without stopping it (``kill -9`` of the parent), so nothing is left
-holding a port.
+holding a port. (The kernel sends it when the *thread* that started the child ends: start
+long-running children from the main thread, as every caller does.)
 """
 
 from __future__ import annotations
