@@ -35,6 +35,34 @@ def _quiet_environment() -> None:
     os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
 
 
+# ----------------------------------------------------------------------------- stopping
+# Commands that run until stopped: SIGINT or SIGTERM stops them and everything they started,
+# and they exit 0. ``run`` stopped that way exits 1 (the run did not finish; the next one
+# resumes: landing, finalization and collection are transactional).
+SERVICES = frozenset({"broker", "serve", "realtime", "demo"})
+
+
+def _sigterm_as_ctrl_c(_signum, frame) -> None:
+    """SIGTERM (systemd, Docker, Kubernetes) is handled exactly as Ctrl-C: by whatever handles
+    SIGINT at that moment (a KeyboardInterrupt by default, a stop flag where a command set one,
+    nothing while a command cleans up with SIGINT ignored)."""
+    handler = signal.getsignal(signal.SIGINT)
+    if handler is signal.SIG_IGN:
+        return
+    if callable(handler):
+        handler(signal.SIGINT, frame)
+        return
+    raise KeyboardInterrupt
+
+
+def handle_stop_signals() -> None:
+    """Ctrl-C raises KeyboardInterrupt even when this process was started with SIGINT ignored
+    (a CI job, ``nohup ... &``), and SIGTERM does what Ctrl-C does."""
+    if signal.getsignal(signal.SIGINT) in (signal.SIG_IGN, signal.SIG_DFL, None):
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, _sigterm_as_ctrl_c)
+
+
 # ----------------------------------------------------------------------------- broker
 def start_embedded_broker(settings: Settings):
     from ingestion.broker import BrokerError, EmbeddedBroker, parse_bootstrap
@@ -61,10 +89,12 @@ def cmd_broker(args) -> int:
     try:
         broker.process.wait()
     except KeyboardInterrupt:
-        pass
+        return 0
     finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not skip cleanup
         broker.stop()
-    return 0
+    print(f"billing: the broker exited with code {broker.process.returncode}", file=sys.stderr)
+    return 1
 
 
 # ----------------------------------------------------------------------------- migrate / run
@@ -128,12 +158,15 @@ def cmd_serve(args) -> int:
     # of which waits).
     gc.collect()
     gc.freeze()
-    uvicorn.run(
-        app,
-        host=args.host or settings.api_host,
-        port=args.port or settings.api_port,
-        log_level="info",
-    )
+    # uvicorn stops gracefully on SIGINT and SIGTERM, then raises the signal again: here a
+    # KeyboardInterrupt once the server is down.
+    with contextlib.suppress(KeyboardInterrupt):
+        uvicorn.run(
+            app,
+            host=args.host or settings.api_host,
+            port=args.port or settings.api_port,
+            log_level="info",
+        )
     return 0
 
 
@@ -149,10 +182,9 @@ def cmd_realtime(args) -> int:
     stop = threading.Event()
 
     def on_signal(_signum, _frame):
-        stop.set()
+        stop.set()  # the consumer commits or drops its batch, then returns
 
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGINT, on_signal)  # SIGTERM is forwarded to it (main)
     print(
         f"real-time consumer {settings.realtime_consumer_name} on {settings.usage_topic}; "
         "Ctrl-C stops it"
@@ -316,36 +348,31 @@ def produce_demo_month(settings: Settings, events: int = 200_000) -> int:
     return produce_plan(settings, SyntheticPlan(start=start, end=end, events=events))
 
 
-def _default_sigint() -> None:
-    """In a child before it runs: SIGINT as the default again. A process started in the
-    background of a non-interactive shell (a CI job, `nohup ... &`) inherits SIGINT ignored,
-    and the demo stops its children with SIGINT."""
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
+def _spawn(cmd: list[str], env: dict[str, str], log_path: Path | None) -> subprocess.Popen:
+    """A child in its own session (the leader of a group holding whatever it starts), with
+    SIGINT handled again (a CI job or ``nohup ... &`` starts us with it ignored) and SIGTERM
+    sent to it by the kernel should this process die without stopping it. Its output goes to
+    ``log_path`` (None: this process's own)."""
+    from ingestion.processes import child_preexec
 
-
-def _spawn(cmd: list[str], env: dict[str, str], log_path: Path) -> subprocess.Popen:
-    out = open(log_path, "ab")  # noqa: SIM115 - owned by the child
-    return subprocess.Popen(
-        cmd,
-        env=env,
-        stdout=out,
-        stderr=subprocess.STDOUT,
-        cwd=ROOT,
-        start_new_session=True,
-        preexec_fn=_default_sigint,  # noqa: PLW1509 - one async-signal-safe call
-    )
+    with open(log_path or os.devnull, "ab") as log:
+        return subprocess.Popen(
+            cmd,
+            env=env,
+            stdout=log if log_path else None,
+            stderr=subprocess.STDOUT if log_path else None,
+            stdin=subprocess.DEVNULL,
+            cwd=ROOT,
+            start_new_session=True,
+            preexec_fn=child_preexec,  # noqa: PLW1509 - async-signal-safe calls only
+        )
 
 
 def _stop(proc: subprocess.Popen, timeout: float = 15) -> None:
-    if proc.poll() is not None:
-        return
-    try:
-        os.killpg(proc.pid, signal.SIGINT)
-        proc.wait(timeout)
-    except (subprocess.TimeoutExpired, ProcessLookupError):
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
+    """SIGINT to the child's whole process group (Ctrl-C), SIGKILL after ``timeout``."""
+    from ingestion.processes import stop_group
+
+    stop_group(proc, signal.SIGINT, timeout)
 
 
 def cmd_demo(args) -> int:
@@ -353,8 +380,6 @@ def cmd_demo(args) -> int:
     from ingestion.kafka import ensure_topics
 
     settings = _settings()
-    # Ctrl-C stops everything, even if this process was started with SIGINT ignored.
-    signal.signal(signal.SIGINT, signal.default_int_handler)
     home = prepare_dagster_home(settings)
     print(f"data directory: {settings.data_path}")
     broker = start_embedded_broker(settings)
@@ -388,8 +413,14 @@ def cmd_demo(args) -> int:
         )
         _wait_for_port(settings.api_host, settings.api_port)
         print("running the pipeline (land -> dbt build -> publish -> collect payments) ...")
-        if run_once(settings) != 0:
+        sys.stdout.flush()
+        # In a child: Dagster takes over SIGINT and SIGTERM while it runs a job in process
+        # (a stop becomes a failed run), and the demo must stop, not go on, on either.
+        pipeline = _spawn([sys.executable, "-m", "dagster_project.cli", "run"], env, None)
+        children.append(pipeline)
+        if pipeline.wait() != 0:
             print("billing: the pipeline failed; see the runs in the Dagster UI", file=sys.stderr)
+        children.remove(pipeline)
         children.append(
             _spawn(
                 [sys.executable, "-m", "dagster_project.cli", "realtime"],
@@ -520,7 +551,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     bench_rt.set_defaults(func=cmd_bench_realtime)
     args = parser.parse_args(argv)
-    return args.func(args)
+    handle_stop_signals()
+    try:
+        return args.func(args)
+    except KeyboardInterrupt:  # stopped before a command caught it (a run: not finished)
+        print(f"billing {args.command}: stopped", file=sys.stderr)
+        return 0 if args.command in SERVICES else 1
 
 
 if __name__ == "__main__":

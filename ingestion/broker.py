@@ -7,11 +7,14 @@ topic id when it restarts and reads the new log from its beginning (see ``ingest
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+from ingestion.processes import child_preexec, stop_group
 
 
 class BrokerError(RuntimeError):
@@ -81,6 +84,7 @@ class EmbeddedBroker:
                 stdin=subprocess.DEVNULL,
                 env={**os.environ, "RUST_LOG": os.environ.get("RUST_LOG", "warn")},
                 start_new_session=True,
+                preexec_fn=child_preexec,  # noqa: PLW1509 - async-signal-safe calls only
             )
         finally:
             if log_file:
@@ -88,18 +92,12 @@ class EmbeddedBroker:
         try:
             _wait_for_port(host, port, timeout, proc)
         except BrokerError:
-            proc.kill()
+            stop_group(proc, signal.SIGKILL)
             raise
         return cls(host, port, proc)
 
     def stop(self, timeout: float = 10.0) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_group(self.process, signal.SIGTERM, timeout)
 
     def __enter__(self) -> EmbeddedBroker:
         return self

@@ -74,12 +74,29 @@ def lock_owner() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
+def holder_is_dead(owner: str) -> bool:
+    """True if ``owner`` (``host:pid``) is a process of this host that no longer runs: a run
+    killed while holding a lease (``kill -9``, a crash) must not block the next run until the
+    lease expires. Holders on other hosts are trusted until their lease expires."""
+    host, _, pid = owner.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit() or int(pid) == os.getpid():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # alive, another user's
+        return False
+    return False
+
+
 @contextmanager
 def lease_lock(
     con: WarehouseConnection, name: str, now: datetime, ttl: timedelta = timedelta(minutes=30)
 ) -> Iterator[None]:
     """Hold ``name`` until the block ends (or the lease expires, should the holder die)."""
     owner = lock_owner()
+    params = {"name": name, "owner": owner, "now": now, "until": now + ttl}
     with con.transaction():
         taken = con.fetchall(
             "insert into raw.pipeline_locks (lock_name, locked_by, locked_at, lock_until) "
@@ -87,14 +104,24 @@ def lease_lock(
             "locked_by = excluded.locked_by, locked_at = excluded.locked_at, "
             "lock_until = excluded.lock_until where raw.pipeline_locks.lock_until <= :now "
             "returning locked_by",
-            {"name": name, "owner": owner, "now": now, "until": now + ttl},
+            params,
         )
     if not taken:
         holder = con.fetchone(
             "select locked_by, lock_until from raw.pipeline_locks where lock_name = :name",
             {"name": name},
         )
-        raise LockHeld(f"{name} is held by {holder[0]} until {holder[1]}")
+        if holder is not None and holder_is_dead(holder[0]):
+            log.warning("taking over %s from %s, which died holding it", name, holder[0])
+            with con.transaction():  # only from that dead holder: a live taker wins the race
+                taken = con.fetchall(
+                    "update raw.pipeline_locks set locked_by = :owner, locked_at = :now, "
+                    "lock_until = :until where lock_name = :name and locked_by = :dead "
+                    "returning locked_by",
+                    {**params, "dead": holder[0]},
+                )
+        if not taken:
+            raise LockHeld(f"{name} is held by {holder[0]} until {holder[1]}")
     try:
         yield
     finally:

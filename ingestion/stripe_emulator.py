@@ -4,6 +4,7 @@ request (a fixed path under /tmp, shared by every instance) is switched off."""
 
 from __future__ import annotations
 
+import signal
 import socket
 import subprocess
 import sys
@@ -13,6 +14,7 @@ from pathlib import Path
 import httpx
 
 from ingestion.broker import free_port
+from ingestion.processes import child_preexec, stop_group
 
 LAUNCHER = (
     "import sys, localstripe.resources as r\n"
@@ -38,8 +40,15 @@ class LocalStripe:
         port = port or free_port()
         out = log_path.open("ab") if log_path else subprocess.DEVNULL
         proc = subprocess.Popen(
-            [sys.executable, "-c", LAUNCHER, str(port)], stdout=out, stderr=subprocess.STDOUT
+            [sys.executable, "-c", LAUNCHER, str(port)],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            preexec_fn=child_preexec,  # noqa: PLW1509 - async-signal-safe calls only
         )
+        if log_path:
+            out.close()
         running = cls(proc, port)
         deadline = time.monotonic() + 30
         while True:
@@ -65,13 +74,7 @@ class LocalStripe:
         httpx.delete(f"{self.api_base}/_config/data").raise_for_status()
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_group(self.proc, signal.SIGTERM, 10)
 
     def __enter__(self) -> LocalStripe:
         return self

@@ -1,4 +1,5 @@
-"""`billing demo` end to end: it starts everything, serves data, and Ctrl-C stops it all."""
+"""`billing demo` end to end: it starts everything, serves data, and SIGTERM (as Ctrl-C) stops
+it all."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from pathlib import Path
 import httpx
 
 from ingestion.broker import free_port
+from tests.proc_tree import alive, command_line, descendants, wait_until
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -24,7 +26,7 @@ def port_open(port: int) -> bool:
         return s.connect_ex(("127.0.0.1", port)) == 0
 
 
-def test_demo_serves_the_api_and_dagster_and_stops_on_ctrl_c(tmp_path):
+def test_demo_serves_the_api_and_dagster_and_stops_on_sigterm(tmp_path):
     broker, api, dagster = free_port(), free_port(), free_port()
     env = {
         **os.environ,
@@ -131,12 +133,17 @@ def test_demo_serves_the_api_and_dagster_and_stops_on_ctrl_c(tmp_path):
                 time.sleep(0.5)
             assert {"paid", "payment_failed", "requires_payment_method"} <= statuses, statuses
     finally:
-        demo.send_signal(signal.SIGINT)
+        started = descendants(demo.pid)  # broker, localstripe, API, consumer, Dagster's processes
+        demo.send_signal(signal.SIGTERM)  # the demo alone, as `kill <pid>` or systemd would
         try:
             demo.wait(60)
         except subprocess.TimeoutExpired:
             os.killpg(demo.pid, signal.SIGKILL)
             raise
     assert demo.returncode == 0
+    assert len(started) >= 5, [command_line(pid) for pid, _ in started]
+    assert wait_until(lambda: not alive(started), 10), [
+        command_line(pid) for pid, _ in alive(started)
+    ]
     time.sleep(1)
     assert not port_open(broker) and not port_open(api) and not port_open(dagster)

@@ -47,6 +47,7 @@ def finalize_invoices(context: dg.AssetExecutionContext, billing: BillingSetting
     no-op for periods already finalized or still in grace."""
     settings = billing.get()
     periods = periods_in_window(context.partition_time_window)
+    context.log.info(f"finalizing the periods due among {[p.isoformat() for p in periods]}")
     with Warehouse(settings).connection() as con:
         result = finalize_due_periods(con, periods, utc_now(), settings.grace_period_hours)
     count = sum(len(n) for n in result.finalized.values())

@@ -42,6 +42,7 @@ def invoice_payments(
         return dg.MaterializeResult(metadata={"enabled": False, "reason": COLLECTION_OFF})
     migrate(settings)
     now = datetime.fromisoformat(config.now) if config.now else None
+    context.log.info("collecting payments of the finalized invoices")
     report = collect_payments(settings, now=now)
     summary = report.as_dict()
     for tenant in summary["missing_payment_method"]:
