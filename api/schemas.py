@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 from typing import Annotated, Generic, Literal, TypeVar
 
+from annotated_types import Ge, Le
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
+
+from api.timeutil import UtcDateTime
 
 T = TypeVar("T")
 
@@ -23,6 +26,55 @@ def plain_decimal(value: Decimal | None) -> str | None:
 
 
 Plain = Annotated[Decimal, PlainSerializer(plain_decimal, return_type=str)]
+
+# Integer ids and counts the databases store (64-bit signed): a larger number is a 422 naming
+# the field, not an overflow deep in the driver.
+MAX_DB_INTEGER = 2**63 - 1
+RowId = Annotated[int, Ge(1), Le(MAX_DB_INTEGER)]
+
+
+class ErrorItem(BaseModel):
+    code: str = Field(description="Stable snake_case code, e.g. `decimal_parsing`, `missing`.")
+    message: str
+    field: str | None = Field(description="Dotted path of the input, e.g. `query.tenant_id`.")
+
+
+class Error(BaseModel):
+    """The body of every answer >= 400 (400, 401, 403, 404, 409, 422, 503, ...)."""
+
+    code: str = Field(
+        description="Stable snake_case code: `bad_request`, `unauthorized`, `forbidden`, "
+        "`not_found`, `conflict`, `validation_error`, `invalid`, `unavailable`, ..."
+    )
+    message: str = Field(description="What is wrong, for a person.")
+    field: str | None = Field(
+        description="Dotted path of the offending input (`amount`, `query.tenant_id`), if any."
+    )
+    detail: str = Field(description="`<field>: <message>` (or the message): the earlier text.")
+    errors: list[ErrorItem] = Field(description="One entry per invalid input (422).")
+
+
+ERROR_RESPONSES: dict[int | str, dict] = {
+    status: {"model": Error, "description": description}
+    for status, description in {
+        400: "Bad request: the body or a parameter cannot be read.",
+        401: "No key, or an invalid or revoked key.",
+        403: "The key may not do this.",
+        404: "Not found.",
+        409: "Conflict with the current state.",
+        422: "A field's value is not acceptable (`field` names it).",
+        503: "The warehouse or control-plane database is not available yet.",
+    }.items()
+}
+
+# The same for operations whose success is not JSON (an HTML page): errors still are.
+JSON_ERROR_RESPONSES: dict[int | str, dict] = {
+    status: {
+        "description": response["description"],
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+    }
+    for status, response in ERROR_RESPONSES.items()
+}
 
 
 class Page(BaseModel, Generic[T]):
@@ -68,8 +120,8 @@ class MeterPublic(BaseModel):
     value_property: str | None
     unit: str
     group_by: list[str]
-    created_at: datetime
-    archived_at: datetime | None
+    created_at: UtcDateTime
+    archived_at: UtcDateTime | None
 
 
 class MetersPublic(BaseModel):
@@ -91,8 +143,8 @@ class ApiKeyPublic(BaseModel):
     id: str
     tenant_id: str
     name: str
-    created_at: datetime
-    revoked_at: datetime | None
+    created_at: UtcDateTime
+    revoked_at: UtcDateTime | None
 
 
 class ApiKeyCreated(ApiKeyPublic):
@@ -120,7 +172,7 @@ class UsagePublic(BaseModel):
 
 
 class UsagesPublic(Page[UsagePublic]):
-    as_of: datetime | None = Field(description="When the data served was published.")
+    as_of: UtcDateTime | None = Field(description="When the data served was published.")
 
 
 class IngestResult(BaseModel):
@@ -146,11 +198,11 @@ class DeadLetterPublic(BaseModel):
     payload_encoding: str
     reason_code: str
     reason: str
-    dead_lettered_at: datetime
+    dead_lettered_at: UtcDateTime
 
 
 class DeadLettersPublic(Page[DeadLetterPublic]):
-    as_of: datetime | None
+    as_of: UtcDateTime | None
 
 
 # ----------------------------------------------------------------------------- pricing
@@ -284,9 +336,9 @@ class PlanPublic(BaseModel):
     base_fee: BaseFeePublic
     trial_days: int
     charges: list[ChargePublic]
-    created_at: datetime
-    superseded_at: datetime | None
-    archived_at: datetime | None
+    created_at: UtcDateTime
+    superseded_at: UtcDateTime | None
+    archived_at: UtcDateTime | None
     is_current: bool
 
 
@@ -301,7 +353,7 @@ class SubscriptionCreate(BaseModel):
 
     tenant_id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$")
     plan_code: str
-    start_at: datetime | None = Field(None, description="Default: now. UTC if no offset given.")
+    start_at: UtcDateTime | None = Field(None, description="Default: now. UTC if no offset given.")
     trial_days: int | None = Field(None, ge=0, le=365, description="Default: the plan's.")
     coupon_code: str | None = None
 
@@ -310,7 +362,7 @@ class CancelIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     at_period_end: bool = True
-    at: datetime | None = Field(None, description="When to cancel immediately (default now).")
+    at: UtcDateTime | None = Field(None, description="When to cancel immediately (default now).")
 
 
 class PlanChangeIn(BaseModel):
@@ -320,7 +372,7 @@ class PlanChangeIn(BaseModel):
     timing: Literal["immediate", "period_end"] | None = Field(
         None, description="Default: upgrades immediately (prorated), downgrades at period end."
     )
-    at: datetime | None = Field(None, description="When an immediate change takes effect.")
+    at: UtcDateTime | None = Field(None, description="When an immediate change takes effect.")
 
 
 class CouponApply(BaseModel):
@@ -332,15 +384,15 @@ class CouponApply(BaseModel):
 class PhasePublic(BaseModel):
     plan_code: str
     plan_version: int
-    starts_at: datetime
-    ends_at: datetime | None
+    starts_at: UtcDateTime
+    ends_at: UtcDateTime | None
     reason: str
 
 
 class SubscriptionEventPublic(BaseModel):
     kind: str
-    occurred_at: datetime
-    effective_at: datetime
+    occurred_at: UtcDateTime
+    effective_at: UtcDateTime
     details: dict
 
 
@@ -354,7 +406,7 @@ class ProrationLinePublic(BaseModel):
 
 class RedemptionPublic(BaseModel):
     coupon_code: str
-    redeemed_at: datetime
+    redeemed_at: UtcDateTime
     first_period_start: date
     periods: int | None
 
@@ -366,14 +418,14 @@ class SubscriptionPublic(BaseModel):
     plan_code: str
     plan_version: int
     currency: str
-    started_at: datetime
-    trial_ends_at: datetime | None
-    cancel_at: datetime | None
-    canceled_at: datetime | None
+    started_at: UtcDateTime
+    trial_ends_at: UtcDateTime | None
+    cancel_at: UtcDateTime | None
+    canceled_at: UtcDateTime | None
     current_period_start: date | None
     current_period_end: date | None
     pending_plan_code: str | None = Field(None, description="Plan that takes over at a later date.")
-    pending_change_at: datetime | None = None
+    pending_change_at: UtcDateTime | None = None
     phases: list[PhasePublic]
     coupons: list[RedemptionPublic]
     events: list[SubscriptionEventPublic]
@@ -400,7 +452,7 @@ class CouponCreate(BaseModel):
     duration: Literal["once", "repeating", "forever"]
     duration_in_months: int | None = Field(None, ge=1, le=120)
     max_redemptions: int | None = Field(None, ge=1)
-    redeem_by: datetime | None = None
+    redeem_by: UtcDateTime | None = None
     plan_codes: list[str] = Field(default_factory=list, description="Empty: every plan.")
 
 
@@ -414,10 +466,10 @@ class CouponPublic(BaseModel):
     duration_in_months: int | None
     max_redemptions: int | None
     times_redeemed: int
-    redeem_by: datetime | None
+    redeem_by: UtcDateTime | None
     plan_codes: list[str]
-    created_at: datetime
-    archived_at: datetime | None
+    created_at: UtcDateTime
+    archived_at: UtcDateTime | None
 
 
 class CouponsPublic(BaseModel):
@@ -438,8 +490,8 @@ class TaxRatePublic(BaseModel):
     code: str
     name: str
     percentage: Plain
-    created_at: datetime
-    archived_at: datetime | None
+    created_at: UtcDateTime
+    archived_at: UtcDateTime | None
 
 
 class TaxRatesPublic(BaseModel):
@@ -460,8 +512,8 @@ class TenantPublic(BaseModel):
     name: str
     email: str | None
     tax_rates: list[str]
-    created_at: datetime
-    updated_at: datetime
+    created_at: UtcDateTime
+    updated_at: UtcDateTime
 
 
 class TenantsPublic(BaseModel):
@@ -483,7 +535,7 @@ class CreditGrantPublic(BaseModel):
     amount: Plain
     currency: str
     reason: str
-    granted_at: datetime
+    granted_at: UtcDateTime
 
 
 class CreditGrantsPublic(BaseModel):
@@ -509,8 +561,8 @@ class PaymentAttemptPublic(BaseModel):
     amount_minor: int
     failure_code: str | None
     failure_message: str | None
-    created_at: datetime
-    updated_at: datetime
+    created_at: UtcDateTime
+    updated_at: UtcDateTime
 
 
 class InvoicePublic(BaseModel):
@@ -529,8 +581,8 @@ class InvoicePublic(BaseModel):
     tax: str
     credits: str
     total: str
-    finalized_at: datetime | None
-    voided_at: datetime | None
+    finalized_at: UtcDateTime | None
+    voided_at: UtcDateTime | None
     void_reason: str | None
     payment_status: str | None = Field(
         None,
@@ -542,7 +594,7 @@ class InvoicePublic(BaseModel):
 
 
 class InvoicesPublic(Page[InvoicePublic]):
-    as_of: datetime | None
+    as_of: UtcDateTime | None
 
 
 class VoidIn(BaseModel):
@@ -585,8 +637,8 @@ class CostCenterPublic(BaseModel):
     owner: str | None
     monthly_budget: Plain | None
     budget_currency: str | None
-    created_at: datetime
-    updated_at: datetime
+    created_at: UtcDateTime
+    updated_at: UtcDateTime
 
 
 class CostCentersPublic(BaseModel):
@@ -708,8 +760,8 @@ class QuotaPublic(BaseModel):
     limit: Plain
     enforcement: str
     alert_thresholds: list[Plain]
-    created_at: datetime
-    updated_at: datetime
+    created_at: UtcDateTime
+    updated_at: UtcDateTime
 
 
 class AllocationRulesPublic(BaseModel):
@@ -725,12 +777,12 @@ class CostFilePublic(BaseModel):
     provider: str | None = None
     row_count: int | None = None
     error: str | None = None
-    billing_period_start: datetime | None = None
-    billing_period_end: datetime | None = None
+    billing_period_start: UtcDateTime | None = None
+    billing_period_end: UtcDateTime | None = None
     currencies: str | None = None
     billed_cost: Plain | None = None
     effective_cost: Plain | None = None
-    landed_at: datetime | None = None
+    landed_at: UtcDateTime | None = None
     superseded_by: str | None = None
 
 
@@ -830,8 +882,8 @@ class BudgetPublic(BaseModel):
     currency: str
     amount: Plain
     alert_thresholds: list[Plain]
-    created_at: datetime
-    updated_at: datetime
+    created_at: UtcDateTime
+    updated_at: UtcDateTime
 
 
 class BudgetsPublic(BaseModel):
@@ -852,7 +904,7 @@ class MilestonePublic(BaseModel):
     meter: str
     tenant_id: str | None
     levels: list[Plain]
-    created_at: datetime
+    created_at: UtcDateTime
 
 
 class MilestonesPublic(BaseModel):
@@ -863,9 +915,9 @@ class MilestonesPublic(BaseModel):
 class DeliveryPublic(BaseModel):
     status: str
     attempts: int
-    published_at: datetime | None
-    delivered_at: datetime | None
-    next_attempt_at: datetime | None
+    published_at: UtcDateTime | None
+    delivered_at: UtcDateTime | None
+    next_attempt_at: UtcDateTime | None
     last_status_code: int | None
     last_error: str | None
 
@@ -881,7 +933,7 @@ class AlertPublic(BaseModel):
     value: Plain
     limit: Plain | None
     source: str
-    fired_at: datetime
+    fired_at: UtcDateTime
     details: dict
     delivery: DeliveryPublic | None
 
@@ -908,7 +960,7 @@ class RealtimeCostMetric(BaseModel):
     tenant_id: str
     period_start: date
     period_end: date
-    as_of: datetime
+    as_of: UtcDateTime
     currency: str | None
     month_to_date: Plain
     projected_month_end: Plain
@@ -931,7 +983,7 @@ class DriftPublic(BaseModel):
 
 class ReconciliationPublic(BaseModel):
     run_id: int | None
-    run_at: datetime | None
+    run_at: UtcDateTime | None
     snapshot: str | None
     compared: int
     drifted: int

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from decimal import Decimal
 from typing import Annotated
 
@@ -32,7 +31,9 @@ from api.schemas import (
     MilestonesPublic,
     RealtimeCostMetric,
     ReconciliationPublic,
+    RowId,
 )
+from api.timeutil import IsoDate
 from ingestion.alerting import period_bounds
 
 router = APIRouter(tags=["alerts"])
@@ -76,7 +77,7 @@ def create_milestone(body: MilestoneCreate, session: SessionDep, _admin: AdminDe
 
 
 @router.delete("/milestones/{milestone_id}", response_model=MilestonePublic)
-def delete_milestone(milestone_id: int, session: SessionDep, _admin: AdminDep):
+def delete_milestone(milestone_id: RowId, session: SessionDep, _admin: AdminDep):
     row = session.get(UsageMilestone, milestone_id)
     if row is None:
         raise NotFound(f"milestone {milestone_id} not found")
@@ -123,7 +124,7 @@ def list_alerts(
     tenant_id: str | None = None,
     kind: Annotated[str | None, Query(pattern="^(quota|budget|milestone)$")] = None,
     meter: str | None = None,
-    period_start: date | None = None,
+    period_start: IsoDate | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Annotated[int, Query(ge=0)] = 0,
 ):
@@ -159,7 +160,7 @@ def realtime_cost(
     session: SessionDep,
     caller: CallerDep,
     clock: ClockDep,
-    period_start: date | None = None,
+    period_start: IsoDate | None = None,
 ):
     """Month to date and projected month end from the real-time consumer's totals, priced with
     the plan in force."""

@@ -22,11 +22,13 @@ from api.deps import (
 )
 from api.schemas import (
     DeadLettersPublic,
+    Error,
     IngestResponse,
     IngestResult,
     UsagePublic,
     UsagesPublic,
 )
+from api.timeutil import IsoDate
 from ingestion.events import RejectCode, Rejection, UsageEvent, utc_now
 from ingestion.kafka import KafkaUnavailable
 from ingestion.periods import next_period
@@ -62,8 +64,8 @@ def read_usage(
     reader: ReaderDep,
     tenant_id: str | None = None,
     meter: str | None = None,
-    start: Annotated[date | None, Query(description="First day (inclusive).")] = None,
-    end: Annotated[date | None, Query(description="Last day (exclusive).")] = None,
+    start: Annotated[IsoDate | None, Query(description="First day (inclusive).")] = None,
+    end: Annotated[IsoDate | None, Query(description="Last day (exclusive).")] = None,
     granularity: Literal["day", "period"] = "day",
     group_by: Annotated[
         bool, Query(description="Break period usage down by each meter's group-by properties.")
@@ -147,13 +149,13 @@ def read_usage(
     status_code=202,
     response_model=IngestResponse,
     responses={
-        400: {"description": "The body is not JSON."},
-        413: {"description": f"More than {MAX_BATCH} events."},
+        400: {"description": "The body is not JSON.", "model": Error},
+        413: {"description": f"More than {MAX_BATCH} events.", "model": Error},
         422: {
-            "description": "No event was valid; the body lists each reason.",
-            "model": IngestResponse,
+            "description": "No event was valid; the body lists each reason (or an empty batch).",
+            "model": IngestResponse | Error,
         },
-        503: {"description": "Kafka is unreachable; nothing was accepted."},
+        503: {"description": "Kafka is unreachable; nothing was accepted.", "model": Error},
     },
     openapi_extra={
         "requestBody": {
