@@ -7,16 +7,17 @@ import threading
 from contextlib import asynccontextmanager
 from datetime import timedelta
 
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.db import migrate
 from api.deps import MeterCache
 from api.errors import ApiError, error_body, status_code_name, validation_body
+from api.nul_guard import refuse_nul_characters
 from api.quota_cache import QuotaCache
 from api.routes import (
     alerts,
@@ -112,6 +113,24 @@ def create_app(settings: Settings | None = None, run_migrations: bool = True) ->
             content=error_body("unavailable", f"{exc}; the pipeline has not built it yet"),
         )
 
+    # Safety nets: input the checks above missed, refused by the database (nothing written:
+    # the request's transaction rolls back). A 4xx, never a 500.
+    @app.exception_handler(DataError)
+    async def on_data_error(_request: Request, exc: DataError):
+        log.warning("value refused by the control-plane database: %s", exc.orig)
+        return JSONResponse(
+            status_code=422,
+            content=error_body("invalid", "a value is outside what the database can store"),
+        )
+
+    @app.exception_handler(IntegrityError)
+    async def on_integrity_error(_request: Request, exc: IntegrityError):
+        log.warning("constraint refused by the control-plane database: %s", exc.orig)
+        return JSONResponse(
+            status_code=409,
+            content=error_body("conflict", "the change conflicts with existing data"),
+        )
+
     @app.exception_handler(OperationalError)
     async def on_database_unavailable(_request: Request, exc: OperationalError):
         log.error("control-plane database error: %s", exc)
@@ -125,7 +144,11 @@ def create_app(settings: Settings | None = None, run_migrations: bool = True) ->
         return {"status": "ok"}
 
     # Every operation documents the one error body (api.errors) for every error status.
-    billing = APIRouter(prefix=API_PREFIX, responses=ERROR_RESPONSES)
+    billing = APIRouter(
+        prefix=API_PREFIX,
+        responses=ERROR_RESPONSES,
+        dependencies=[Depends(refuse_nul_characters)],
+    )
     # Routes are matched in order: the quotas (with the callers' hot-path check) come first.
     billing.include_router(quotas.router)
     billing.include_router(usage.router)

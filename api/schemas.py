@@ -27,10 +27,11 @@ def plain_decimal(value: Decimal | None) -> str | None:
 
 Plain = Annotated[Decimal, PlainSerializer(plain_decimal, return_type=str)]
 
-# Integer ids and counts the databases store (64-bit signed): a larger number is a 422 naming
-# the field, not an overflow deep in the driver.
+# Integers the databases store: ids and counts are `integer` columns (32-bit on PostgreSQL),
+# offsets 64-bit. A larger number is a 422 naming the field, not an overflow in the driver.
 MAX_DB_INTEGER = 2**63 - 1
-RowId = Annotated[int, Ge(1), Le(MAX_DB_INTEGER)]
+MAX_ROW_ID = 2**31 - 1
+RowId = Annotated[int, Ge(1), Le(MAX_ROW_ID)]
 
 
 class ErrorItem(BaseModel):
@@ -451,7 +452,7 @@ class CouponCreate(BaseModel):
     currency: str | None = None
     duration: Literal["once", "repeating", "forever"]
     duration_in_months: int | None = Field(None, ge=1, le=120)
-    max_redemptions: int | None = Field(None, ge=1)
+    max_redemptions: int | None = Field(None, ge=1, le=MAX_ROW_ID)
     redeem_by: UtcDateTime | None = None
     plan_codes: list[str] = Field(default_factory=list, description="Empty: every plan.")
 

@@ -100,12 +100,43 @@ def test_validation_errors_name_each_field(client):
         refused = error(client.get(url, headers=ADMIN), 422)
         assert refused["field"] == "query.period_start" and "YYYY-MM-DD" in refused["message"]
 
-    # An id beyond 64 bits is a 422 naming it, not an overflow in the database driver (a 500).
-    refused = error(client.get(f"{BASE}/quotas/{2**63}", headers=ADMIN), 422)
+    # An id beyond the `integer` column (32-bit on PostgreSQL) or an offset beyond 64 bits is a
+    # 422 naming it, not an overflow in the database driver (a 500).
+    refused = error(client.get(f"{BASE}/quotas/{2**31}", headers=ADMIN), 422)
     assert refused["field"] == "path.quota_id"
-    assert error(client.get(f"{BASE}/quotas/{2**63 - 1}", headers=ADMIN), 404)["code"] == (
+    assert error(client.get(f"{BASE}/quotas/{2**31 - 1}", headers=ADMIN), 404)["code"] == (
         "not_found"
     )
+    refused = error(client.get(f"{BASE}/alerts?offset={2**63}", headers=ADMIN), 422)
+    assert refused["field"] == "query.offset"
+
+
+def test_a_nul_character_is_refused_naming_its_field(client):
+    # PostgreSQL text cannot hold it: refused at the door, not a driver error (a 500).
+    for request, field in [
+        (client.get(f"{BASE}/meters/a%00b", headers=ADMIN), "path.key"),
+        (client.get(f"{BASE}/alerts?meter=a%00", headers=ADMIN), "query.meter"),
+        (
+            client.post(
+                f"{BASE}/cost-centers",
+                content=b'{"code": "ok", "name": "x", "owner": "b\\u0000"}',
+                headers={**ADMIN, "Content-Type": "application/json"},
+            ),
+            "owner",
+        ),
+        (
+            client.post(
+                f"{BASE}/pricing/quote",
+                content=b'{"plan_code": "p", "usage": {"calls": "1", "x\\u0000": "2"}}',
+                headers={**ADMIN, "Content-Type": "application/json"},
+            ),
+            "usage",
+        ),
+    ]:
+        refused = error(request, 422)
+        assert refused["code"] == "validation_error" and refused["field"] == field, refused
+        assert "NUL" in refused["message"]
+    assert client.get(f"{BASE}/cost-centers/ok", headers=ADMIN).status_code == 404
 
 
 def test_timestamps_are_written_in_utc_with_an_offset(client):

@@ -20,6 +20,8 @@ from schemathesis.checks import CHECKS, load_all_checks
 from api.main import API_PREFIX, create_app
 from tests.conftest import ADMIN_KEY, seed_meters, serving
 
+pytestmark = pytest.mark.postgres
+
 # Examples per operation and key (valid and malformed): about 90 operations x 2 keys, in
 # about a minute.
 MAX_EXAMPLES = 20
@@ -66,6 +68,13 @@ SEED = (
     ("/cost-centers", {"code": "payments", "name": "Payments"}),
     ("/tenants/tenant-a/credits", {"amount": "5", "currency": "USD"}),
 )
+
+
+@pytest.fixture
+def settings(make_settings, pg_database):
+    # The control plane on PostgreSQL, as in production: 32-bit `integer` ids and text that
+    # cannot hold NUL are where malformed input used to become a 500.
+    return make_settings(control_db_url=pg_database)
 
 
 @pytest.fixture

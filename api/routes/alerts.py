@@ -21,6 +21,7 @@ from api.models import (
 )
 from api.realtime import tenant_cost
 from api.schemas import (
+    MAX_DB_INTEGER,
     AlertPublic,
     AlertsPublic,
     CostLinePublic,
@@ -126,7 +127,7 @@ def list_alerts(
     meter: str | None = None,
     period_start: IsoDate | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_DB_INTEGER)] = 0,
 ):
     """Alert history, newest first, with each notification's delivery state. Milestone
     crossings are the alerts of kind ``milestone``."""

@@ -18,6 +18,7 @@ from api.errors import Conflict, Invalid, NotFound
 from api.models import InvoicePayment, InvoiceVoid, PaymentAttempt
 from api.schemas import (
     JSON_ERROR_RESPONSES,
+    MAX_DB_INTEGER,
     InvoiceLinePublic,
     InvoicePublic,
     InvoicesPublic,
@@ -164,7 +165,7 @@ def list_invoices(
         IsoDate | None, Query(description="A billing period's first day.")
     ] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_DB_INTEGER)] = 0,
 ):
     """Invoices, newest period first, filtered by tenant, subscription, status and period."""
     tenant = scoped_tenant(caller, tenant_id)

@@ -21,6 +21,7 @@ from api.deps import (
     scoped_tenant,
 )
 from api.schemas import (
+    MAX_DB_INTEGER,
     DeadLettersPublic,
     Error,
     IngestResponse,
@@ -71,7 +72,7 @@ def read_usage(
         bool, Query(description="Break period usage down by each meter's group-by properties.")
     ] = False,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_DB_INTEGER)] = 0,
 ):
     """Usage per tenant and meter, per UTC day or per billing period (calendar month, UTC)."""
     tenant = scoped_tenant(caller, tenant_id)
@@ -247,7 +248,7 @@ def read_dead_letters(
     reader: ReaderDep,
     reason_code: str | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_DB_INTEGER)] = 0,
 ):
     """Messages rejected at landing, newest first (admin only)."""
     where, params = _where([("reason_code", "=", reason_code)])
