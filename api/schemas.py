@@ -32,6 +32,8 @@ Plain = Annotated[Decimal, PlainSerializer(plain_decimal, return_type=str)]
 MAX_DB_INTEGER = 2**63 - 1
 MAX_ROW_ID = 2**31 - 1
 RowId = Annotated[int, Ge(1), Le(MAX_ROW_ID)]
+# Money columns are numeric(38, 12): amounts below 10^26 (a larger one is a 422 naming it).
+MONEY_LIMIT = Decimal(10) ** 26
 
 
 class ErrorItem(BaseModel):
@@ -207,7 +209,10 @@ class DeadLettersPublic(Page[DeadLetterPublic]):
 
 
 # ----------------------------------------------------------------------------- pricing
-Amount = Annotated[Decimal, Field(description="Exact decimal; send as a JSON string to be safe")]
+Amount = Annotated[
+    Decimal,
+    Field(lt=MONEY_LIMIT, description="Exact decimal; send as a JSON string to be safe"),
+]
 
 
 class TierIn(BaseModel):
@@ -447,8 +452,8 @@ class CouponCreate(BaseModel):
 
     code: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$")
     name: str = Field("", max_length=200)
-    percent_off: Decimal | None = Field(None, gt=0, le=100)
-    amount_off: Decimal | None = Field(None, gt=0)
+    percent_off: Decimal | None = Field(None, gt=0, le=100, decimal_places=4)
+    amount_off: Decimal | None = Field(None, gt=0, lt=MONEY_LIMIT)
     currency: str | None = None
     duration: Literal["once", "repeating", "forever"]
     duration_in_months: int | None = Field(None, ge=1, le=120)
@@ -484,7 +489,7 @@ class TaxRateCreate(BaseModel):
 
     code: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$", examples=["VAT20"])
     name: str = Field(min_length=1, max_length=200)
-    percentage: Decimal = Field(ge=0, le=100, examples=["20"])
+    percentage: Decimal = Field(ge=0, le=100, decimal_places=6, examples=["20"])
 
 
 class TaxRatePublic(BaseModel):
@@ -525,7 +530,7 @@ class TenantsPublic(BaseModel):
 class CreditGrantCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    amount: Decimal = Field(gt=0)
+    amount: Decimal = Field(gt=0, lt=MONEY_LIMIT)
     currency: str
     reason: str = Field("", max_length=300)
 
@@ -872,7 +877,7 @@ class BudgetIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     currency: str = Field(min_length=3, max_length=3)
-    amount: Decimal = Field(gt=0, description="Monthly budget.")
+    amount: Decimal = Field(gt=0, lt=MONEY_LIMIT, description="Monthly budget.")
     alert_thresholds: list[Percent] = Field(
         default_factory=lambda: [Decimal(80), Decimal(100)], max_length=10
     )

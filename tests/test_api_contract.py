@@ -110,6 +110,20 @@ def test_validation_errors_name_each_field(client):
     refused = error(client.get(f"{BASE}/alerts?offset={2**63}", headers=ADMIN), 422)
     assert refused["field"] == "query.offset"
 
+    # Money the database cannot hold exactly (numeric(38, 12), numeric(9, 6)) is refused,
+    # never rounded or overflowed by the database.
+    for path, payload, field in [
+        ("/tenants/t1/credits", {"amount": "1e26", "currency": "USD"}, "amount"),
+        ("/tax-rates", {"code": "V", "name": "V", "percentage": "19.1234567"}, "percentage"),
+        (
+            "/pricing/calculate",
+            {**body, "quantity": "1", "price": {"model": "per_unit", "unit_amount": "1E+26"}},
+            "price.unit_amount",
+        ),
+    ]:
+        refused = error(client.post(f"{BASE}{path}", json=payload, headers=ADMIN), 422)
+        assert refused["field"] == field, refused
+
 
 def test_a_nul_character_is_refused_naming_its_field(client):
     # PostgreSQL text cannot hold it: refused at the door, not a driver error (a 500).
