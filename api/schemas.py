@@ -900,8 +900,10 @@ class BudgetsPublic(BaseModel):
 class MilestoneCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    meter: str
-    tenant_id: str | None = Field(None, description="Empty: every tenant.")
+    meter: str = Field(max_length=63)
+    tenant_id: str | None = Field(
+        None, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$", description="Empty: every tenant."
+    )
     levels: list[Annotated[Decimal, Field(gt=0)]] = Field(min_length=1, max_length=20)
 
 
