@@ -2,8 +2,9 @@
 
 Every operation, with the admin key and with a tenant key, gets a bounded number of generated
 requests (valid and malformed bodies, ids, query parameters, dates, decimals). Checked: no
-answer is a server error and every answer matches the schema the document gives for its status
-(the success model, or the one ``Error`` body of every 4xx/503), with a documented status code.
+answer is a server error; every answer has a documented status and content type and matches
+the schema the document gives for it (the success model, or the one ``Error`` body of every
+4xx/503); every malformed request is refused with a 4xx; every validation 422 names its field.
 """
 
 from __future__ import annotations
@@ -97,44 +98,21 @@ def base_url(settings, tenant_key):
         yield url
 
 
+# 413: a batch over the documented size (POST /usage) is refused as too large.
+REJECTION_STATUSES = ["400", "401", "403", "404", "405", "406", "409", "413", "415", "422"]
+
+
 def _schema(base_url: str):
     config = schemathesis.Config.from_dict(
         {
             "base-url": base_url,
-            "seed": 15,
             "generation": {
-                "max-examples": MAX_EXAMPLES,
                 # The key is sent by the test, not generated (a random key is a 401, already
                 # covered by the document).
                 "with-security-parameters": False,
                 "database": "none",
             },
-            "checks": {
-                # 413: a batch over the documented size (POST /usage) is refused as too large.
-                "negative_data_rejection": {
-                    "expected-statuses": [
-                        "400",
-                        "401",
-                        "403",
-                        "404",
-                        "405",
-                        "406",
-                        "409",
-                        "413",
-                        "415",
-                        "422",
-                        "428",
-                        "429",
-                        "5xx",
-                    ]
-                }
-            },
-            "phases": {
-                "examples": {"enabled": True},
-                "coverage": {"enabled": False},
-                "fuzzing": {"enabled": True},
-                "stateful": {"enabled": False},
-            },
+            "checks": {"negative_data_rejection": {"expected-statuses": REJECTION_STATUSES}},
         }
     )
     return schemathesis.openapi.from_url(f"{base_url}/openapi.json", config=config)
@@ -159,6 +137,9 @@ def _fuzz(schema, key: str) -> list[str]:
 
 
 def _fuzz_operations(schema, session, checks, failures: list[str]) -> None:
+    # Hypothesis is driven here rather than by `schemathesis.pytest.from_fixture`, whose
+    # per-operation subtests rename pytest nodes through an attribute pytest 9.2 removed
+    # (`_nodeid`). Derandomized: the same cases every run, no flaky CI.
     for result in schema.get_all_operations():
         operation = result.ok()
         strategy = st.one_of(
