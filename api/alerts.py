@@ -28,6 +28,7 @@ from api.models import (
     TenantBudget,
     UsageMilestone,
 )
+from api.timeutil import utc_text
 from ingestion.alerting import (
     SIGNATURE_HEADER,
     alert_cloud_event,
@@ -125,7 +126,7 @@ def fire(
         "value": decimal_text(value),
         "limit": decimal_text(limit) if limit is not None else None,
         "source": source,
-        "fired_at": now.isoformat() + "Z",
+        "fired_at": utc_text(now),
         **details,
     }
     session.add(

@@ -7,15 +7,17 @@ import threading
 from contextlib import asynccontextmanager
 from datetime import timedelta
 
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.db import migrate
 from api.deps import MeterCache
-from api.errors import ApiError
+from api.errors import ApiError, error_body, status_code_name, validation_body
+from api.nul_guard import refuse_nul_characters
 from api.quota_cache import QuotaCache
 from api.routes import (
     alerts,
@@ -38,6 +40,7 @@ from api.routes import (
     tenants,
     usage,
 )
+from api.schemas import ERROR_RESPONSES
 from ingestion.events import utc_now
 from ingestion.serving import MissingTable, ServingReader
 from ingestion.settings import Settings, get_settings
@@ -45,14 +48,6 @@ from ingestion.settings import Settings, get_settings
 log = logging.getLogger(__name__)
 
 API_PREFIX = "/api/v1/billing"
-
-
-def _validation_message(exc: RequestValidationError) -> str:
-    parts = []
-    for error in exc.errors():
-        location = ".".join(str(p) for p in error.get("loc", ()) if p != "body") or "body"
-        parts.append(f"{location}: {error.get('msg', 'invalid')}")
-    return "; ".join(parts)
 
 
 def create_app(settings: Settings | None = None, run_migrations: bool = True) -> FastAPI:
@@ -92,39 +87,68 @@ def create_app(settings: Settings | None = None, run_migrations: bool = True) ->
     @app.exception_handler(RequestValidationError)
     async def on_validation_error(_request: Request, exc: RequestValidationError):
         return JSONResponse(
-            status_code=422,
-            content={
-                "detail": _validation_message(exc),
-                "errors": jsonable_encoder(exc.errors()),
-            },
+            status_code=422, content=validation_body(jsonable_encoder(exc.errors()))
         )
 
     @app.exception_handler(ApiError)
     async def on_api_error(_request: Request, exc: ApiError):
-        content = {"detail": exc.detail}
-        if exc.field:
-            content["field"] = exc.field
-        return JSONResponse(status_code=exc.status, content=content)
+        return JSONResponse(
+            status_code=exc.status,
+            content=error_body(exc.code, exc.message, exc.field, detail=exc.detail),
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def on_http_error(_request: Request, exc: StarletteHTTPException):
+        message = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
+        return JSONResponse(
+            status_code=exc.status_code,
+            content=error_body(status_code_name(exc.status_code), message),
+            headers=exc.headers,
+        )
 
     @app.exception_handler(MissingTable)
     async def on_missing_table(_request: Request, exc: MissingTable):
         return JSONResponse(
             status_code=503,
-            content={"detail": f"{exc}; the pipeline has not built it yet"},
+            content=error_body("unavailable", f"{exc}; the pipeline has not built it yet"),
+        )
+
+    # Safety nets: input the checks above missed, refused by the database (nothing written:
+    # the request's transaction rolls back). A 4xx, never a 500.
+    @app.exception_handler(DataError)
+    async def on_data_error(_request: Request, exc: DataError):
+        log.warning("value refused by the control-plane database: %s", exc.orig)
+        return JSONResponse(
+            status_code=422,
+            content=error_body("invalid", "a value is outside what the database can store"),
+        )
+
+    @app.exception_handler(IntegrityError)
+    async def on_integrity_error(_request: Request, exc: IntegrityError):
+        log.warning("constraint refused by the control-plane database: %s", exc.orig)
+        return JSONResponse(
+            status_code=409,
+            content=error_body("conflict", "the change conflicts with existing data"),
         )
 
     @app.exception_handler(OperationalError)
     async def on_database_unavailable(_request: Request, exc: OperationalError):
         log.error("control-plane database error: %s", exc)
         return JSONResponse(
-            status_code=503, content={"detail": "the control-plane database is unavailable"}
+            status_code=503,
+            content=error_body("unavailable", "the control-plane database is unavailable"),
         )
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz():
         return {"status": "ok"}
 
-    billing = APIRouter(prefix=API_PREFIX)
+    # Every operation documents the one error body (api.errors) for every error status.
+    billing = APIRouter(
+        prefix=API_PREFIX,
+        responses=ERROR_RESPONSES,
+        dependencies=[Depends(refuse_nul_characters)],
+    )
     # Routes are matched in order: the quotas (with the callers' hot-path check) come first.
     billing.include_router(quotas.router)
     billing.include_router(usage.router)

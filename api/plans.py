@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from api.errors import Conflict, Invalid, NotFound
 from api.models import Meter, Plan, PlanCharge, PlanChargeTier, SubscriptionPhase
 from api.schemas import (
+    MONEY_LIMIT,
     ChargePublic,
     PlanCreate,
     PlanDefinition,
@@ -44,6 +45,8 @@ def check_amount(value: Decimal | None, field: str) -> None:
         raise Invalid("must not be negative", field)
     if decimal_places(value) > MAX_MONEY_SCALE:
         raise Invalid(f"has more than {MAX_MONEY_SCALE} decimal places", field)
+    if value >= MONEY_LIMIT:
+        raise Invalid("must be below 10^26", field)
 
 
 def to_price(body: PriceIn, field: str = "price") -> Price:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 from typing import Annotated, Generic, Literal, TypeVar
 
+from annotated_types import Ge, Le
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
+
+from api.timeutil import UtcDateTime
 
 T = TypeVar("T")
 
@@ -23,6 +26,58 @@ def plain_decimal(value: Decimal | None) -> str | None:
 
 
 Plain = Annotated[Decimal, PlainSerializer(plain_decimal, return_type=str)]
+
+# Integers the databases store: ids and counts are `integer` columns (32-bit on PostgreSQL),
+# offsets 64-bit. A larger number is a 422 naming the field, not an overflow in the driver.
+MAX_DB_INTEGER = 2**63 - 1
+MAX_ROW_ID = 2**31 - 1
+RowId = Annotated[int, Ge(1), Le(MAX_ROW_ID)]
+# Money columns are numeric(38, 12): amounts below 10^26 (a larger one is a 422 naming it).
+MONEY_LIMIT = Decimal(10) ** 26
+
+
+class ErrorItem(BaseModel):
+    code: str = Field(description="Stable snake_case code, e.g. `decimal_parsing`, `missing`.")
+    message: str
+    field: str | None = Field(description="Dotted path of the input, e.g. `query.tenant_id`.")
+
+
+class Error(BaseModel):
+    """The body of every answer >= 400 (400, 401, 403, 404, 409, 422, 503, ...)."""
+
+    code: str = Field(
+        description="Stable snake_case code: `bad_request`, `unauthorized`, `forbidden`, "
+        "`not_found`, `conflict`, `validation_error`, `invalid`, `unavailable`, ..."
+    )
+    message: str = Field(description="What is wrong, for a person.")
+    field: str | None = Field(
+        description="Dotted path of the offending input (`amount`, `query.tenant_id`), if any."
+    )
+    detail: str = Field(description="`<field>: <message>` (or the message): the earlier text.")
+    errors: list[ErrorItem] = Field(description="One entry per invalid input (422).")
+
+
+ERROR_RESPONSES: dict[int | str, dict] = {
+    status: {"model": Error, "description": description}
+    for status, description in {
+        400: "Bad request: the body or a parameter cannot be read.",
+        401: "No key, or an invalid or revoked key.",
+        403: "The key may not do this.",
+        404: "Not found.",
+        409: "Conflict with the current state.",
+        422: "A field's value is not acceptable (`field` names it).",
+        503: "The warehouse or control-plane database is not available yet.",
+    }.items()
+}
+
+# The same for operations whose success is not JSON (an HTML page): errors still are.
+JSON_ERROR_RESPONSES: dict[int | str, dict] = {
+    status: {
+        "description": response["description"],
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+    }
+    for status, response in ERROR_RESPONSES.items()
+}
 
 
 class Page(BaseModel, Generic[T]):
@@ -68,8 +123,8 @@ class MeterPublic(BaseModel):
     value_property: str | None
     unit: str
     group_by: list[str]
-    created_at: datetime
-    archived_at: datetime | None
+    created_at: UtcDateTime
+    archived_at: UtcDateTime | None
 
 
 class MetersPublic(BaseModel):
@@ -91,8 +146,8 @@ class ApiKeyPublic(BaseModel):
     id: str
     tenant_id: str
     name: str
-    created_at: datetime
-    revoked_at: datetime | None
+    created_at: UtcDateTime
+    revoked_at: UtcDateTime | None
 
 
 class ApiKeyCreated(ApiKeyPublic):
@@ -120,7 +175,7 @@ class UsagePublic(BaseModel):
 
 
 class UsagesPublic(Page[UsagePublic]):
-    as_of: datetime | None = Field(description="When the data served was published.")
+    as_of: UtcDateTime | None = Field(description="When the data served was published.")
 
 
 class MeterVerdict(BaseModel):
@@ -166,11 +221,11 @@ class DeadLetterPublic(BaseModel):
     payload_encoding: str
     reason_code: str
     reason: str
-    dead_lettered_at: datetime
+    dead_lettered_at: UtcDateTime
 
 
 class DeadLettersPublic(Page[DeadLetterPublic]):
-    as_of: datetime | None
+    as_of: UtcDateTime | None
 
 
 class NotCountedPublic(BaseModel):
@@ -190,7 +245,10 @@ class NotCountedsPublic(Page[NotCountedPublic]):
 
 
 # ----------------------------------------------------------------------------- pricing
-Amount = Annotated[Decimal, Field(description="Exact decimal; send as a JSON string to be safe")]
+Amount = Annotated[
+    Decimal,
+    Field(lt=MONEY_LIMIT, description="Exact decimal; send as a JSON string to be safe"),
+]
 
 
 class TierIn(BaseModel):
@@ -320,9 +378,9 @@ class PlanPublic(BaseModel):
     base_fee: BaseFeePublic
     trial_days: int
     charges: list[ChargePublic]
-    created_at: datetime
-    superseded_at: datetime | None
-    archived_at: datetime | None
+    created_at: UtcDateTime
+    superseded_at: UtcDateTime | None
+    archived_at: UtcDateTime | None
     is_current: bool
 
 
@@ -337,7 +395,7 @@ class SubscriptionCreate(BaseModel):
 
     tenant_id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$")
     plan_code: str
-    start_at: datetime | None = Field(None, description="Default: now. UTC if no offset given.")
+    start_at: UtcDateTime | None = Field(None, description="Default: now. UTC if no offset given.")
     trial_days: int | None = Field(None, ge=0, le=365, description="Default: the plan's.")
     coupon_code: str | None = None
 
@@ -346,7 +404,7 @@ class CancelIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     at_period_end: bool = True
-    at: datetime | None = Field(None, description="When to cancel immediately (default now).")
+    at: UtcDateTime | None = Field(None, description="When to cancel immediately (default now).")
 
 
 class PlanChangeIn(BaseModel):
@@ -356,7 +414,7 @@ class PlanChangeIn(BaseModel):
     timing: Literal["immediate", "period_end"] | None = Field(
         None, description="Default: upgrades immediately (prorated), downgrades at period end."
     )
-    at: datetime | None = Field(None, description="When an immediate change takes effect.")
+    at: UtcDateTime | None = Field(None, description="When an immediate change takes effect.")
 
 
 class CouponApply(BaseModel):
@@ -368,15 +426,15 @@ class CouponApply(BaseModel):
 class PhasePublic(BaseModel):
     plan_code: str
     plan_version: int
-    starts_at: datetime
-    ends_at: datetime | None
+    starts_at: UtcDateTime
+    ends_at: UtcDateTime | None
     reason: str
 
 
 class SubscriptionEventPublic(BaseModel):
     kind: str
-    occurred_at: datetime
-    effective_at: datetime
+    occurred_at: UtcDateTime
+    effective_at: UtcDateTime
     details: dict
 
 
@@ -390,7 +448,7 @@ class ProrationLinePublic(BaseModel):
 
 class RedemptionPublic(BaseModel):
     coupon_code: str
-    redeemed_at: datetime
+    redeemed_at: UtcDateTime
     first_period_start: date
     periods: int | None
 
@@ -402,14 +460,14 @@ class SubscriptionPublic(BaseModel):
     plan_code: str
     plan_version: int
     currency: str
-    started_at: datetime
-    trial_ends_at: datetime | None
-    cancel_at: datetime | None
-    canceled_at: datetime | None
+    started_at: UtcDateTime
+    trial_ends_at: UtcDateTime | None
+    cancel_at: UtcDateTime | None
+    canceled_at: UtcDateTime | None
     current_period_start: date | None
     current_period_end: date | None
     pending_plan_code: str | None = Field(None, description="Plan that takes over at a later date.")
-    pending_change_at: datetime | None = None
+    pending_change_at: UtcDateTime | None = None
     phases: list[PhasePublic]
     coupons: list[RedemptionPublic]
     events: list[SubscriptionEventPublic]
@@ -430,13 +488,13 @@ class CouponCreate(BaseModel):
 
     code: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$")
     name: str = Field("", max_length=200)
-    percent_off: Decimal | None = Field(None, gt=0, le=100)
-    amount_off: Decimal | None = Field(None, gt=0)
+    percent_off: Decimal | None = Field(None, gt=0, le=100, decimal_places=4)
+    amount_off: Decimal | None = Field(None, gt=0, lt=MONEY_LIMIT)
     currency: str | None = None
     duration: Literal["once", "repeating", "forever"]
     duration_in_months: int | None = Field(None, ge=1, le=120)
-    max_redemptions: int | None = Field(None, ge=1)
-    redeem_by: datetime | None = None
+    max_redemptions: int | None = Field(None, ge=1, le=MAX_ROW_ID)
+    redeem_by: UtcDateTime | None = None
     plan_codes: list[str] = Field(default_factory=list, description="Empty: every plan.")
 
 
@@ -450,10 +508,10 @@ class CouponPublic(BaseModel):
     duration_in_months: int | None
     max_redemptions: int | None
     times_redeemed: int
-    redeem_by: datetime | None
+    redeem_by: UtcDateTime | None
     plan_codes: list[str]
-    created_at: datetime
-    archived_at: datetime | None
+    created_at: UtcDateTime
+    archived_at: UtcDateTime | None
 
 
 class CouponsPublic(BaseModel):
@@ -467,15 +525,15 @@ class TaxRateCreate(BaseModel):
 
     code: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$", examples=["VAT20"])
     name: str = Field(min_length=1, max_length=200)
-    percentage: Decimal = Field(ge=0, le=100, examples=["20"])
+    percentage: Decimal = Field(ge=0, le=100, decimal_places=6, examples=["20"])
 
 
 class TaxRatePublic(BaseModel):
     code: str
     name: str
     percentage: Plain
-    created_at: datetime
-    archived_at: datetime | None
+    created_at: UtcDateTime
+    archived_at: UtcDateTime | None
 
 
 class TaxRatesPublic(BaseModel):
@@ -496,8 +554,8 @@ class TenantPublic(BaseModel):
     name: str
     email: str | None
     tax_rates: list[str]
-    created_at: datetime
-    updated_at: datetime
+    created_at: UtcDateTime
+    updated_at: UtcDateTime
 
 
 class TenantsPublic(BaseModel):
@@ -508,7 +566,7 @@ class TenantsPublic(BaseModel):
 class CreditGrantCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    amount: Decimal = Field(gt=0)
+    amount: Decimal = Field(gt=0, lt=MONEY_LIMIT)
     currency: str
     reason: str = Field("", max_length=300)
 
@@ -519,7 +577,7 @@ class CreditGrantPublic(BaseModel):
     amount: Plain
     currency: str
     reason: str
-    granted_at: datetime
+    granted_at: UtcDateTime
 
 
 class CreditGrantsPublic(BaseModel):
@@ -545,8 +603,8 @@ class PaymentAttemptPublic(BaseModel):
     amount_minor: int
     failure_code: str | None
     failure_message: str | None
-    created_at: datetime
-    updated_at: datetime
+    created_at: UtcDateTime
+    updated_at: UtcDateTime
 
 
 class InvoicePublic(BaseModel):
@@ -565,8 +623,8 @@ class InvoicePublic(BaseModel):
     tax: str
     credits: str
     total: str
-    finalized_at: datetime | None
-    voided_at: datetime | None
+    finalized_at: UtcDateTime | None
+    voided_at: UtcDateTime | None
     void_reason: str | None
     payment_status: str | None = Field(
         None,
@@ -578,7 +636,7 @@ class InvoicePublic(BaseModel):
 
 
 class InvoicesPublic(Page[InvoicePublic]):
-    as_of: datetime | None
+    as_of: UtcDateTime | None
 
 
 class VoidIn(BaseModel):
@@ -621,8 +679,8 @@ class CostCenterPublic(BaseModel):
     owner: str | None
     monthly_budget: Plain | None
     budget_currency: str | None
-    created_at: datetime
-    updated_at: datetime
+    created_at: UtcDateTime
+    updated_at: UtcDateTime
 
 
 class CostCentersPublic(BaseModel):
@@ -744,8 +802,8 @@ class QuotaPublic(BaseModel):
     limit: Plain
     enforcement: str
     alert_thresholds: list[Plain]
-    created_at: datetime
-    updated_at: datetime
+    created_at: UtcDateTime
+    updated_at: UtcDateTime
 
 
 class AllocationRulesPublic(BaseModel):
@@ -761,12 +819,12 @@ class CostFilePublic(BaseModel):
     provider: str | None = None
     row_count: int | None = None
     error: str | None = None
-    billing_period_start: datetime | None = None
-    billing_period_end: datetime | None = None
+    billing_period_start: UtcDateTime | None = None
+    billing_period_end: UtcDateTime | None = None
     currencies: str | None = None
     billed_cost: Plain | None = None
     effective_cost: Plain | None = None
-    landed_at: datetime | None = None
+    landed_at: UtcDateTime | None = None
     superseded_by: str | None = None
     duplicate_of: str | None = None  # an upload of content uploaded before: that file's name
 
@@ -856,7 +914,7 @@ class BudgetIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     currency: str = Field(min_length=3, max_length=3)
-    amount: Decimal = Field(gt=0, description="Monthly budget.")
+    amount: Decimal = Field(gt=0, lt=MONEY_LIMIT, description="Monthly budget.")
     alert_thresholds: list[Percent] = Field(
         default_factory=lambda: [Decimal(80), Decimal(100)], max_length=10
     )
@@ -867,8 +925,8 @@ class BudgetPublic(BaseModel):
     currency: str
     amount: Plain
     alert_thresholds: list[Plain]
-    created_at: datetime
-    updated_at: datetime
+    created_at: UtcDateTime
+    updated_at: UtcDateTime
 
 
 class BudgetsPublic(BaseModel):
@@ -879,8 +937,10 @@ class BudgetsPublic(BaseModel):
 class MilestoneCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    meter: str
-    tenant_id: str | None = Field(None, description="Empty: every tenant.")
+    meter: str = Field(max_length=63)
+    tenant_id: str | None = Field(
+        None, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$", description="Empty: every tenant."
+    )
     levels: list[Annotated[Decimal, Field(gt=0)]] = Field(min_length=1, max_length=20)
 
 
@@ -889,7 +949,7 @@ class MilestonePublic(BaseModel):
     meter: str
     tenant_id: str | None
     levels: list[Plain]
-    created_at: datetime
+    created_at: UtcDateTime
 
 
 class MilestonesPublic(BaseModel):
@@ -900,9 +960,9 @@ class MilestonesPublic(BaseModel):
 class DeliveryPublic(BaseModel):
     status: str
     attempts: int
-    published_at: datetime | None
-    delivered_at: datetime | None
-    next_attempt_at: datetime | None
+    published_at: UtcDateTime | None
+    delivered_at: UtcDateTime | None
+    next_attempt_at: UtcDateTime | None
     last_status_code: int | None
     last_error: str | None
 
@@ -918,7 +978,7 @@ class AlertPublic(BaseModel):
     value: Plain
     limit: Plain | None
     source: str
-    fired_at: datetime
+    fired_at: UtcDateTime
     details: dict
     delivery: DeliveryPublic | None
 
@@ -945,7 +1005,7 @@ class RealtimeCostMetric(BaseModel):
     tenant_id: str
     period_start: date
     period_end: date
-    as_of: datetime
+    as_of: UtcDateTime
     currency: str | None
     month_to_date: Plain
     projected_month_end: Plain
@@ -968,7 +1028,7 @@ class DriftPublic(BaseModel):
 
 class ReconciliationPublic(BaseModel):
     run_id: int | None
-    run_at: datetime | None
+    run_at: UtcDateTime | None
     snapshot: str | None
     compared: int
     drifted: int

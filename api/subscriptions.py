@@ -38,7 +38,7 @@ from api.schemas import (
     SubscriptionEventPublic,
     SubscriptionPublic,
 )
-from api.timeutil import as_datetime, period_of, to_utc
+from api.timeutil import as_datetime, period_of, to_utc, utc_text
 from ingestion.pricing import proration_lines, round_money
 
 
@@ -163,7 +163,7 @@ def create_subscription(session: Session, body: SubscriptionCreate, now: datetim
         now,
         plan_code=plan.code,
         plan_version=plan.version,
-        trial_ends_at=sub.trial_ends_at.isoformat() if sub.trial_ends_at else None,
+        trial_ends_at=utc_text(sub.trial_ends_at) if sub.trial_ends_at else None,
     )
     session.add(sub)
     session.flush()

@@ -132,4 +132,5 @@ def alert_cloud_event(
         "datacontenttype": "application/json",
         "data": alert,
     }
-    return orjson.dumps(event, default=str)
+    # A datetime in the data is UTC with its offset (naive ones are UTC by convention).
+    return orjson.dumps(event, default=str, option=orjson.OPT_NAIVE_UTC | orjson.OPT_UTC_Z)

@@ -534,6 +534,9 @@ def _check_decimal(value: object, path: str, places: int) -> None:
         raise PricingError(path, "must not be negative")
     if _decimal_places(number) > places:
         raise PricingError(path, f"must have at most {places} decimal places")
+    # Stored as numeric(38, places): the integer part has at most 38 - places digits.
+    if number >= Decimal(10) ** (38 - places):
+        raise PricingError(path, f"must be below 10^{38 - places}")
 
 
 def _decimal_places(value: Decimal) -> int:

@@ -310,13 +310,13 @@ def test_trialing_then_active_then_canceled_at_period_end(client, clock):
     post(client, "/plans", plan_body(trial_days=14), 201)
     sub = post(client, "/subscriptions", {"tenant_id": "t1", "plan_code": "pro"}, 201).json()
     assert sub["status"] == "trialing"
-    assert sub["trial_ends_at"] == "2026-02-24T12:00:00"
+    assert sub["trial_ends_at"] == "2026-02-24T12:00:00Z"
     clock.now = datetime(2026, 2, 25)
     assert (
         client.get(f"{BASE}/subscriptions/{sub['id']}", headers=ADMIN).json()["status"] == "active"
     )
     canceled = post(client, f"/subscriptions/{sub['id']}/cancel", {}, 200).json()
-    assert canceled["status"] == "active" and canceled["cancel_at"] == "2026-03-01T00:00:00"
+    assert canceled["status"] == "active" and canceled["cancel_at"] == "2026-03-01T00:00:00Z"
     assert post(client, f"/subscriptions/{sub['id']}/cancel", {}).status_code == 409
     clock.now = datetime(2026, 3, 1)
     assert (
@@ -382,7 +382,7 @@ def test_downgrades_wait_for_the_period_end_unless_asked(client, clock):
         client, f"/subscriptions/{sub['id']}/change-plan", {"plan_code": "basic"}, 200
     ).json()
     assert later["plan_code"] == "pro" and later["pending_plan_code"] == "basic"
-    assert later["pending_change_at"] == "2026-03-01T00:00:00" and later["proration"] == []
+    assert later["pending_change_at"] == "2026-03-01T00:00:00Z" and later["proration"] == []
     # Choosing the current plan again drops the pending change.
     kept = post(client, f"/subscriptions/{sub['id']}/change-plan", {"plan_code": "pro"}, 200).json()
     assert kept["pending_plan_code"] is None
@@ -536,7 +536,7 @@ def test_coupon_redemption_rules(client, clock):
     assert applied["coupons"] == [
         {
             "coupon_code": "ONCE",
-            "redeemed_at": "2026-02-10T12:00:00",
+            "redeemed_at": "2026-02-10T12:00:00Z",
             "first_period_start": "2026-02-01",
             "periods": 3,
         }

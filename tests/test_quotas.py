@@ -318,7 +318,7 @@ def test_thresholds_and_milestones_fire_once_out_of_order_and_twice(control):
     assert all(a["source"] == "realtime" for a in alerts["data"])
     assert all(a["delivery"]["status"] == "pending" for a in alerts["data"])
     milestones = client.get(f"{BASE}/alerts?kind=milestone", headers=ADMIN).json()["data"]
-    assert [(m["meter"], m["fired_at"]) for m in milestones] == [("calls", "2026-11-16T00:00:00")]
+    assert [(m["meter"], m["fired_at"]) for m in milestones] == [("calls", "2026-11-16T00:00:00Z")]
     # A second process firing the same crossing (the warehouse sensor) does nothing.
     from api.alerts import fire
     from api.db import session_scope

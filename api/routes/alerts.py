@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from decimal import Decimal
 from typing import Annotated
 
@@ -22,6 +21,7 @@ from api.models import (
 )
 from api.realtime import tenant_cost
 from api.schemas import (
+    MAX_DB_INTEGER,
     AlertPublic,
     AlertsPublic,
     CostLinePublic,
@@ -32,7 +32,9 @@ from api.schemas import (
     MilestonesPublic,
     RealtimeCostMetric,
     ReconciliationPublic,
+    RowId,
 )
+from api.timeutil import IsoDate
 from ingestion.alerting import period_bounds
 
 router = APIRouter(tags=["alerts"])
@@ -85,7 +87,7 @@ def create_milestone(body: MilestoneCreate, session: SessionDep, _admin: AdminDe
 
 
 @router.delete("/milestones/{milestone_id}", response_model=MilestonePublic)
-def delete_milestone(milestone_id: int, session: SessionDep, _admin: AdminDep):
+def delete_milestone(milestone_id: RowId, session: SessionDep, _admin: AdminDep):
     row = session.get(UsageMilestone, milestone_id)
     if row is None:
         raise NotFound(f"milestone {milestone_id} not found")
@@ -132,9 +134,9 @@ def list_alerts(
     tenant_id: str | None = None,
     kind: Annotated[str | None, Query(pattern="^(quota|budget|milestone)$")] = None,
     meter: str | None = None,
-    period_start: date | None = None,
+    period_start: IsoDate | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_DB_INTEGER)] = 0,
 ):
     """Alert history, newest first, with each notification's delivery state. Milestone
     crossings are the alerts of kind ``milestone``."""
@@ -168,7 +170,7 @@ def realtime_cost(
     session: SessionDep,
     caller: CallerDep,
     clock: ClockDep,
-    period_start: date | None = None,
+    period_start: IsoDate | None = None,
 ):
     """Month to date and projected month end from the real-time consumer's totals, priced with
     the plan in force."""

@@ -24,6 +24,7 @@ from api.schemas import (
     AllocationRuleIn,
     AllocationRulePublic,
     AllocationRulesPublic,
+    RowId,
     RuleMatch,
     RuleSplitPublic,
     SplitTargetPublic,
@@ -156,12 +157,12 @@ def create_rule(body: AllocationRuleIn, session: SessionDep, _admin: AdminDep):
 
 
 @router.get("/{rule_id}", response_model=AllocationRulePublic)
-def get_rule(rule_id: int, session: SessionDep, _admin: AdminDep):
+def get_rule(rule_id: RowId, session: SessionDep, _admin: AdminDep):
     return _public(_get(session, rule_id))
 
 
 @router.put("/{rule_id}", response_model=AllocationRulePublic)
-def replace_rule(rule_id: int, body: AllocationRuleIn, session: SessionDep, _admin: AdminDep):
+def replace_rule(rule_id: RowId, body: AllocationRuleIn, session: SessionDep, _admin: AdminDep):
     rule = _get(session, rule_id)
     _validate(body, session, rule_id)
     rule.targets = []  # delete the old targets before inserting the new ones
@@ -172,7 +173,7 @@ def replace_rule(rule_id: int, body: AllocationRuleIn, session: SessionDep, _adm
 
 
 @router.delete("/{rule_id}", status_code=204)
-def delete_rule(rule_id: int, session: SessionDep, _admin: AdminDep):
+def delete_rule(rule_id: RowId, session: SessionDep, _admin: AdminDep):
     session.delete(_get(session, rule_id))
     session.commit()
     return Response(status_code=204)

@@ -9,7 +9,7 @@ warehouse: admin key only.
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 from typing import Annotated, Literal
 
@@ -20,7 +20,7 @@ from sqlalchemy import select
 from api.deps import ClockDep, ReaderDep, SessionDep, require_admin
 from api.errors import Invalid
 from api.models import UNALLOCATED, CostCenter, InvoicePayment, InvoiceVoid
-from api.timeutil import period_of
+from api.timeutil import IsoDate, UtcDateTime, period_of
 from ingestion.pricing import round_money
 from ingestion.serving import NoSnapshot
 
@@ -29,7 +29,7 @@ router = APIRouter(
 )
 
 PeriodQuery = Annotated[
-    date | None, Query(description="A billing period's first day (UTC calendar month).")
+    IsoDate | None, Query(description="A billing period's first day (UTC calendar month).")
 ]
 
 
@@ -42,7 +42,7 @@ class Series(BaseModel):
 class ChartPublic(BaseModel):
     labels: list[str]
     series: list[Series]
-    as_of: datetime | None = None
+    as_of: UtcDateTime | None = None
 
 
 class RevenueRow(BaseModel):
@@ -94,7 +94,7 @@ class Tile(BaseModel):
 class OverviewPublic(BaseModel):
     period_start: date
     tiles: list[Tile]
-    as_of: datetime | None = None
+    as_of: UtcDateTime | None = None
 
 
 def _money(amount, currency: str) -> str:
@@ -350,7 +350,7 @@ class ForecastRow(BaseModel):
 class ForecastPublic(BaseModel):
     totals: list[ForecastRow]
     rows: list[ForecastRow]
-    as_of: datetime | None = None
+    as_of: UtcDateTime | None = None
 
 
 class AnomalyRow(BaseModel):
@@ -433,8 +433,8 @@ def _days(start: date | None, end: date | None) -> None:
 def cost_daily(
     reader: ReaderDep,
     session: SessionDep,
-    start: Annotated[date | None, Query(description="First charge day (UTC).")] = None,
-    end: Annotated[date | None, Query(description="Last charge day (inclusive).")] = None,
+    start: Annotated[IsoDate | None, Query(description="First charge day (UTC).")] = None,
+    end: Annotated[IsoDate | None, Query(description="Last charge day (inclusive).")] = None,
     provider: str | None = None,
     service: str | None = None,
     currency: str | None = None,
@@ -493,7 +493,7 @@ def cost_daily(
 def cost_monthly(
     reader: ReaderDep,
     month: Annotated[
-        date | None, Query(description="The month for the rows and movers (default: latest).")
+        IsoDate | None, Query(description="The month for the rows and movers (default: latest).")
     ] = None,
     provider: str | None = None,
     service: str | None = None,
@@ -613,8 +613,8 @@ def cost_forecast(
 def cost_anomalies(
     reader: ReaderDep,
     session: SessionDep,
-    start: Annotated[date | None, Query(description="First charge day (UTC).")] = None,
-    end: Annotated[date | None, Query(description="Last charge day (inclusive).")] = None,
+    start: Annotated[IsoDate | None, Query(description="First charge day (UTC).")] = None,
+    end: Annotated[IsoDate | None, Query(description="Last charge day (inclusive).")] = None,
     provider: str | None = None,
     service: str | None = None,
     currency: str | None = None,

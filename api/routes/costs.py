@@ -17,12 +17,13 @@ from api.schemas import (
     CostCoveragePublic,
     CostCoveragesPublic,
 )
+from api.timeutil import IsoDate
 from ingestion.pricing import PricingError, round_money
 from ingestion.serving import MissingTable, NoSnapshot
 
 router = APIRouter(prefix="/costs", tags=["cloud costs"])
 
-PeriodQuery = Annotated[date | None, Query(description="A billing period's first day.")]
+PeriodQuery = Annotated[IsoDate | None, Query(description="A billing period's first day.")]
 
 
 def _money(amount, currency: str) -> str:

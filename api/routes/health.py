@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 from sqlalchemy import text
 
 from api.deps import CallerDep, ReaderDep, SessionDep, SettingsDep
+from api.timeutil import UtcDateTime
 from ingestion.serving import NoSnapshot
 
 router = APIRouter(tags=["status"])
@@ -18,7 +17,7 @@ class StatusPublic(BaseModel):
     status: str
     control_plane: str
     snapshot: str | None
-    published_at: datetime | None
+    published_at: UtcDateTime | None
     tables: list[str]
     payment_collection: str = Field(
         description="`on` (Stripe key set) or why Stripe collection is off"

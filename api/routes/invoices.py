@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import html
 import re
-from datetime import date
 from decimal import Decimal
 from typing import Annotated, Literal
 
@@ -18,13 +17,15 @@ from api.deps import AdminDep, CallerDep, ClockDep, ReaderDep, SessionDep, scope
 from api.errors import Conflict, Invalid, NotFound
 from api.models import InvoicePayment, InvoiceVoid, PaymentAttempt
 from api.schemas import (
+    JSON_ERROR_RESPONSES,
+    MAX_DB_INTEGER,
     InvoiceLinePublic,
     InvoicePublic,
     InvoicesPublic,
     PaymentAttemptPublic,
     VoidIn,
 )
-from api.timeutil import period_of
+from api.timeutil import IsoDate, period_of
 from ingestion.pricing import round_money
 from ingestion.serving import MissingTable, NoSnapshot
 
@@ -162,9 +163,11 @@ def list_invoices(
     tenant_id: str | None = None,
     subscription_id: str | None = None,
     status: Literal["draft", "finalized", "void"] | None = None,
-    period_start: Annotated[date | None, Query(description="A billing period's first day.")] = None,
+    period_start: Annotated[
+        IsoDate | None, Query(description="A billing period's first day.")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_DB_INTEGER)] = 0,
 ):
     """Invoices, newest period first, filtered by tenant, subscription, status and period."""
     tenant = scoped_tenant(caller, tenant_id)
@@ -287,7 +290,7 @@ def void_invoice(
     return _public(row, void, lines)
 
 
-@router.get("/{invoice_id}/html", response_class=HTMLResponse)
+@router.get("/{invoice_id}/html", response_class=HTMLResponse, responses=JSON_ERROR_RESPONSES)
 def invoice_html(invoice_id: str, session: SessionDep, caller: CallerDep, reader: ReaderDep):
     """A printable rendering of the invoice."""
     row, lines = _load(reader, invoice_id)

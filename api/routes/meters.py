@@ -6,6 +6,7 @@ from fastapi import APIRouter, HTTPException
 from sqlalchemy import select
 
 from api.deps import AdminDep, CallerDep, MeterCacheDep, SessionDep
+from api.errors import Invalid
 from api.models import Meter as MeterRow
 from api.schemas import MeterCreate, MeterPublic, MetersPublic, MeterUpdate
 from ingestion.events import utc_now
@@ -44,7 +45,7 @@ def create_meter(body: MeterCreate, session: SessionDep, _admin: AdminDep, cache
             name=body.name,
         )
     except MeterDefinitionError as exc:
-        raise HTTPException(422, f"{exc.field}: {exc.message}") from None
+        raise Invalid(exc.message, field=exc.field) from None
     if session.get(MeterRow, meter.key) is not None:
         raise HTTPException(409, f"meter {meter.key!r} already exists")
     row = MeterRow.from_definition(meter)

@@ -9,7 +9,7 @@ from api import plans as logic
 from api.deps import AdminDep, CallerDep, SessionDep
 from api.errors import NotFound
 from api.models import Plan
-from api.schemas import PlanCreate, PlanDefinition, PlanPublic, PlansPublic
+from api.schemas import PlanCreate, PlanDefinition, PlanPublic, PlansPublic, RowId
 
 router = APIRouter(prefix="/plans", tags=["plans"])
 
@@ -37,7 +37,7 @@ def get_plan(code: str, session: SessionDep, _caller: CallerDep):
 
 
 @router.get("/{code}/versions/{version}", response_model=PlanPublic)
-def get_plan_version(code: str, version: int, session: SessionDep, _caller: CallerDep):
+def get_plan_version(code: str, version: RowId, session: SessionDep, _caller: CallerDep):
     plan = session.scalars(select(Plan).where(Plan.code == code, Plan.version == version)).first()
     if plan is None:
         raise NotFound(f"plan {code!r} has no version {version}")

@@ -36,6 +36,7 @@ from api.schemas import (
     QuotaStatus,
     QuotaStatusPublic,
     QuotaUpdate,
+    RowId,
 )
 from ingestion.alerting import period_bounds, quota_decision, remaining
 from ingestion.pricing import QUANTITY_PLACES
@@ -126,7 +127,7 @@ def _get(session, quota_id: int) -> ResourceQuota:
 
 
 @router.get("/quotas/{quota_id}", response_model=QuotaPublic)
-def get_quota(quota_id: int, session: SessionDep, caller: CallerDep):
+def get_quota(quota_id: RowId, session: SessionDep, caller: CallerDep):
     row = _get(session, quota_id)
     if not caller.can_see(row.tenant_id):
         raise NotFound(f"quota {quota_id} not found")
@@ -135,7 +136,7 @@ def get_quota(quota_id: int, session: SessionDep, caller: CallerDep):
 
 @router.patch("/quotas/{quota_id}", response_model=QuotaPublic)
 def update_quota(
-    quota_id: int,
+    quota_id: RowId,
     body: QuotaUpdate,
     request: Request,
     session: SessionDep,
@@ -156,7 +157,7 @@ def update_quota(
 
 
 @router.delete("/quotas/{quota_id}", response_model=QuotaPublic)
-def delete_quota(quota_id: int, request: Request, session: SessionDep, _admin: AdminDep):
+def delete_quota(quota_id: RowId, request: Request, session: SessionDep, _admin: AdminDep):
     row = _get(session, quota_id)
     public = _public(row)
     session.delete(row)

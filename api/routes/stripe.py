@@ -4,7 +4,6 @@ authentication) and the tenants' Stripe customers."""
 from __future__ import annotations
 
 import logging
-from datetime import datetime
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
@@ -12,9 +11,11 @@ from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import CallerDep, ClockDep, SessionDep, SettingsDep, get_producer, scoped_tenant
-from api.errors import NotFound
+from api.errors import NotFound, error_body
 from api.models import StripeCustomer
 from api.payments import WebhookReplay, handle_webhook_event, publish_status_events
+from api.schemas import Error
+from api.timeutil import UtcDateTime
 from ingestion.stripe_gateway import WebhookRejected, verify_webhook
 
 log = logging.getLogger(__name__)
@@ -25,7 +26,7 @@ PUBLISH_TIMEOUT_SECONDS = 5.0
 class StripeCustomerPublic(BaseModel):
     tenant_id: str
     customer_id: str
-    created_at: datetime
+    created_at: UtcDateTime
 
 
 class WebhookResult(BaseModel):
@@ -37,7 +38,12 @@ class WebhookResult(BaseModel):
 @router.post(
     "/webhooks",
     response_model=WebhookResult,
-    responses={400: {"description": "bad, missing or stale signature, or a replayed event"}},
+    responses={
+        400: {
+            "description": "bad, missing or stale signature, or a replayed event",
+            "model": Error,
+        }
+    },
 )
 async def stripe_webhook(request: Request, settings: SettingsDep, clock: ClockDep):
     """Stripe events, verified with `STRIPE_WEBHOOK_SECRET` (`Stripe-Signature`, 5-minute
@@ -49,11 +55,11 @@ async def stripe_webhook(request: Request, settings: SettingsDep, clock: ClockDe
             payload, request.headers.get("Stripe-Signature"), settings.stripe_webhook_secret
         )
     except WebhookRejected as exc:
-        return JSONResponse(status_code=400, content={"detail": str(exc)})
+        return JSONResponse(status_code=400, content=error_body("bad_request", str(exc)))
     try:
         result = await run_in_threadpool(handle_webhook_event, settings, event, clock())
     except WebhookReplay as exc:
-        return JSONResponse(status_code=400, content={"detail": str(exc)})
+        return JSONResponse(status_code=400, content=error_body("bad_request", str(exc)))
     # The status CloudEvents were queued with the change; send them now (a Kafka outage
     # leaves them queued for the next publisher: another webhook or the collection run).
     try:

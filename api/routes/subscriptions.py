@@ -13,6 +13,7 @@ from api.deps import AdminDep, CallerDep, ClockDep, SessionDep, scoped_tenant
 from api.errors import NotFound
 from api.models import Subscription
 from api.schemas import (
+    MAX_DB_INTEGER,
     CancelIn,
     CouponApply,
     PlanChangeIn,
@@ -39,7 +40,7 @@ def list_subscriptions(
     tenant_id: str | None = None,
     status: Literal["scheduled", "trialing", "active", "canceled"] | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_DB_INTEGER)] = 0,
 ):
     tenant = scoped_tenant(caller, tenant_id)
     query = select(Subscription).order_by(Subscription.created_at, Subscription.id)

@@ -21,7 +21,9 @@ from api.deps import (
     scoped_tenant,
 )
 from api.schemas import (
+    MAX_DB_INTEGER,
     DeadLettersPublic,
+    Error,
     IngestResponse,
     IngestResult,
     MeterVerdict,
@@ -29,6 +31,7 @@ from api.schemas import (
     UsagePublic,
     UsagesPublic,
 )
+from api.timeutil import IsoDate
 from ingestion.events import RejectCode, Rejection, UsageEvent, utc_now
 from ingestion.kafka import KafkaUnavailable
 from ingestion.periods import next_period
@@ -64,14 +67,14 @@ def read_usage(
     reader: ReaderDep,
     tenant_id: str | None = None,
     meter: str | None = None,
-    start: Annotated[date | None, Query(description="First day (inclusive).")] = None,
-    end: Annotated[date | None, Query(description="Last day (exclusive).")] = None,
+    start: Annotated[IsoDate | None, Query(description="First day (inclusive).")] = None,
+    end: Annotated[IsoDate | None, Query(description="Last day (exclusive).")] = None,
     granularity: Literal["day", "period"] = "day",
     group_by: Annotated[
         bool, Query(description="Break period usage down by each meter's group-by properties.")
     ] = False,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_DB_INTEGER)] = 0,
 ):
     """Usage per tenant and meter, per UTC day or per billing period (calendar month, UTC)."""
     tenant = scoped_tenant(caller, tenant_id)
@@ -149,13 +152,13 @@ def read_usage(
     status_code=202,
     response_model=IngestResponse,
     responses={
-        400: {"description": "The body is not JSON."},
-        413: {"description": f"More than {MAX_BATCH} events."},
+        400: {"description": "The body is not JSON.", "model": Error},
+        413: {"description": f"More than {MAX_BATCH} events.", "model": Error},
         422: {
-            "description": "No event was valid; the body lists each reason.",
-            "model": IngestResponse,
+            "description": "No event was valid; the body lists each reason (or an empty batch).",
+            "model": IngestResponse | Error,
         },
-        503: {"description": "Kafka is unreachable; nothing was accepted."},
+        503: {"description": "Kafka is unreachable; nothing was accepted.", "model": Error},
     },
     openapi_extra={
         "requestBody": {
@@ -270,7 +273,7 @@ def read_dead_letters(
     reader: ReaderDep,
     reason_code: str | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_DB_INTEGER)] = 0,
 ):
     """Messages rejected at landing, newest first (admin only)."""
     where, params = _where([("reason_code", "=", reason_code)])
