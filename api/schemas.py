@@ -234,14 +234,14 @@ class NotCountedPublic(BaseModel):
     tenant_id: str
     event_type: str
     meter: str = Field(description="The meter the event is not counted for.")
-    event_at: datetime
+    event_at: UtcDateTime
     reason_code: str
     reason: str
-    recorded_at: datetime
+    recorded_at: UtcDateTime
 
 
 class NotCountedsPublic(Page[NotCountedPublic]):
-    as_of: datetime | None
+    as_of: UtcDateTime | None
 
 
 # ----------------------------------------------------------------------------- pricing

@@ -62,6 +62,25 @@ def pytest_collection_modifyitems(config, items) -> None:
         items[:] = [item for item in items if not item.get_closest_marker("soak")]
 
 
+class Clock:
+    """A settable clock for the API (``app.state.clock``) and the pipeline's ``now``."""
+
+    def __init__(self, now: datetime):
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture(scope="session")
+def localstripe():
+    """localstripe (the Stripe emulator) on a free port, shared by the session."""
+    from ingestion.stripe_emulator import LocalStripe
+
+    with LocalStripe.start() as running:
+        yield running
+
+
 @pytest.fixture(scope="session")
 def broker() -> Iterator[EmbeddedBroker]:
     with EmbeddedBroker.start() as running:

@@ -36,7 +36,7 @@ from api.db import session_scope
 from api.main import create_app
 from api.models import InvoicePayment
 from ingestion.serving import ServingReader
-from tests.conftest import ADMIN_KEY, cloud_event, produce, run_pipeline, seed_meters
+from tests.conftest import ADMIN_KEY, Clock, cloud_event, produce, run_pipeline, seed_meters
 
 ADMIN = {"X-API-Key": ADMIN_KEY}
 BASE = "/api/v1/billing"
@@ -50,14 +50,6 @@ BASIC = {
     "base_fee": {"amount": "10", "timing": "in_advance"},
     "charges": [{"meter": "calls", "price": {"model": "per_unit", "unit_amount": "1"}}],
 }
-
-
-class Clock:
-    def __init__(self, now: datetime):
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 @pytest.fixture(params=["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)])

@@ -41,10 +41,10 @@ from ingestion.finalization import LockHeld, lease_lock
 from ingestion.periods import period_start
 from ingestion.serving import ServingReader
 from ingestion.settings import Settings
-from ingestion.stripe_emulator import CARD_DECLINED, CARD_OK, LocalStripe
+from ingestion.stripe_emulator import CARD_DECLINED, CARD_OK
 from ingestion.stripe_gateway import StripeGateway
 from ingestion.warehouse import Warehouse
-from tests.conftest import ADMIN_KEY, cloud_event, produce, seed_meters
+from tests.conftest import ADMIN_KEY, Clock, cloud_event, produce, seed_meters
 from tests.proc_tree import command_line, descendants
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -79,14 +79,6 @@ PHASES = {
 }
 
 pytestmark = pytest.mark.slow
-
-
-class Clock:
-    def __init__(self, now: datetime):
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 def utcnow() -> datetime:
@@ -211,12 +203,6 @@ def _no_command_left():
 
 
 # ------------------------------------------------------------------------ billing run
-@pytest.fixture(scope="module")
-def localstripe():
-    with LocalStripe.start() as running:
-        yield running
-
-
 def _seed_billing(settings: Settings, gateway: StripeGateway) -> None:
     """The meters, one plan, a subscription per tenant from October 1 and a Stripe customer
     with a card each (one declining)."""

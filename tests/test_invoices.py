@@ -24,7 +24,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.main import create_app
-from tests.conftest import ADMIN_KEY, cloud_event, produce, run_pipeline, seed_meters
+from tests.conftest import ADMIN_KEY, Clock, cloud_event, produce, run_pipeline, seed_meters
 
 ADMIN = {"X-API-Key": ADMIN_KEY}
 BASE = "/api/v1/billing"
@@ -80,14 +80,6 @@ PRO = {
         },
     ],
 }
-
-
-class Clock:
-    def __init__(self, now: datetime):
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 @pytest.fixture(params=["duckdb", "postgres"])

@@ -2,7 +2,8 @@
 free port) sending signed webhooks to this project's API (uvicorn on a free port).
 
 The invoices are built once per module by the real pipeline (DuckDB): three tenants on a flat
-42.65 USD plan from 2026-10-01, October finalized (grace 0). Each test then works on its own
+42.65 USD plan from the first day of last month (by the real clock: finalization uses it), last
+month finalized (grace 0), this month still open. Each test then works on its own
 copy of the data directory (warehouse, serving snapshot, control plane, Dagster instance).
 
   tenant-ok        a card that pays (4242 4242 4242 4242), customer created beforehand in Stripe
@@ -22,7 +23,7 @@ import textwrap
 import threading
 import time
 import uuid
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import dagster as dg
@@ -43,15 +44,22 @@ from dagster_project.pipeline import run_pipeline as pipeline_run
 from dagster_project.resources import BillingSettings
 from ingestion.kafka import ensure_topics
 from ingestion.settings import Settings
-from ingestion.stripe_emulator import CARD_DECLINED, CARD_OK, LocalStripe, free_port
+from ingestion.stripe_emulator import CARD_DECLINED, CARD_OK, free_port
 from ingestion.stripe_gateway import StripeGateway
-from tests.conftest import ADMIN_KEY, seed_meters, serving
+from tests.conftest import ADMIN_KEY, Clock, seed_meters, serving
 
 ADMIN = {"X-API-Key": ADMIN_KEY}
 BASE = "/api/v1/billing"
 SECRET = "whsec_test_secret"
 API_KEY = "sk_test_billing"
 TENANTS = ("tenant-ok", "tenant-declined", "tenant-nocard")
+# The subscriptions start on the first day of last month, so exactly one period (last month) is
+# finalized whatever today's date; collection is then dated the morning after this month began.
+THIS_MONTH = datetime.now(UTC).replace(
+    tzinfo=None, day=1, hour=0, minute=0, second=0, microsecond=0
+)
+LAST_MONTH = (THIS_MONTH - timedelta(days=1)).replace(day=1)
+COLLECTED_AT = THIS_MONTH + timedelta(days=1, hours=9)
 FLAT = {
     "code": "flat",
     "name": "Flat",
@@ -63,23 +71,9 @@ FLAT = {
 pytestmark = pytest.mark.slow
 
 
-class Clock:
-    def __init__(self, now: datetime):
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
-@pytest.fixture(scope="session")
-def localstripe():
-    with LocalStripe.start() as running:
-        yield running
-
-
 @pytest.fixture(scope="module")
 def finalized(tmp_path_factory, broker):
-    """A data directory with October's invoices finalized and published, built once."""
+    """A data directory with last month's invoices finalized and published, built once."""
     suffix = uuid.uuid4().hex[:8]
     base = tmp_path_factory.mktemp("payments-base")
     settings = Settings(
@@ -96,7 +90,7 @@ def finalized(tmp_path_factory, broker):
     ensure_topics(settings)
     seed_meters(settings)
     app = create_app(settings)
-    app.state.clock = Clock(datetime(2026, 10, 1, 0, 0))
+    app.state.clock = Clock(LAST_MONTH)
     with TestClient(app) as client:
         assert client.post(f"{BASE}/plans", json=FLAT, headers=ADMIN).status_code == 201
         for tenant in TENANTS:
@@ -299,7 +293,7 @@ def test_successful_payment_end_to_end(pay):
 
 
 def test_declined_card_is_retried_with_backoff_then_uncollectible(pay):
-    clock = Clock(datetime(2026, 11, 2, 9, 0))
+    clock = Clock(COLLECTED_AT)
     pay.app.state.clock = clock  # the webhook's time: failures are dated by it
     t0 = clock.now
     first = collect_payments(pay.settings, now=t0)
@@ -318,7 +312,8 @@ def test_declined_card_is_retried_with_backoff_then_uncollectible(pay):
                 resources={"billing": billing_resource(pay)},
             )
         )
-        assert schedule.run_key == "retry-20261103T10"
+        retry_at = t0 + timedelta(hours=25)
+        assert schedule.run_key == f"retry-{retry_at:%Y%m%dT%H}"
         clock.now = t0 + timedelta(hours=25)
         retry = report_of(
             run_collection_job(pay, instance, schedule.run_key, clock.now.isoformat())

@@ -10,7 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.main import create_app
-from tests.conftest import ADMIN_KEY, seed_meters
+from tests.conftest import ADMIN_KEY, Clock, seed_meters
 
 ADMIN = {"X-API-Key": ADMIN_KEY}
 BASE = "/api/v1/billing"
@@ -23,14 +23,6 @@ GRADUATED = {
         {"up_to": None, "unit_amount": "6"},
     ],
 }
-
-
-class Clock:
-    def __init__(self, now: datetime):
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 @pytest.fixture

@@ -304,7 +304,7 @@ def read_not_counted(
     meter: str | None = None,
     reason_code: str | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_DB_INTEGER)] = 0,
 ):
     """Accepted events not counted for one meter of their type, and why (the property that meter
     reads was missing or unusable), newest first. A tenant key lists its own tenant's."""
