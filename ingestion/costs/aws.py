@@ -19,12 +19,7 @@ from ingestion.costs.columns import (
     required_columns,
     used_indexes,
 )
-from ingestion.costs.values import (
-    clean,
-    parse_decimal,
-    parse_tags,
-    parse_time,
-)
+from ingestion.costs.values import clean, parse_decimal, parse_tags, parse_time
 
 CUR_LEGACY = {
     "payer": "bill/PayerAccountId",

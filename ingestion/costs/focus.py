@@ -16,11 +16,7 @@ from ingestion.costs.columns import (
     text_getter,
     used_indexes,
 )
-from ingestion.costs.values import (
-    parse_decimal,
-    parse_tags,
-    parse_time,
-)
+from ingestion.costs.values import parse_decimal, parse_tags, parse_time
 
 FOCUS_COLUMNS = {
     "provider_name": ("ProviderName", "ServiceProviderName"),
