@@ -19,7 +19,7 @@ from ingestion.costs.formats import CostFileError, detect, parse_file, parse_tim
 from ingestion.costs.landing import CostFileLander, file_hash
 from ingestion.warehouse import Warehouse
 
-FIXTURES = Path(__file__).parent / "fixtures" / "costs"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "costs"
 
 # file -> (format, rows, billed total, effective total) computed by hand from the fixtures.
 EXPECTED = {

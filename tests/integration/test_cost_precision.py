@@ -21,7 +21,7 @@ from ingestion.costs.formats import (
     parse_file,
 )
 
-FIXTURES = Path(__file__).parent / "fixtures" / "costs"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "costs"
 AZURE = FIXTURES / "azure-ea-cad-scientific.csv"  # 27 rows, CAD, exponents, a BOM, CRLF
 
 
@@ -198,7 +198,7 @@ def test_one_cost_scale_from_landing_to_the_contracts():
     contracted cost amount of the cost marts is declared in it."""
     from ingestion.costs.formats import COST_TYPE
 
-    dbt = Path(__file__).resolve().parent.parent / "dbt_project"
+    dbt = Path(__file__).resolve().parents[2] / "dbt_project"
     macro = (dbt / "macros" / "cost_lines.sql").read_text()
     body = re.search(r"macro cost_amount_type\(\) -%}\s*(.*?)\s*{%- endmacro", macro, re.S)
     assert body is not None and body.group(1) == COST_TYPE[1] == f"numeric(38, {COST_PLACES})"
