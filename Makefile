@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test soak bench bench-realtime lint format docs run serve broker realtime clean
+.PHONY: demo test test-unit soak bench bench-realtime lint format docs run serve broker realtime clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -18,8 +18,11 @@ test: $(STAMP)          ## the whole test suite (DuckDB, PostgreSQL, Tansu broke
 	@command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+test-unit: $(STAMP)     ## tests/unit only: pure rules and services, no broker, dbt or server (< 30 s)
+	$(BIN)/python -m pytest -n 0 tests/unit $(PYTEST_ARGS)
+
 soak: $(STAMP)          ## load test: HTTP + Kafka for SOAK_SECONDS (600) at SOAK_RATE (100/s), nothing lost
-	$(BIN)/python -m pytest --soak -n 0 -s tests/test_soak.py $(PYTEST_ARGS)
+	$(BIN)/python -m pytest --soak -n 0 -s tests/e2e/test_soak.py $(PYTEST_ARGS)
 
 bench: $(STAMP)         ## benchmarks: landing + usage (1M events), usage rated into invoices (10M)
 	$(BIN)/billing bench --events $(or $(EVENTS),1000000)

@@ -23,7 +23,7 @@ free units and package sizes have at most 9 decimal places (``numeric(38, 9)``),
 amounts at most 12 (``numeric(38, 12)``), so every product has at most 21 and the arithmetic
 below is exact (a context that traps ``Inexact`` guarantees it). The same rules are written in
 SQL as the dbt macro ``rate_quantities`` (``dbt_project/macros/pricing.sql``);
-``tests/test_pricing.py`` proves the two agree on DuckDB and PostgreSQL.
+``tests/integration/test_pricing_sql.py`` proves the two agree on DuckDB and PostgreSQL.
 
 This module is plain Python: no Dagster, no FastAPI.
 """

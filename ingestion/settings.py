@@ -2,7 +2,7 @@
 
 Nothing reads settings at import time: call :func:`get_settings` (cached) or build ``Settings()``
 explicitly. docs/configuration.md documents every field (the Stripe ones in docs/payments.md);
-tests/test_docs.py checks it.
+tests/unit/test_docs.py checks it.
 """
 
 from __future__ import annotations

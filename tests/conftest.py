@@ -87,9 +87,11 @@ def broker() -> Iterator[EmbeddedBroker]:
         yield running
 
 
-@pytest.fixture(scope="session", autouse=True)
-def _dbt_manifest() -> None:
-    # Parse the dbt project once, before anything loads the Dagster definitions.
+def parse_dbt_project() -> None:
+    """Parse the dbt project once (cached), before anything loads the Dagster definitions.
+
+    Called by the autouse fixture of the integration and e2e lanes (their conftest.py); the
+    unit lane never parses it."""
     from dagster_project.transform.project import dbt_project
 
     dbt_project()

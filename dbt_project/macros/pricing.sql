@@ -1,6 +1,7 @@
 {#-
-  The pricing engine in SQL: the same rules as ingestion/pricing.py, exactly (tests/test_pricing.py
-  proves it on DuckDB and PostgreSQL over thousands of generated prices).
+  The pricing engine in SQL: the same rules as ingestion/pricing.py, exactly
+  (tests/integration/test_pricing_sql.py proves it on DuckDB and PostgreSQL over thousands of
+  generated prices).
 
   rate_quantities(quantities, charges, tiers, currencies) returns a complete SELECT with one row
   per row of `quantities`: rating_id, charge_id, currency, unrounded_amount, amount. The arguments

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from ingestion.settings import Settings
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _env_name(item) -> str:

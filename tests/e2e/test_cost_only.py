@@ -23,9 +23,9 @@ from ingestion.broker import free_port
 from ingestion.warehouse import Warehouse
 from tests.conftest import ADMIN_KEY
 
-FIXTURES = Path(__file__).parent / "fixtures" / "costs"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "costs"
 AZURE = FIXTURES / "azure-ea-cad-scientific.csv"  # 27 rows, CAD, 6.65679E-09 and the like
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 BASE = "/api/v1/billing"
 ADMIN = {"Authorization": f"Bearer {ADMIN_KEY}"}
 

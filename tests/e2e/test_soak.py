@@ -43,7 +43,7 @@ from tests.conftest import ADMIN_KEY, seed_meters
 
 pytestmark = pytest.mark.soak
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 BILLING = Path(sys.executable).with_name("billing")
 SECONDS = float(os.environ.get("SOAK_SECONDS", "600"))
 RATE = float(os.environ.get("SOAK_RATE", "100"))

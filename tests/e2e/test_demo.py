@@ -16,9 +16,9 @@ from pathlib import Path
 import httpx
 
 from ingestion.broker import free_port
-from tests.proc_tree import alive, command_line, descendants, wait_until
+from tests.e2e.proc_tree import alive, command_line, descendants, wait_until
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def port_open(port: int) -> bool:

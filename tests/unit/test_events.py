@@ -143,7 +143,7 @@ def test_every_reject_code_is_known_to_the_dead_letter_tests():
     import pathlib
 
     yml = (
-        pathlib.Path(__file__).parents[1] / "dbt_project/models/marts/usage/_usage__models.yml"
+        pathlib.Path(__file__).parents[2] / "dbt_project/models/marts/usage/_usage__models.yml"
     ).read_text()
     codes = [v for k, v in vars(RejectCode).items() if k.isupper()]
     for code in codes:

@@ -26,7 +26,7 @@ from tests.conftest import (
 
 ADMIN = {"X-API-Key": ADMIN_KEY}
 BASE = "/api/v1/billing"
-FIXTURES = Path(__file__).parent / "fixtures" / "costs"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "costs"
 
 HEADER = (
     "BillingAccountId,SubAccountId,ProviderName,ServiceName,BillingCurrency,BillingPeriodStart,"

@@ -29,7 +29,7 @@ from ingestion.broker import free_port
 from ingestion.events import utc_now
 from tests.conftest import cloud_event, produce, seed_meters
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def _events(start: int, n: int, now: datetime) -> list[dict]:

@@ -330,7 +330,7 @@ def test_finalized_invoices_survive_a_full_rebuild(make_settings):
         produce(settings, events("tenant-b", "x", 7, 20))
         run_pipeline(past_grace(settings))
         before = invoices_by_tenant(client, SEP, "finalized")["tenant-b"]
-        project = Path(__file__).resolve().parents[1] / "dbt_project"
+        project = Path(__file__).resolve().parents[2] / "dbt_project"
         env = {
             **os.environ,
             **settings.dbt_env(),

@@ -102,7 +102,7 @@ def test_dbt_unit_tests_pass_on_the_target(target_settings):
     seed_meters(target_settings)
     produce(target_settings, HAND_MADE[:2])
     run_pipeline(target_settings)  # the unit tests read column types from the built models
-    project = Path(__file__).resolve().parents[1] / "dbt_project"
+    project = Path(__file__).resolve().parents[2] / "dbt_project"
     env = {
         **os.environ,
         **target_settings.dbt_env(),

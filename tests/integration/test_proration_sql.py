@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from ingestion.pricing import minor_units, prorate
 from tests.conftest import PG_ADMIN_DSN
-from tests.test_pricing import compile_macro
+from tests.integration.test_pricing_sql import compile_macro
 
 CALL = (
     "select case_id, {{ prorated_amount('amount', 'remaining_days', 'period_days', "

@@ -1,6 +1,6 @@
 """Two tenants with one resource of every tenant-owned kind, for the isolation check
-(tests/test_tenant_isolation.py): created with the admin API on a SQLite or PostgreSQL control
-plane, plus a serving snapshot holding both tenants' invoices and usage."""
+(tests/integration/test_tenant_isolation.py): created with the admin API on a SQLite or
+PostgreSQL control plane, plus a serving snapshot holding both tenants' invoices and usage."""
 
 from __future__ import annotations
 

@@ -16,7 +16,7 @@ from ingestion.meters import DEMO_METERS
 from ingestion.synthetic import SyntheticPlan, produce_plan
 from tests.conftest import ADMIN_KEY, run_pipeline, seed_meters
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 HEADERS = {"X-API-Key": ADMIN_KEY}
 
 

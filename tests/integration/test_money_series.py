@@ -41,7 +41,7 @@ import psycopg
 import pytest
 
 from tests.conftest import PG_ADMIN_DSN
-from tests.test_pricing import compile_macro, target_envs
+from tests.integration.test_pricing_sql import compile_macro, target_envs
 
 SPLIT = "-- @@split@@"
 CALL = (

@@ -23,7 +23,7 @@ from dagster_project.cli import produce_demo_month, seed_demo_control_plane, wri
 from ingestion.synthetic import SyntheticPlan, tenant_ids
 from tests.conftest import ADMIN_KEY, run_pipeline, serving
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
 CHARTS = (
     "chart-cost-trend",

@@ -33,7 +33,7 @@ from ingestion.events import utc_now
 from ingestion.serving import ServingReader, publish_snapshot
 from ingestion.warehouse import Warehouse
 from tests.conftest import ADMIN_KEY
-from tests.tenant_world import ADMIN, OWNED, Tenant, World, admin_post, build_world
+from tests.integration.tenant_world import ADMIN, OWNED, Tenant, World, admin_post, build_world
 
 # Operations that need no key, and why.
 PUBLIC = {
@@ -215,9 +215,8 @@ def test_every_path_parameter_and_required_query_parameter_is_known(world):
         listed = (op.method, op.path) in PUBLIC or (op.method, op.path) in TENANT_WRITES
         if writes and not op.admin_only and not listed:
             unknown.append(f"{op.method} {op.path}: a tenant-key write (TENANT_WRITES)")
-    assert not unknown, "extend the tables of tests/test_tenant_isolation.py:\n" + "\n".join(
-        unknown
-    )
+    table = "extend the tables of tests/integration/test_tenant_isolation.py:\n"
+    assert not unknown, table + "\n".join(unknown)
 
 
 def test_no_billing_route_is_hidden_from_the_document(world):

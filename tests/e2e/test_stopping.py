@@ -1,7 +1,7 @@
 """Every long-running command stops itself and everything it started on SIGTERM (what systemd,
 Docker and Kubernetes send) as on Ctrl-C: each is started as a real subprocess, signalled once
 it is up, and must exit within seconds leaving no process behind and its port free.
-(``billing demo`` is covered the same way in tests/test_demo.py.)"""
+(``billing demo`` is covered the same way in tests/e2e/test_demo.py.)"""
 
 from __future__ import annotations
 
@@ -17,9 +17,9 @@ import pytest
 
 from ingestion.broker import free_port
 from tests.conftest import cloud_event, produce, seed_meters
-from tests.proc_tree import alive, command_line, descendants, port_open, wait_until
+from tests.e2e.proc_tree import alive, command_line, descendants, port_open, wait_until
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 BILLING = str(Path(sys.executable).parent / "billing")
 
 

@@ -45,9 +45,9 @@ from ingestion.stripe_emulator import CARD_DECLINED, CARD_OK
 from ingestion.stripe_gateway import StripeGateway
 from ingestion.warehouse import Warehouse
 from tests.conftest import ADMIN_KEY, Clock, cloud_event, produce, seed_meters
-from tests.proc_tree import command_line, descendants
+from tests.e2e.proc_tree import command_line, descendants
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 BILLING = str(Path(sys.executable).parent / "billing")
 ADMIN = {"X-API-Key": ADMIN_KEY}
 BASE = "/api/v1/billing"

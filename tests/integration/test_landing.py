@@ -24,7 +24,7 @@ from ingestion.warehouse import Warehouse
 from tests.conftest import TEST_METERS, cloud_event, produce
 
 WHEN = datetime(2026, 10, 5, 12, 0)
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(params=["duckdb", "postgres"])

@@ -1,5 +1,6 @@
 """Cost files as vendors write them: every decimal notation at full precision, and errors in
-the file's own terms (its line numbers as an editor shows them, its column headers)."""
+the file's own terms (its line numbers as an editor shows them, its column headers); landing
+them at full precision is in tests/integration/test_cost_precision.py."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from ingestion.costs.formats import (
     parse_file,
 )
 
-FIXTURES = Path(__file__).parent / "fixtures" / "costs"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "costs"
 AZURE = FIXTURES / "azure-ea-cad-scientific.csv"  # 27 rows, CAD, exponents, a BOM, CRLF
 
 
@@ -167,38 +168,12 @@ def test_a_renamed_or_missing_column_names_the_expected_and_the_files_headers(tm
         parse_file(path)
 
 
-def test_a_warehouse_landed_at_the_old_scale_is_widened_before_landing(make_settings):
-    from ingestion.costs.landing import CostFileLander
-    from ingestion.warehouse import Warehouse
-
-    settings = make_settings()
-    warehouse = Warehouse(settings)
-    warehouse.ensure_schema()
-    with warehouse.connection() as con:  # as created before costs kept 20 decimals
-        for column in ("billed_cost", "effective_cost", "list_cost", "contracted_cost"):
-            con.execute(
-                f"alter table raw.cost_file_rows alter column {column} type decimal(38, 12)"
-            )
-        con.execute(
-            "alter table raw.cost_files alter column billed_cost_total type decimal(38, 12)"
-        )
-    settings.cost_files_path.mkdir(parents=True, exist_ok=True)
-    (settings.cost_files_path / "azure.csv").write_bytes(AZURE.read_bytes())
-    (landed,) = CostFileLander(settings).land_pending()
-    assert landed.status == "landed"
-    total = _exact_column_total(AZURE, "CostInBillingCurrency")
-    with warehouse.connection() as con:
-        rows = con.fetchone("select sum(billed_cost) from raw.cost_file_rows")[0]
-        file_total = con.fetchone("select billed_cost_total from raw.cost_files")[0]
-    assert Decimal(rows) == Decimal(file_total) == total
-
-
 def test_one_cost_scale_from_landing_to_the_contracts():
     """The Python constant (landing) and the dbt macro (models) are the same type, and every
     contracted cost amount of the cost marts is declared in it."""
     from ingestion.costs.formats import COST_TYPE
 
-    dbt = Path(__file__).resolve().parent.parent / "dbt_project"
+    dbt = Path(__file__).resolve().parents[2] / "dbt_project"
     macro = (dbt / "macros" / "cost_lines.sql").read_text()
     body = re.search(r"macro cost_amount_type\(\) -%}\s*(.*?)\s*{%- endmacro", macro, re.S)
     assert body is not None and body.group(1) == COST_TYPE[1] == f"numeric(38, {COST_PLACES})"
@@ -212,23 +187,3 @@ def test_one_cost_scale_from_landing_to_the_contracts():
             if c.get("data_type") == "numeric(38, 12)" and "budget" not in c["name"]
         ]
         assert old_scale == [], old_scale
-
-
-def test_file_totals_keep_every_digit_past_28(make_settings):
-    """29+ significant digits (9 integer, 20 decimal): past Python's default decimal context."""
-    from ingestion.costs.landing import CostFileLander
-    from ingestion.warehouse import Warehouse
-
-    with open(FIXTURES / "focus-1.0-sample.csv", newline="") as handle:
-        header, *rows = list(csv.reader(handle))[:4]
-    costs = ("123456789.12345678901234567891", "+9.87654321E+8", "1E-20")
-    for row, cost in zip(rows, costs, strict=True):
-        row[header.index("BilledCost")] = row[header.index("EffectiveCost")] = cost
-    settings = make_settings()
-    settings.cost_files_path.mkdir(parents=True, exist_ok=True)
-    _write(settings.cost_files_path / "big.csv", header, rows)
-    (landed,) = CostFileLander(settings).land_pending()
-    assert landed.status == "landed", landed.error
-    with Warehouse(settings).connection() as con:
-        total = con.fetchone("select billed_cost_total from raw.cost_files")[0]
-    assert Decimal(total) == Decimal("1111111110.12345678901234567892")
