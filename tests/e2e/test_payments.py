@@ -201,14 +201,17 @@ class Env:
             )
         )
         topic = self.settings.billing_events_topic
-        _, high = consumer.get_watermark_offsets(TopicPartition(topic, 0), timeout=10)
         consumer.assign([TopicPartition(topic, 0, 0)])
+        # Read until the topic has been quiet for a second. Not up to the high watermark: the
+        # embedded broker has answered a watermark short of a batch just written (seen in CI:
+        # 3 of 5 acknowledged events), which cut the last batch off.
         messages = []
-        deadline = time.monotonic() + 20
-        while len(messages) < high and time.monotonic() < deadline:
-            message = consumer.poll(0.5)
+        deadline, quiet_until = time.monotonic() + 20, time.monotonic() + 1.0
+        while time.monotonic() < min(deadline, quiet_until):
+            message = consumer.poll(0.2)
             if message is not None and not message.error():
                 messages.append(orjson.loads(message.value()))
+                quiet_until = time.monotonic() + 1.0
         consumer.close()
         return messages
 
@@ -278,11 +281,6 @@ def test_successful_payment_end_to_end(pay):
     assert status["payment_collection"] == "on"
 
     events = pay.events_of(ok, 2)
-    from api.models import PaymentStatusEvent as _E
-
-    with session_factory(pay.settings)() as _s:
-        print("DBG ROWS", [(e.id, e.published_at) for e in _s.scalars(select(_E))])
-    print("DBG ALL", [(e["id"]) for e in pay.status_events()], pay.settings.billing_events_topic)
     assert len(events) >= 2
     assert [(e["type"], e["data"]["attempt"]) for e in events] == [
         ("billing.invoice.processing", 1),
