@@ -49,6 +49,27 @@ log = logging.getLogger(__name__)
 
 API_PREFIX = "/api/v1/billing"
 
+# Control-plane database errors: (type, status, code, message, log level).
+DATABASE_ERRORS = (
+    (DataError, 422, "invalid", "a value is outside what the database can store", logging.WARNING),
+    (IntegrityError, 409, "conflict", "the change conflicts with existing data", logging.WARNING),
+    (
+        OperationalError,
+        503,
+        "unavailable",
+        "the control-plane database is unavailable",
+        logging.ERROR,
+    ),
+)
+
+
+def _database_error(status: int, code: str, message: str, level: int):
+    async def handler(_request: Request, exc: Exception) -> JSONResponse:
+        log.log(level, "control-plane database: %s: %s", message, getattr(exc, "orig", exc))
+        return JSONResponse(status_code=status, content=error_body(code, message))
+
+    return handler
+
 
 def create_app(settings: Settings | None = None, run_migrations: bool = True) -> FastAPI:
     settings = settings or get_settings()
@@ -114,30 +135,9 @@ def create_app(settings: Settings | None = None, run_migrations: bool = True) ->
         )
 
     # Safety nets: input the checks above missed, refused by the database (nothing written:
-    # the request's transaction rolls back). A 4xx, never a 500.
-    @app.exception_handler(DataError)
-    async def on_data_error(_request: Request, exc: DataError):
-        log.warning("value refused by the control-plane database: %s", exc.orig)
-        return JSONResponse(
-            status_code=422,
-            content=error_body("invalid", "a value is outside what the database can store"),
-        )
-
-    @app.exception_handler(IntegrityError)
-    async def on_integrity_error(_request: Request, exc: IntegrityError):
-        log.warning("constraint refused by the control-plane database: %s", exc.orig)
-        return JSONResponse(
-            status_code=409,
-            content=error_body("conflict", "the change conflicts with existing data"),
-        )
-
-    @app.exception_handler(OperationalError)
-    async def on_database_unavailable(_request: Request, exc: OperationalError):
-        log.error("control-plane database error: %s", exc)
-        return JSONResponse(
-            status_code=503,
-            content=error_body("unavailable", "the control-plane database is unavailable"),
-        )
+    # the request's transaction rolls back). A 4xx (503 while it is down), never a 500.
+    for error_type, status, code, message, level in DATABASE_ERRORS:
+        app.add_exception_handler(error_type, _database_error(status, code, message, level))
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz():

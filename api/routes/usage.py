@@ -61,6 +61,18 @@ def _where(filters: list[tuple[str, str, Any]]) -> tuple[str, dict[str, Any]]:
     return (" where " + " and ".join(clauses)) if clauses else "", params
 
 
+def _page(reader, table: str, columns: str, filters, order: str, limit: int, offset: int):
+    """One page of a mart and the count of all its matching rows: (count, rows, snapshot info).
+    Raises NoSnapshot before anything is published."""
+    where, params = _where(filters)
+    counted, _ = reader.query(f"select count(*) as n from {{{table}}}{where}", params)
+    rows, info = reader.query(
+        f"select {columns} from {{{table}}}{where} order by {order} limit {limit} offset {offset}",
+        params,
+    )
+    return counted[0]["n"], rows, info
+
+
 @router.get("", response_model=UsagesPublic)
 def read_usage(
     caller: CallerDep,
@@ -114,14 +126,8 @@ def read_usage(
                 else "unit, late_event_count"
             )
         )
-    where, params = _where(filters)
     try:
-        counted, _ = reader.query(f"select count(*) as n from {{{table}}}{where}", params)
-        rows, info = reader.query(
-            f"select {columns} from {{{table}}}{where} order by {order} "
-            f"limit {limit} offset {offset}",
-            params,
-        )
+        count, rows, info = _page(reader, table, columns, filters, order, limit, offset)
     except NoSnapshot:
         return UsagesPublic(data=[], count=0, limit=limit, offset=offset, as_of=None)
     data = [
@@ -142,9 +148,7 @@ def read_usage(
         )
         for r in rows
     ]
-    return UsagesPublic(
-        data=data, count=counted[0]["n"], limit=limit, offset=offset, as_of=info.published_at
-    )
+    return UsagesPublic(data=data, count=count, limit=limit, offset=offset, as_of=info.published_at)
 
 
 @router.post(
@@ -276,23 +280,21 @@ def read_dead_letters(
     offset: Annotated[int, Query(ge=0, le=MAX_DB_INTEGER)] = 0,
 ):
     """Messages rejected at landing, newest first (admin only)."""
-    where, params = _where([("reason_code", "=", reason_code)])
     try:
-        counted, _ = reader.query(
-            f"select count(*) as n from {{fct_dead_lettered_events}}{where}", params
-        )
-        rows, info = reader.query(
-            "select kafka_topic, kafka_partition, kafka_offset, kafka_key, payload, "
-            "payload_encoding, reason_code, reason, dead_lettered_at "
-            f"from {{fct_dead_lettered_events}}{where} "
-            f"order by dead_lettered_at desc, kafka_partition, kafka_offset "
-            f"limit {limit} offset {offset}",
-            params,
+        count, rows, info = _page(
+            reader,
+            "fct_dead_lettered_events",
+            "kafka_topic, kafka_partition, kafka_offset, kafka_key, payload, payload_encoding, "
+            "reason_code, reason, dead_lettered_at",
+            [("reason_code", "=", reason_code)],
+            "dead_lettered_at desc, kafka_partition, kafka_offset",
+            limit,
+            offset,
         )
     except NoSnapshot:
         return DeadLettersPublic(data=[], count=0, limit=limit, offset=offset, as_of=None)
     return DeadLettersPublic(
-        data=rows, count=counted[0]["n"], limit=limit, offset=offset, as_of=info.published_at
+        data=rows, count=count, limit=limit, offset=offset, as_of=info.published_at
     )
 
 
@@ -309,23 +311,23 @@ def read_not_counted(
     """Accepted events not counted for one meter of their type, and why (the property that meter
     reads was missing or unusable), newest first. A tenant key lists its own tenant's."""
     tenant = scoped_tenant(caller, tenant_id)
-    where, params = _where(
-        [("tenant_id", "=", tenant), ("meter_key", "=", meter), ("reason_code", "=", reason_code)]
-    )
     try:
-        counted, _ = reader.query(
-            f"select count(*) as n from {{fct_usage_not_counted}}{where}", params
-        )
-        rows, info = reader.query(
-            "select event_source as source, event_id, tenant_id, event_type, meter_key as meter, "
-            "event_at, reason_code, reason, recorded_at "
-            f"from {{fct_usage_not_counted}}{where} "
-            "order by recorded_at desc, event_source, event_id, meter_key "
-            f"limit {limit} offset {offset}",
-            params,
+        count, rows, info = _page(
+            reader,
+            "fct_usage_not_counted",
+            "event_source as source, event_id, tenant_id, event_type, meter_key as meter, "
+            "event_at, reason_code, reason, recorded_at",
+            [
+                ("tenant_id", "=", tenant),
+                ("meter_key", "=", meter),
+                ("reason_code", "=", reason_code),
+            ],
+            "recorded_at desc, event_source, event_id, meter_key",
+            limit,
+            offset,
         )
     except (NoSnapshot, MissingTable):  # nothing published yet, or before this mart
         return NotCountedsPublic(data=[], count=0, limit=limit, offset=offset, as_of=None)
     return NotCountedsPublic(
-        data=rows, count=counted[0]["n"], limit=limit, offset=offset, as_of=info.published_at
+        data=rows, count=count, limit=limit, offset=offset, as_of=info.published_at
     )

@@ -46,7 +46,8 @@ pytestmark = pytest.mark.soak
 ROOT = Path(__file__).resolve().parents[2]
 BILLING = Path(sys.executable).with_name("billing")
 SECONDS = float(os.environ.get("SOAK_SECONDS", "600"))
-RATE = float(os.environ.get("SOAK_RATE", "100"))
+# Pacing, not money: events per second over both channels (an integer setting).
+EVENTS_PER_SECOND = int(os.environ.get("SOAK_RATE", "100"))
 RUN_INTERVAL = float(os.environ.get("SOAK_RUN_INTERVAL", "30"))
 WAREHOUSE = os.environ.get("SOAK_WAREHOUSE", "duckdb")  # or postgres
 TENANTS = [f"soak-tenant-{i:02d}" for i in range(1, 21)]
@@ -153,14 +154,16 @@ def next_item(rng: random.Random, ledger: Ledger, prefix: str, n: int) -> tuple[
     return make_event(rng, f"{prefix}-{n}"), "valid"
 
 
-def http_sender(base: str, rate: float, until: float, ledger: Ledger, seed: int) -> None:
+def http_sender(
+    base: str, events_per_second: float, until: float, ledger: Ledger, seed: int
+) -> None:
     rng = random.Random(seed)
     prefix = f"h{uuid.uuid4().hex[:6]}"
     started, sent, n = time.monotonic(), 0, 0
     with httpx.Client(base_url=base, headers=HEADERS, timeout=30) as client:
         while time.monotonic() < until:
             size = rng.randint(1, 10)
-            wait = started + (sent + size) / rate - time.monotonic()
+            wait = started + (sent + size) / events_per_second - time.monotonic()
             if wait > 0:
                 time.sleep(wait)
             batch = []
@@ -208,7 +211,9 @@ def http_sender(base: str, rate: float, until: float, ledger: Ledger, seed: int)
                     ledger.problem(f"valid event rejected: {result}")
 
 
-def kafka_sender(settings, rate: float, until: float, ledger: Ledger, seed: int) -> None:
+def kafka_sender(
+    settings, events_per_second: float, until: float, ledger: Ledger, seed: int
+) -> None:
     rng = random.Random(seed)
     prefix = f"k{uuid.uuid4().hex[:6]}"
     producer = EventProducer(settings)
@@ -216,7 +221,7 @@ def kafka_sender(settings, rate: float, until: float, ledger: Ledger, seed: int)
     try:
         while time.monotonic() < until:
             time.sleep(0.1)
-            due = int((time.monotonic() - started) * rate) - sent
+            due = int((time.monotonic() - started) * events_per_second) - sent
             batch = [next_item(rng, ledger, prefix, sent + i) for i in range(max(0, due))]
             if not batch:
                 continue
@@ -397,12 +402,15 @@ def test_soak_nothing_lost_nothing_counted_twice(make_settings, request):
         until = t0 + SECONDS
         senders = [
             threading.Thread(
-                target=http_sender, args=(base, RATE / 2 / HTTP_CLIENTS, until, ledger, i)
+                target=http_sender,
+                args=(base, EVENTS_PER_SECOND / 2 / HTTP_CLIENTS, until, ledger, i),
             )
             for i in range(HTTP_CLIENTS)
         ]
         senders.append(
-            threading.Thread(target=kafka_sender, args=(settings, RATE / 2, until, ledger, 99))
+            threading.Thread(
+                target=kafka_sender, args=(settings, EVENTS_PER_SECOND / 2, until, ledger, 99)
+            )
         )
         pipeline = threading.Thread(target=pipeline_loop, args=(until, runs))
         for thread in [*senders, pipeline]:
@@ -464,7 +472,7 @@ def test_soak_nothing_lost_nothing_counted_twice(make_settings, request):
     durations = [r.ended - r.started for r in runs]
     figures = {
         "seconds": SECONDS,
-        "rate_target": RATE,
+        "rate_target": EVENTS_PER_SECOND,
         "run_interval": RUN_INTERVAL,
         "warehouse": WAREHOUSE,
         "sent_http": c["http_sent"],
