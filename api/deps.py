@@ -13,15 +13,16 @@ from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBea
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api import security
-from api.db import session_factory
-from api.models import ApiKey
-from api.models import Meter as MeterRow
-from ingestion.events import EventValidator
-from ingestion.kafka import EventProducer
-from ingestion.meters import Aggregation, Meter
-from ingestion.serving import ServingReader
-from ingestion.settings import Settings
+from adapters.kafka import EventProducer
+from adapters.warehouse.serving import ServingReader
+from billing import security
+from billing.control_plane.db import session_factory
+from billing.control_plane.models import ApiKey
+from billing.control_plane.models import Meter as MeterRow
+from billing.rules.events import EventValidator
+from billing.rules.meters import Meter
+from billing.services.meters import to_meter
+from billing.settings import Settings
 
 _bearer = HTTPBearer(auto_error=False, description="`Authorization: Bearer <key>`")
 _api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="The API key")
@@ -152,18 +153,6 @@ class MeterCache:
 
     def invalidate(self) -> None:
         self._at = 0.0
-
-
-def to_meter(row: MeterRow) -> Meter:
-    return Meter(
-        key=row.key,
-        event_type=row.event_type,
-        aggregation=Aggregation(row.aggregation),
-        value_property=row.value_property,
-        unit=row.unit,
-        group_by=tuple(row.group_by or ()),
-        name=row.name,
-    )
 
 
 def get_meter_cache(request: Request) -> MeterCache:

@@ -14,9 +14,8 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from api.db import migrate
+from adapters.warehouse.serving import MissingTable, ServingReader
 from api.deps import MeterCache
-from api.errors import ApiError, error_body, status_code_name, validation_body
 from api.nul_guard import refuse_nul_characters
 from api.quota_cache import QuotaCache
 from api.routes import (
@@ -40,10 +39,11 @@ from api.routes import (
     tenants,
     usage,
 )
-from api.schemas import ERROR_RESPONSES
-from ingestion.events import utc_now
-from ingestion.serving import MissingTable, ServingReader
-from ingestion.settings import Settings, get_settings
+from billing.control_plane.db import migrate
+from billing.errors import ApiError, error_body, status_code_name, validation_body
+from billing.rules.events import utc_now
+from billing.schemas import ERROR_RESPONSES
+from billing.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
 
@@ -143,7 +143,7 @@ def create_app(settings: Settings | None = None, run_migrations: bool = True) ->
     async def healthz():
         return {"status": "ok"}
 
-    # Every operation documents the one error body (api.errors) for every error status.
+    # Every operation documents the one error body (billing.errors) for every error status.
     billing = APIRouter(
         prefix=API_PREFIX,
         responses=ERROR_RESPONSES,

@@ -19,10 +19,10 @@ from decimal import Decimal
 
 from sqlalchemy import select
 
-from api import security
-from api.db import session_factory
-from api.models import ApiKey, Meter, RealtimeUsage, ResourceQuota
-from ingestion.settings import Settings
+from billing import security
+from billing.control_plane.db import session_factory
+from billing.control_plane.models import ApiKey, Meter, RealtimeUsage, ResourceQuota
+from billing.settings import Settings
 
 log = logging.getLogger(__name__)
 

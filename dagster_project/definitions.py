@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dagster as dg
 
-from dagster_project.alerts.assets import realtime_reconciliation, reconciliation_job
 from dagster_project.alerts.sensors import reconciliation_sensor, warehouse_alerts_sensor
 from dagster_project.billing.assets import finalize_invoices
 from dagster_project.billing.sensors import invoice_void_sensor
@@ -15,6 +14,7 @@ from dagster_project.costs.sensors import cost_files_sensor
 from dagster_project.jobs import billing_period_job, ingest_job
 from dagster_project.payments.assets import collect_payments_job, invoice_payments
 from dagster_project.payments.sensors import payment_collection_sensor, payment_retry_schedule
+from dagster_project.reconciliation.assets import realtime_reconciliation, reconciliation_job
 from dagster_project.resources import BillingSettings
 from dagster_project.schedules import open_periods_schedule
 from dagster_project.serving.assets import serving_snapshot

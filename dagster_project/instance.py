@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from ingestion.settings import Settings
+from billing.settings import Settings
 
 
 def dagster_yaml(settings: Settings) -> str:

@@ -6,7 +6,7 @@ from datetime import date
 
 import dagster as dg
 
-from ingestion.events import EARLIEST_EVENT_TIME
+from billing.rules.events import EARLIEST_EVENT_TIME
 
 FIRST_PERIOD = EARLIEST_EVENT_TIME.strftime("%Y-%m-%d")
 

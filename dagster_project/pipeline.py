@@ -14,12 +14,12 @@ from datetime import date, datetime
 
 import dagster as dg
 
+from adapters.warehouse.connection import Warehouse
+from billing.rules.events import utc_now
+from billing.rules.periods import period_start, periods_between
+from billing.settings import Settings
 from dagster_project.partitions import billing_periods, period_key
-from ingestion.events import utc_now
 from ingestion.landing import pending_periods
-from ingestion.periods import period_start, periods_between
-from ingestion.settings import Settings
-from ingestion.warehouse import Warehouse
 
 log = logging.getLogger(__name__)
 

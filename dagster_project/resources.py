@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import dagster as dg
 
-from ingestion.settings import Settings
+from billing.settings import Settings
 
 
 class BillingSettings(dg.ConfigurableResource):

@@ -4,9 +4,9 @@ from datetime import timedelta
 
 import dagster as dg
 
+from billing.rules.periods import period_start
 from dagster_project.jobs import billing_period_job
 from dagster_project.partitions import billing_periods, period_key
-from ingestion.periods import period_start
 
 
 @dg.schedule(

@@ -14,17 +14,11 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from ingestion.processes import child_preexec, stop_group
+from adapters.processes import child_preexec, free_port, stop_group  # noqa: F401
 
 
 class BrokerError(RuntimeError):
     pass
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def broker_binary() -> str:

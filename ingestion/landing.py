@@ -26,11 +26,11 @@ from datetime import UTC, date, datetime, timedelta
 import orjson
 from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
 
-from ingestion.events import EventValidator, Rejection, finish_row, utc_now
-from ingestion.kafka import TopicState, topic_state
-from ingestion.meters import Aggregation, Meter
-from ingestion.settings import Settings
-from ingestion.warehouse import Warehouse, WarehouseConnection
+from adapters.kafka import TopicState, topic_state
+from adapters.warehouse.connection import Warehouse, WarehouseConnection
+from billing.rules.events import EventValidator, Rejection, finish_row, utc_now
+from billing.rules.meters import Aggregation, Meter
+from billing.settings import Settings
 
 log = logging.getLogger(__name__)
 

@@ -23,10 +23,10 @@ os.environ.setdefault("DO_NOT_TRACK", "1")
 os.environ.setdefault("DAGSTER_DISABLE_TELEMETRY", "1")
 os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
 
+from adapters.kafka import EventProducer, ensure_topics  # noqa: E402
+from billing.rules.meters import Aggregation, Meter  # noqa: E402
+from billing.settings import Settings, get_settings  # noqa: E402
 from ingestion.broker import EmbeddedBroker, free_port  # noqa: E402
-from ingestion.kafka import EventProducer, ensure_topics  # noqa: E402
-from ingestion.meters import Aggregation, Meter  # noqa: E402
-from ingestion.settings import Settings, get_settings  # noqa: E402
 
 PG_ADMIN_DSN = os.environ.get(
     "BILLING_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -75,7 +75,7 @@ class Clock:
 @pytest.fixture(scope="session")
 def localstripe():
     """localstripe (the Stripe emulator) on a free port, shared by the session."""
-    from ingestion.stripe_emulator import LocalStripe
+    from adapters.stripe.emulator import LocalStripe
 
     with LocalStripe.start() as running:
         yield running
@@ -195,7 +195,7 @@ def produce(settings: Settings, events: list[dict | bytes]) -> None:
 
 def seed_meters(settings: Settings, meters=TEST_METERS) -> None:
     """Create meters in the control plane (as the API would)."""
-    from api.db import ensure_meters, migrate
+    from billing.control_plane.db import ensure_meters, migrate
 
     migrate(settings)
     ensure_meters(settings, meters)
@@ -203,10 +203,10 @@ def seed_meters(settings: Settings, meters=TEST_METERS) -> None:
 
 def snapshot_meters(settings: Settings) -> None:
     """Copy the control plane into the warehouse (the pipeline's first step)."""
-    from api.db import get_engine
+    from adapters.warehouse.connection import Warehouse
+    from adapters.warehouse.control_snapshot import snapshot_tables
+    from billing.control_plane.db import get_engine
     from dagster_project.control_plane.assets import SNAPSHOT_TABLES
-    from ingestion.control_snapshot import snapshot_tables
-    from ingestion.warehouse import Warehouse
 
     snapshot_tables(get_engine(settings), SNAPSHOT_TABLES, Warehouse(settings))
 
@@ -214,7 +214,7 @@ def snapshot_meters(settings: Settings) -> None:
 def run_pipeline(settings: Settings):
     import dagster as dg
 
-    from api.db import migrate
+    from billing.control_plane.db import migrate
     from dagster_project.pipeline import run_pipeline as run
 
     migrate(settings)

@@ -8,10 +8,8 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from sqlalchemy import func, or_, select
 
-from api.alerts import decimal_text
 from api.deps import AdminDep, CallerDep, ClockDep, SessionDep, scoped_tenant
-from api.errors import Invalid, NotFound
-from api.models import (
+from billing.control_plane.models import (
     BillingAlert,
     Meter,
     NotificationDelivery,
@@ -19,8 +17,9 @@ from api.models import (
     ReconciliationRun,
     UsageMilestone,
 )
-from api.realtime import tenant_cost
-from api.schemas import (
+from billing.errors import Invalid, NotFound
+from billing.rules.alerts import period_bounds
+from billing.schemas import (
     MAX_DB_INTEGER,
     AlertPublic,
     AlertsPublic,
@@ -34,8 +33,9 @@ from api.schemas import (
     ReconciliationPublic,
     RowId,
 )
-from api.timeutil import IsoDate
-from ingestion.alerting import period_bounds
+from billing.services.alerts import decimal_text
+from billing.timeutil import IsoDate
+from ingestion.realtime import tenant_cost
 
 router = APIRouter(tags=["alerts"])
 

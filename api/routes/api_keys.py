@@ -5,11 +5,11 @@ from __future__ import annotations
 from fastapi import APIRouter, HTTPException
 from sqlalchemy import select
 
-from api import security
 from api.deps import AdminDep, SessionDep
-from api.models import ApiKey
-from api.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyPublic, ApiKeysPublic
-from ingestion.events import utc_now
+from billing import security
+from billing.control_plane.models import ApiKey
+from billing.rules.events import utc_now
+from billing.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyPublic, ApiKeysPublic
 
 router = APIRouter(prefix="/api-keys", tags=["api keys"])
 

@@ -11,16 +11,11 @@ the next pipeline run allocates with them.
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 from fastapi import APIRouter, Response
-from sqlalchemy import select
 
 from api.deps import AdminDep, SessionDep
-from api.errors import Conflict, Invalid, NotFound
-from api.models import CostAllocationRule, CostAllocationTarget, Meter
-from api.routes.cost_centers import get_center
-from api.schemas import (
+from billing.control_plane.models import CostAllocationRule
+from billing.schemas import (
     AllocationRuleIn,
     AllocationRulePublic,
     AllocationRulesPublic,
@@ -29,17 +24,10 @@ from api.schemas import (
     RuleSplitPublic,
     SplitTargetPublic,
 )
+from billing.services import allocation_rules as rules
+from billing.services.allocation_rules import MATCH_FIELDS
 
 router = APIRouter(prefix="/cost-allocation-rules", tags=["cloud costs"])
-
-MATCH_FIELDS = (
-    "tag_key",
-    "tag_value",
-    "provider",
-    "billing_account_id",
-    "sub_account_id",
-    "service_name",
-)
 
 
 def _public(rule: CostAllocationRule) -> AllocationRulePublic:
@@ -66,114 +54,29 @@ def _public(rule: CostAllocationRule) -> AllocationRulePublic:
     )
 
 
-def _validate(body: AllocationRuleIn, session, rule_id: int | None) -> None:
-    match = body.match
-    if all(getattr(match, f) is None for f in MATCH_FIELDS):
-        raise Invalid("set at least one condition", "match")
-    if match.tag_value is not None and match.tag_key is None:
-        raise Invalid("needs match.tag_key", "match.tag_value")
-    if (body.cost_center is None) == (body.split is None):
-        raise Invalid("give exactly one of cost_center (direct) and split (shared)", "split")
-    clash = session.scalars(
-        select(CostAllocationRule.id).where(CostAllocationRule.priority == body.priority)
-    ).first()
-    if clash is not None and clash != rule_id:
-        raise Conflict(f"rule {clash} already has priority {body.priority}")
-    if body.cost_center is not None:
-        get_center(session, body.cost_center, "cost_center")
-        return
-    split = body.split
-    codes = [t.cost_center for t in split.targets]
-    if len(set(codes)) != len(codes):
-        raise Invalid("a cost center appears twice", "split.targets")
-    for i, target in enumerate(split.targets):
-        get_center(session, target.cost_center, f"split.targets[{i}].cost_center")
-        if split.method == "fixed":
-            if target.percentage is None or target.percentage <= 0 or target.percentage > 100:
-                raise Invalid("must be above 0 and at most 100", f"split.targets[{i}].percentage")
-            if -target.percentage.as_tuple().exponent > 6:
-                raise Invalid("has more than 6 decimal places", f"split.targets[{i}].percentage")
-        elif target.percentage is not None:
-            raise Invalid("only goes with the fixed method", f"split.targets[{i}].percentage")
-    if split.method == "usage":
-        if not split.usage_meter:
-            raise Invalid("is required for the usage method", "split.usage_meter")
-        if session.get(Meter, split.usage_meter) is None:
-            raise Invalid(f"no meter {split.usage_meter!r}", "split.usage_meter")
-        if split.targets:
-            raise Invalid(
-                "the usage method splits over the tenants' cost centers; give no targets",
-                "split.targets",
-            )
-    else:
-        if split.usage_meter is not None:
-            raise Invalid("only goes with the usage method", "split.usage_meter")
-        if not split.targets:
-            raise Invalid("give at least one cost center", "split.targets")
-    if split.method == "fixed":
-        total = sum((t.percentage for t in split.targets), Decimal(0))
-        if total != 100:
-            raise Invalid(f"percentages add up to {total}, not 100", "split.targets")
-
-
-def _apply(rule: CostAllocationRule, body: AllocationRuleIn) -> None:
-    rule.name = body.name
-    rule.priority = body.priority
-    for field in MATCH_FIELDS:
-        setattr(rule, f"match_{field}", getattr(body.match, field))
-    rule.cost_center_code = body.cost_center
-    rule.split_method = body.split.method if body.split else None
-    rule.usage_meter_key = body.split.usage_meter if body.split else None
-    rule.targets = [
-        CostAllocationTarget(cost_center_code=t.cost_center, percentage=t.percentage)
-        for t in (body.split.targets if body.split else [])
-    ]
-
-
-def _get(session, rule_id: int) -> CostAllocationRule:
-    rule = session.get(CostAllocationRule, rule_id)
-    if rule is None:
-        raise NotFound(f"allocation rule {rule_id} not found")
-    return rule
-
-
 @router.get("", response_model=AllocationRulesPublic)
 def list_rules(session: SessionDep, _admin: AdminDep):
     """The rules in force, in the order they are tried."""
-    rows = session.scalars(
-        select(CostAllocationRule).order_by(CostAllocationRule.priority, CostAllocationRule.id)
-    ).all()
+    rows = rules.list_rules(session)
     return AllocationRulesPublic(data=[_public(r) for r in rows], count=len(rows))
 
 
 @router.post("", response_model=AllocationRulePublic, status_code=201)
 def create_rule(body: AllocationRuleIn, session: SessionDep, _admin: AdminDep):
-    _validate(body, session, None)
-    rule = CostAllocationRule()
-    _apply(rule, body)
-    session.add(rule)
-    session.commit()
-    return _public(rule)
+    return _public(rules.create_rule(session, body))
 
 
 @router.get("/{rule_id}", response_model=AllocationRulePublic)
 def get_rule(rule_id: RowId, session: SessionDep, _admin: AdminDep):
-    return _public(_get(session, rule_id))
+    return _public(rules.get_rule(session, rule_id))
 
 
 @router.put("/{rule_id}", response_model=AllocationRulePublic)
 def replace_rule(rule_id: RowId, body: AllocationRuleIn, session: SessionDep, _admin: AdminDep):
-    rule = _get(session, rule_id)
-    _validate(body, session, rule_id)
-    rule.targets = []  # delete the old targets before inserting the new ones
-    session.flush()
-    _apply(rule, body)
-    session.commit()
-    return _public(rule)
+    return _public(rules.replace_rule(session, rule_id, body))
 
 
 @router.delete("/{rule_id}", status_code=204)
 def delete_rule(rule_id: RowId, session: SessionDep, _admin: AdminDep):
-    session.delete(_get(session, rule_id))
-    session.commit()
+    rules.delete_rule(session, rule_id)
     return Response(status_code=204)

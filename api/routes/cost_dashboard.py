@@ -17,12 +17,12 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
 from sqlalchemy import select
 
+from adapters.warehouse.serving import NoSnapshot
 from api.deps import ClockDep, ReaderDep, SessionDep, require_admin
-from api.errors import Invalid
-from api.models import UNALLOCATED, CostCenter, InvoicePayment, InvoiceVoid
-from api.timeutil import IsoDate, UtcDateTime, period_of
-from ingestion.pricing import round_money
-from ingestion.serving import NoSnapshot
+from billing.control_plane.models import UNALLOCATED, CostCenter, InvoicePayment, InvoiceVoid
+from billing.errors import Invalid
+from billing.rules.pricing import round_money
+from billing.timeutil import IsoDate, UtcDateTime, period_of
 
 router = APIRouter(
     prefix="/cost-dashboard", tags=["cost dashboard"], dependencies=[Depends(require_admin)]

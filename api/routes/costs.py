@@ -9,17 +9,17 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
+from adapters.warehouse.serving import MissingTable, NoSnapshot
 from api.deps import AdminDep, ReaderDep
-from api.errors import Invalid
-from api.schemas import (
+from billing.errors import Invalid
+from billing.rules.pricing import PricingError, round_money
+from billing.schemas import (
     CostCenterCostPublic,
     CostCenterCostsPublic,
     CostCoveragePublic,
     CostCoveragesPublic,
 )
-from api.timeutil import IsoDate
-from ingestion.pricing import PricingError, round_money
-from ingestion.serving import MissingTable, NoSnapshot
+from billing.timeutil import IsoDate
 
 router = APIRouter(prefix="/costs", tags=["cloud costs"])
 

@@ -6,12 +6,12 @@ from fastapi import APIRouter
 from sqlalchemy import select
 
 from api.deps import AdminDep, CallerDep, ClockDep, SessionDep
-from api.errors import Conflict, Invalid
-from api.models import Coupon, Plan
-from api.plans import check_amount, check_currency
-from api.quotes import get_coupon
-from api.schemas import CouponCreate, CouponPublic, CouponsPublic
-from api.timeutil import to_utc
+from billing.control_plane.models import Coupon, Plan
+from billing.errors import Conflict, Invalid
+from billing.schemas import CouponCreate, CouponPublic, CouponsPublic
+from billing.services.plans import check_amount, check_currency
+from billing.services.quotes import get_coupon
+from billing.timeutil import to_utc
 
 router = APIRouter(prefix="/coupons", tags=["coupons"])
 

@@ -6,9 +6,9 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field
 from sqlalchemy import text
 
+from adapters.warehouse.serving import NoSnapshot
 from api.deps import CallerDep, ReaderDep, SessionDep, SettingsDep
-from api.timeutil import UtcDateTime
-from ingestion.serving import NoSnapshot
+from billing.timeutil import UtcDateTime
 
 router = APIRouter(tags=["status"])
 

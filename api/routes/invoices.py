@@ -13,10 +13,12 @@ from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse
 from sqlalchemy import select
 
+from adapters.warehouse.serving import MissingTable, NoSnapshot
 from api.deps import AdminDep, CallerDep, ClockDep, ReaderDep, SessionDep, scoped_tenant
-from api.errors import Conflict, Invalid, NotFound
-from api.models import InvoicePayment, InvoiceVoid, PaymentAttempt
-from api.schemas import (
+from billing.control_plane.models import InvoicePayment, InvoiceVoid, PaymentAttempt
+from billing.errors import Conflict, Invalid, NotFound
+from billing.rules.pricing import round_money
+from billing.schemas import (
     JSON_ERROR_RESPONSES,
     MAX_DB_INTEGER,
     InvoiceLinePublic,
@@ -25,9 +27,7 @@ from api.schemas import (
     PaymentAttemptPublic,
     VoidIn,
 )
-from api.timeutil import IsoDate, period_of
-from ingestion.pricing import round_money
-from ingestion.serving import MissingTable, NoSnapshot
+from billing.timeutil import IsoDate, period_of
 
 router = APIRouter(prefix="/invoices", tags=["invoices"])
 

@@ -6,11 +6,11 @@ from fastapi import APIRouter, HTTPException
 from sqlalchemy import select
 
 from api.deps import AdminDep, CallerDep, MeterCacheDep, SessionDep
-from api.errors import Invalid
-from api.models import Meter as MeterRow
-from api.schemas import MeterCreate, MeterPublic, MetersPublic, MeterUpdate
-from ingestion.events import utc_now
-from ingestion.meters import Aggregation, Meter, MeterDefinitionError
+from billing.control_plane.models import Meter as MeterRow
+from billing.errors import Invalid
+from billing.rules.events import utc_now
+from billing.rules.meters import Aggregation, Meter, MeterDefinitionError
+from billing.schemas import MeterCreate, MeterPublic, MetersPublic, MeterUpdate
 
 router = APIRouter(prefix="/meters", tags=["meters"])
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 from fastapi import APIRouter
 from sqlalchemy import select
 
-from api import plans as logic
 from api.deps import AdminDep, CallerDep, SessionDep
-from api.errors import NotFound
-from api.models import Plan
-from api.schemas import PlanCreate, PlanDefinition, PlanPublic, PlansPublic, RowId
+from billing.control_plane.models import Plan
+from billing.errors import NotFound
+from billing.schemas import PlanCreate, PlanDefinition, PlanPublic, PlansPublic, RowId
+from billing.services import plans as logic
 
 router = APIRouter(prefix="/plans", tags=["plans"])
 

@@ -1,4 +1,4 @@
-"""Price calculations with the one pricing engine (``ingestion.pricing``), which the warehouse
+"""Price calculations with the one pricing engine (``billing.rules.pricing``), which the warehouse
 uses too, through the same rules in ``dbt_project/macros/pricing.sql``."""
 
 from __future__ import annotations
@@ -8,11 +8,11 @@ from dataclasses import asdict
 from fastapi import APIRouter
 
 from api.deps import CallerDep, ClockDep, SessionDep
-from api.errors import Invalid
-from api.plans import check_currency, to_price
-from api.quotes import quote
-from api.schemas import CalculateIn, CalculatePublic, PriceLinePublic, QuoteIn, QuotePublic
-from ingestion.pricing import PricingError, calculate
+from billing.errors import Invalid
+from billing.rules.pricing import PricingError, calculate
+from billing.schemas import CalculateIn, CalculatePublic, PriceLinePublic, QuoteIn, QuotePublic
+from billing.services.plans import check_currency, to_price
+from billing.services.quotes import quote
 
 router = APIRouter(prefix="/pricing", tags=["pricing"])
 

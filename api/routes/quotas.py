@@ -10,8 +10,6 @@ from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from api import security
-from api.alerts import decimal_text
 from api.deps import (
     OWN_TENANT_ONLY,
     AdminDep,
@@ -22,10 +20,12 @@ from api.deps import (
     _bearer,
     scoped_tenant,
 )
-from api.errors import Conflict, Invalid, NotFound
-from api.models import Meter, RealtimeUsage, ResourceQuota, TenantBudget
-from api.plans import check_amount, check_currency
-from api.schemas import (
+from billing import security
+from billing.control_plane.models import Meter, RealtimeUsage, ResourceQuota, TenantBudget
+from billing.errors import Conflict, Invalid, NotFound
+from billing.rules.alerts import period_bounds, quota_decision, remaining
+from billing.rules.pricing import QUANTITY_PLACES
+from billing.schemas import (
     BudgetIn,
     BudgetPublic,
     BudgetsPublic,
@@ -38,8 +38,8 @@ from api.schemas import (
     QuotaUpdate,
     RowId,
 )
-from ingestion.alerting import period_bounds, quota_decision, remaining
-from ingestion.pricing import QUANTITY_PLACES
+from billing.services.alerts import decimal_text
+from billing.services.plans import check_amount, check_currency
 
 router = APIRouter(tags=["quotas"])
 

@@ -10,13 +10,13 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
+from adapters.stripe.gateway import WebhookRejected, verify_webhook
 from api.deps import CallerDep, ClockDep, SessionDep, SettingsDep, get_producer, scoped_tenant
-from api.errors import NotFound, error_body
-from api.models import StripeCustomer
-from api.payments import WebhookReplay, handle_webhook_event, publish_status_events
-from api.schemas import Error
-from api.timeutil import UtcDateTime
-from ingestion.stripe_gateway import WebhookRejected, verify_webhook
+from billing.control_plane.models import StripeCustomer
+from billing.errors import NotFound, error_body
+from billing.schemas import Error
+from billing.services.payments import WebhookReplay, handle_webhook_event, publish_status_events
+from billing.timeutil import UtcDateTime
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/stripe", tags=["stripe"])

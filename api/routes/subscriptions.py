@@ -8,11 +8,10 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 from sqlalchemy import select
 
-from api import subscriptions as logic
 from api.deps import AdminDep, CallerDep, ClockDep, SessionDep, scoped_tenant
-from api.errors import NotFound
-from api.models import Subscription
-from api.schemas import (
+from billing.control_plane.models import Subscription
+from billing.errors import NotFound
+from billing.schemas import (
     MAX_DB_INTEGER,
     CancelIn,
     CouponApply,
@@ -21,6 +20,7 @@ from api.schemas import (
     SubscriptionPublic,
     SubscriptionsPublic,
 )
+from billing.services import subscriptions as logic
 
 router = APIRouter(prefix="/subscriptions", tags=["subscriptions"])
 

@@ -6,10 +6,9 @@ from fastapi import APIRouter
 from sqlalchemy import select
 
 from api.deps import AdminDep, CallerDep, ClockDep, SessionDep, scoped_tenant
-from api.errors import Conflict, Invalid, NotFound
-from api.models import CreditGrant, TaxRate, Tenant, TenantTaxRate
-from api.plans import check_amount, check_currency
-from api.schemas import (
+from billing.control_plane.models import CreditGrant, TaxRate, Tenant, TenantTaxRate
+from billing.errors import Conflict, Invalid, NotFound
+from billing.schemas import (
     CreditGrantCreate,
     CreditGrantPublic,
     CreditGrantsPublic,
@@ -20,6 +19,7 @@ from api.schemas import (
     TenantsPublic,
     TenantUpdate,
 )
+from billing.services.plans import check_amount, check_currency
 
 router = APIRouter(tags=["tenants"])
 

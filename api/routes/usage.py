@@ -10,6 +10,8 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
+from adapters.kafka import KafkaUnavailable
+from adapters.warehouse.serving import MissingTable, NoSnapshot
 from api.deps import (
     AdminDep,
     CallerDep,
@@ -20,7 +22,9 @@ from api.deps import (
     SettingsDep,
     scoped_tenant,
 )
-from api.schemas import (
+from billing.rules.events import RejectCode, Rejection, UsageEvent, utc_now
+from billing.rules.periods import next_period
+from billing.schemas import (
     MAX_DB_INTEGER,
     DeadLettersPublic,
     Error,
@@ -31,11 +35,7 @@ from api.schemas import (
     UsagePublic,
     UsagesPublic,
 )
-from api.timeutil import IsoDate
-from ingestion.events import RejectCode, Rejection, UsageEvent, utc_now
-from ingestion.kafka import KafkaUnavailable
-from ingestion.periods import next_period
-from ingestion.serving import MissingTable, NoSnapshot
+from billing.timeutil import IsoDate
 
 router = APIRouter(prefix="/usage", tags=["usage"])
 

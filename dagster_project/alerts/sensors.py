@@ -12,14 +12,14 @@ from decimal import Decimal
 
 import dagster as dg
 
-from api.alerts import AlertRules, evaluate_cost_center_budgets, evaluate_usage
-from api.db import migrate, session_scope
-from dagster_project.alerts.assets import reconciliation_job
+from adapters.warehouse.serving import MissingTable, NoSnapshot, ServingReader
+from billing.control_plane.db import migrate, session_scope
+from billing.rules.alerts import period_bounds
+from billing.rules.events import utc_now
+from billing.services.alerts import AlertRules, evaluate_cost_center_budgets, evaluate_usage
+from billing.settings import Settings
+from dagster_project.reconciliation.assets import reconciliation_job
 from dagster_project.resources import BillingSettings
-from ingestion.alerting import period_bounds
-from ingestion.events import utc_now
-from ingestion.serving import MissingTable, NoSnapshot, ServingReader
-from ingestion.settings import Settings
 
 SOURCE = "warehouse"
 

@@ -1,13 +1,13 @@
 """Finalize the invoices of billing periods whose grace has passed (see
-``ingestion.finalization``). Partitioned by billing period, like the models it reads."""
+``billing.rules.finalization``). Partitioned by billing period, like the models it reads."""
 
 import dagster as dg
 
+from adapters.warehouse.connection import Warehouse
+from billing.rules.events import utc_now
+from billing.rules.finalization import finalize_due_periods
 from dagster_project.partitions import billing_periods, periods_in_window
 from dagster_project.resources import BillingSettings
-from ingestion.events import utc_now
-from ingestion.finalization import finalize_due_periods
-from ingestion.warehouse import Warehouse
 
 FINALIZED_INVOICES = dg.AssetKey(["invoicing", "finalized_invoices"])
 FINALIZED_LINES = dg.AssetKey(["invoicing", "finalized_invoice_lines"])

@@ -6,8 +6,8 @@ from datetime import date
 import dagster as dg
 from sqlalchemy import select
 
-from api.db import session_factory
-from api.models import InvoiceVoid
+from billing.control_plane.db import session_factory
+from billing.control_plane.models import InvoiceVoid
 from dagster_project.jobs import billing_period_job
 from dagster_project.partitions import period_key
 from dagster_project.resources import BillingSettings

@@ -7,8 +7,10 @@ effective-dated records (plan versions, subscription phases).
 
 import dagster as dg
 
-from api.db import get_engine
-from api.models import (
+from adapters.warehouse.connection import Warehouse
+from adapters.warehouse.control_snapshot import snapshot_tables
+from billing.control_plane.db import get_engine
+from billing.control_plane.models import (
     CostAllocationRule,
     CostAllocationTarget,
     CostCenter,
@@ -28,8 +30,6 @@ from api.models import (
     TenantTaxRate,
 )
 from dagster_project.resources import BillingSettings
-from ingestion.control_snapshot import snapshot_tables
-from ingestion.warehouse import Warehouse
 
 # Control-plane tables copied into the warehouse. API keys are deliberately not copied.
 SNAPSHOT_TABLES = tuple(

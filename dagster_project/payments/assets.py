@@ -1,5 +1,5 @@
-"""Collect finalized invoices with Stripe (see ``api.payments``). Downstream of the serving
-snapshot, which is published only when the invoice models and their checks succeeded; the
+"""Collect finalized invoices with Stripe (see ``billing.services.payments``). Downstream of the
+serving snapshot, which is published only when the invoice models and their checks succeeded; the
 asset reads the snapshot (never the warehouse) and writes payment state to the control
 plane."""
 
@@ -8,8 +8,8 @@ from datetime import datetime
 import dagster as dg
 from pydantic import Field
 
-from api.db import migrate
-from api.payments import collect_payments
+from adapters.stripe.collection import collect_payments
+from billing.control_plane.db import migrate
 from dagster_project.resources import BillingSettings
 
 SERVING_SNAPSHOT = dg.AssetKey(["serving", "snapshot"])

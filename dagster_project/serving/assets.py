@@ -2,6 +2,7 @@
 
 import dagster as dg
 
+from adapters.warehouse.serving import publish_snapshot
 from dagster_project.resources import BillingSettings
 from dagster_project.transform.assets import (
     billing_period_models,
@@ -9,7 +10,6 @@ from dagster_project.transform.assets import (
     invoice_models,
     warehouse_models,
 )
-from ingestion.serving import publish_snapshot
 
 MART_KEYS = sorted(
     {

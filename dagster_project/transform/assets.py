@@ -19,11 +19,11 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 
+from adapters.warehouse.connection import Warehouse
 from dagster_project.partitions import billing_periods, periods_in_window
 from dagster_project.resources import BillingSettings
 from dagster_project.transform.project import dbt_project
 from ingestion.landing import mark_period_built, period_build_watermark
-from ingestion.warehouse import Warehouse
 
 BILLING_PERIOD_SELECTOR = "tag:billing_period"
 INVOICE_SELECTOR = "tag:invoices"

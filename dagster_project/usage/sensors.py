@@ -10,11 +10,11 @@ from datetime import date
 
 import dagster as dg
 
+from adapters.kafka import KafkaUnavailable, topic_state
 from dagster_project.jobs import billing_period_job, ingest_job
 from dagster_project.partitions import billing_periods, period_key
 from dagster_project.resources import BillingSettings
 from dagster_project.usage.assets import USAGE_EVENTS
-from ingestion.kafka import KafkaUnavailable, topic_state
 
 IN_FLIGHT = [
     dg.DagsterRunStatus.QUEUED,

@@ -23,6 +23,9 @@ from dataclasses import dataclass
 from decimal import Decimal, localcontext
 from pathlib import Path
 
+from adapters.warehouse.connection import Warehouse, WarehouseConnection
+from billing.rules.events import utc_now
+from billing.settings import Settings
 from ingestion.costs.formats import (
     COST_CONTEXT,
     COST_PLACES,
@@ -32,9 +35,6 @@ from ingestion.costs.formats import (
     CostFileError,
     parse_file,
 )
-from ingestion.events import utc_now
-from ingestion.settings import Settings
-from ingestion.warehouse import Warehouse, WarehouseConnection
 
 log = logging.getLogger(__name__)
 

@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from adapters.warehouse.connection import Warehouse
 from api.main import create_app
 from dagster_project.costs.sensors import cost_file_run_request, scan
 from ingestion.costs.landing import file_hash
-from ingestion.warehouse import Warehouse
 from tests.conftest import (
     ADMIN_KEY,
     cloud_event,

@@ -32,10 +32,10 @@ from decimal import Decimal
 import pytest
 from fastapi.testclient import TestClient
 
-from api.db import session_scope
+from adapters.warehouse.serving import ServingReader
 from api.main import create_app
-from api.models import InvoicePayment
-from ingestion.serving import ServingReader
+from billing.control_plane.db import session_scope
+from billing.control_plane.models import InvoicePayment
 from tests.conftest import ADMIN_KEY, Clock, cloud_event, produce, run_pipeline, seed_meters
 
 ADMIN = {"X-API-Key": ADMIN_KEY}

@@ -17,10 +17,10 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from adapters.warehouse.connection import Warehouse
 from api.main import create_app
 from dagster_project.usage.assets import NO_METERS
 from ingestion.broker import free_port
-from ingestion.warehouse import Warehouse
 from tests.conftest import ADMIN_KEY
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "costs"
@@ -53,7 +53,7 @@ def cost_only_run(request, make_settings, monkeypatch):
     shutil.copy(AZURE, settings.cost_files_path / "azure-november.csv")
     env = {**os.environ, "DO_NOT_TRACK": "1", "DAGSTER_DISABLE_TELEMETRY": "1"}
     run = subprocess.run(
-        [sys.executable, "-m", "dagster_project.cli", "run"],
+        [sys.executable, "-m", "cli.main", "run"],
         cwd=ROOT,
         env=env,
         capture_output=True,

@@ -34,16 +34,16 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from api.db import dispose_engines, session_scope
+from adapters.stripe.emulator import CARD_DECLINED, CARD_OK
+from adapters.stripe.gateway import StripeGateway
+from adapters.warehouse.connection import Warehouse
+from adapters.warehouse.serving import ServingReader
 from api.main import create_app
-from api.models import PaymentAttempt, RealtimeUsage
-from ingestion.finalization import LockHeld, lease_lock
-from ingestion.periods import period_start
-from ingestion.serving import ServingReader
-from ingestion.settings import Settings
-from ingestion.stripe_emulator import CARD_DECLINED, CARD_OK
-from ingestion.stripe_gateway import StripeGateway
-from ingestion.warehouse import Warehouse
+from billing.control_plane.db import dispose_engines, session_scope
+from billing.control_plane.models import PaymentAttempt, RealtimeUsage
+from billing.rules.finalization import LockHeld, lease_lock
+from billing.rules.periods import period_start
+from billing.settings import Settings
 from tests.conftest import ADMIN_KEY, Clock, cloud_event, produce, seed_meters
 from tests.e2e.proc_tree import command_line, descendants
 

@@ -49,7 +49,7 @@ def test_demo_serves_the_api_and_dagster_and_stops_on_sigterm(tmp_path):
     ):
         env.pop(name, None)
     demo = subprocess.Popen(
-        [sys.executable, "-m", "dagster_project.cli", "demo", "--events", "4000"],
+        [sys.executable, "-m", "cli.main", "demo", "--events", "4000"],
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,

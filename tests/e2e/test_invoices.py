@@ -351,7 +351,7 @@ def test_finalized_invoices_survive_a_full_rebuild(make_settings):
             timeout=600,
         )
         assert done.returncode == 0, done.stdout[-3000:]
-        from ingestion.serving import publish_snapshot
+        from adapters.warehouse.serving import publish_snapshot
 
         publish_snapshot(settings)
         after = client.get(f"{BASE}/invoices/{before['id']}", headers=ADMIN).json()

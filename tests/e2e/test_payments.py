@@ -33,19 +33,19 @@ from confluent_kafka import Consumer, TopicPartition
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from api.db import dispose_engines, session_factory
+from adapters.kafka import ensure_topics
+from adapters.stripe.collection import collect_payments
+from adapters.stripe.emulator import CARD_DECLINED, CARD_OK, free_port
+from adapters.stripe.gateway import StripeGateway
 from api.main import create_app
-from api.models import PaymentAttempt
-from api.payments import collect_payments
+from billing.control_plane.db import dispose_engines, session_factory
+from billing.control_plane.models import PaymentAttempt
+from billing.settings import Settings
 from dagster_project.definitions import defs
 from dagster_project.payments.sensors import payment_collection_sensor, payment_retry_schedule
 from dagster_project.pipeline import billing_run_config
 from dagster_project.pipeline import run_pipeline as pipeline_run
 from dagster_project.resources import BillingSettings
-from ingestion.kafka import ensure_topics
-from ingestion.settings import Settings
-from ingestion.stripe_emulator import CARD_DECLINED, CARD_OK, free_port
-from ingestion.stripe_gateway import StripeGateway
 from tests.conftest import ADMIN_KEY, Clock, seed_meters, serving
 
 ADMIN = {"X-API-Key": ADMIN_KEY}
@@ -368,8 +368,8 @@ def test_sensor_run_and_pipeline_repeated_charge_each_attempt_once(pay):
 CRASH_SCRIPT = textwrap.dedent(
     """
     import os, sys
-    from api.payments import collect_payments
-    from ingestion.settings import Settings
+    from adapters.stripe.collection import collect_payments
+    from billing.settings import Settings
 
     def crash(invoice_id, attempt):
         if invoice_id == sys.argv[1]:
@@ -473,8 +473,9 @@ def test_concurrent_collectors_on_postgres_charge_each_attempt_once(
     """Two collection passes racing on a PostgreSQL control plane: the attempt is recorded
     (unique per invoice and attempt number) before Stripe is called, so the loser never calls
     Stripe. Outcomes arrive by reconciliation here (no webhook endpoint)."""
-    from api.db import migrate
-    from api.payments import InvoiceToCollect, PaymentCollector
+    from adapters.stripe.collection import payment_collector
+    from billing.control_plane.db import migrate
+    from billing.services.payments import InvoiceToCollect
 
     localstripe.register_webhook("billing", f"http://127.0.0.1:{free_port()}/x", SECRET)
     localstripe.flush()
@@ -493,7 +494,7 @@ def test_concurrent_collectors_on_postgres_charge_each_attempt_once(
     reports = []
 
     def collect():
-        reports.append(PaymentCollector(settings).collect(invoices, now))
+        reports.append(payment_collector(settings).collect(invoices, now))
 
     threads = [threading.Thread(target=collect) for _ in range(2)]
     for t in threads:
@@ -504,7 +505,7 @@ def test_concurrent_collectors_on_postgres_charge_each_attempt_once(
         f"{ok_id}#1",
         f"{declined_id}#1",
     ]
-    later = PaymentCollector(settings).collect(invoices, now + timedelta(minutes=20))
+    later = payment_collector(settings).collect(invoices, now + timedelta(minutes=20))
     assert sorted(later.reconciled) == [f"{ok_id}#1", f"{declined_id}#1"]
     intents = {}
     for intent in gateway.list_payment_intents():
@@ -516,7 +517,7 @@ def test_concurrent_collectors_on_postgres_charge_each_attempt_once(
         declined_id: [(500, "jpy", "requires_payment_method")],
     }
     with session_factory(settings)() as session:
-        from api.models import InvoicePayment
+        from billing.control_plane.models import InvoicePayment
 
         rows = session.scalars(select(InvoicePayment)).all()
         statuses = {p.tenant_id: (p.status, p.attempts) for p in rows}
@@ -527,8 +528,8 @@ def test_concurrent_collectors_on_postgres_charge_each_attempt_once(
 
 
 def test_webhook_applies_an_outcome_once_and_publishes_it(make_settings, monkeypatch):
-    from api.db import migrate, session_scope
-    from api.models import InvoicePayment, PaymentStatusEvent
+    from billing.control_plane.db import migrate, session_scope
+    from billing.control_plane.models import InvoicePayment, PaymentStatusEvent
 
     monkeypatch.setenv("STRIPE_WEBHOOK_SECRET", SECRET)
     settings = make_settings().model_copy(update={"stripe_webhook_secret": SECRET})

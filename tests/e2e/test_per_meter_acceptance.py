@@ -13,15 +13,15 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from api.db import session_scope
+from adapters.warehouse.connection import Warehouse
+from adapters.warehouse.serving import ServingReader
 from api.main import create_app
-from api.models import RealtimeUsage
-from api.realtime import RealtimeConsumer
-from ingestion.events import utc_now
+from billing.control_plane.db import session_scope
+from billing.control_plane.models import RealtimeUsage
+from billing.rules.events import utc_now
+from billing.rules.meters import Aggregation, Meter
 from ingestion.landing import UsageLander
-from ingestion.meters import Aggregation, Meter
-from ingestion.serving import ServingReader
-from ingestion.warehouse import Warehouse
+from ingestion.realtime import RealtimeConsumer
 from tests.conftest import ADMIN_KEY, cloud_event, produce, run_pipeline, seed_meters
 
 ADMIN = {"X-API-Key": ADMIN_KEY}

@@ -9,8 +9,8 @@ from decimal import Decimal
 import pytest
 from fastapi.testclient import TestClient
 
+from adapters.warehouse.connection import Warehouse
 from api.main import create_app
-from ingestion.warehouse import Warehouse
 from tests.conftest import ADMIN_KEY, cloud_event, produce, run_pipeline, seed_meters
 
 ADMIN = {"X-API-Key": ADMIN_KEY}

@@ -20,13 +20,13 @@ import pytest
 from confluent_kafka import Consumer, TopicPartition
 from sqlalchemy import select
 
-from api.alerts import AlertRules, evaluate_usage
-from api.db import session_scope
-from api.models import NotificationDelivery, RealtimeOffset, RealtimeUsage
-from api.realtime import DeliveryWorker
-from ingestion.alerting import SIGNATURE_HEADER, verify
+from billing.control_plane.db import session_scope
+from billing.control_plane.models import NotificationDelivery, RealtimeOffset, RealtimeUsage
+from billing.rules.alerts import SIGNATURE_HEADER, verify
+from billing.rules.events import utc_now
+from billing.services.alerts import AlertRules, evaluate_usage
 from ingestion.broker import free_port
-from ingestion.events import utc_now
+from ingestion.realtime import DeliveryWorker
 from tests.conftest import cloud_event, produce, seed_meters
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -77,7 +77,7 @@ def _wait_for(settings, expected, timeout=60.0) -> dict:
 def _billing(settings, *args) -> subprocess.Popen:
     log = open(settings.data_path / "realtime.log", "ab")  # noqa: SIM115 - owned by the child
     return subprocess.Popen(
-        [sys.executable, "-m", "dagster_project.cli", *args],
+        [sys.executable, "-m", "cli.main", *args],
         cwd=ROOT,
         env=os.environ.copy(),
         stdout=log,
@@ -88,8 +88,8 @@ def _billing(settings, *args) -> subprocess.Popen:
 
 CRASH_SCRIPT = """
 import os, threading
-from api.realtime import RealtimeConsumer
-from ingestion.settings import Settings
+from ingestion.realtime import RealtimeConsumer
+from billing.settings import Settings
 
 def crash(result):
     if consumer.batches == 2:  # the third batch: written, not committed
@@ -188,8 +188,8 @@ def test_notification_retried_until_the_receiver_is_up_and_delivered_once(make_s
         notify_timeout_seconds=1,
     )
     seed_meters(settings)
-    from api.db import migrate
-    from api.models import ResourceQuota
+    from billing.control_plane.db import migrate
+    from billing.control_plane.models import ResourceQuota
 
     migrate(settings)
     clock = _Clock(datetime(2026, 11, 10))
@@ -266,7 +266,7 @@ def test_notification_gives_up_after_max_attempts(make_settings, attempts):
     seed_meters(settings)
     clock = _Clock(datetime(2026, 11, 10))
     with session_scope(settings) as session:
-        from api.alerts import fire
+        from billing.services.alerts import fire
 
         fire(
             session,

@@ -11,15 +11,15 @@ import orjson
 from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 
-from api.alerts import decimal_text
-from api.db import session_scope
 from api.main import create_app
-from api.models import BillingAlert, RealtimeUsage
-from api.realtime import RealtimeConsumer
-from dagster_project.alerts.assets import realtime_reconciliation
+from billing.control_plane.db import session_scope
+from billing.control_plane.models import BillingAlert, RealtimeUsage
+from billing.rules.events import utc_now
+from billing.services.alerts import decimal_text
 from dagster_project.alerts.sensors import reconciliation_sensor, warehouse_alerts_sensor
+from dagster_project.reconciliation.assets import realtime_reconciliation
 from dagster_project.resources import BillingSettings
-from ingestion.events import utc_now
+from ingestion.realtime import RealtimeConsumer
 from tests.conftest import ADMIN_KEY, cloud_event, produce, run_pipeline, seed_meters
 
 ADMIN = {"X-API-Key": ADMIN_KEY}

@@ -11,9 +11,10 @@ from pathlib import Path
 
 from fastapi.testclient import TestClient
 
+from adapters.kafka import produce_messages
+from adapters.synthetic.usage import SyntheticPlan, generate
 from api.main import create_app
-from ingestion.meters import DEMO_METERS
-from ingestion.synthetic import SyntheticPlan, produce_plan
+from billing.rules.meters import DEMO_METERS
 from tests.conftest import ADMIN_KEY, run_pipeline, seed_meters
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -36,15 +37,21 @@ def warehouse_is_locked(path: Path) -> bool:
 
 def test_api_answers_while_a_run_writes_the_warehouse(settings):
     seed_meters(settings, DEMO_METERS)
-    produce_plan(
+    produce_messages(
         settings,
-        SyntheticPlan(datetime(2026, 9, 1), datetime(2026, 9, 20), tenants=5, events=2_000, seed=1),
+        generate(
+            SyntheticPlan(
+                datetime(2026, 9, 1), datetime(2026, 9, 20), tenants=5, events=2_000, seed=1
+            )
+        ),
     )
     run_pipeline(settings)  # a first snapshot to serve
-    produce_plan(
+    produce_messages(
         settings,
-        SyntheticPlan(
-            datetime(2026, 10, 1), datetime(2026, 11, 1), tenants=20, events=150_000, seed=2
+        generate(
+            SyntheticPlan(
+                datetime(2026, 10, 1), datetime(2026, 11, 1), tenants=20, events=150_000, seed=2
+            )
         ),
     )
     path = "/api/v1/billing/usage?granularity=period&meter=api_calls&limit=1000"
@@ -52,7 +59,7 @@ def test_api_answers_while_a_run_writes_the_warehouse(settings):
         before = client.get(path, headers=HEADERS).json()
         assert before["count"] > 0
         writer = subprocess.Popen(
-            [sys.executable, "-m", "dagster_project.cli", "run"],
+            [sys.executable, "-m", "cli.main", "run"],
             cwd=ROOT,
             env={**os.environ, "BILLING_LOG_LEVEL": "WARNING"},
             stdout=subprocess.PIPE,

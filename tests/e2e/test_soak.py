@@ -35,10 +35,10 @@ import httpx
 import orjson
 import pytest
 
+from adapters.kafka import EventProducer, KafkaUnavailable
+from adapters.warehouse.connection import Warehouse
+from billing.rules.meters import DEMO_METERS, Aggregation
 from ingestion.broker import free_port
-from ingestion.kafka import EventProducer, KafkaUnavailable
-from ingestion.meters import DEMO_METERS, Aggregation
-from ingestion.warehouse import Warehouse
 from tests.conftest import ADMIN_KEY, seed_meters
 
 pytestmark = pytest.mark.soak

@@ -155,8 +155,7 @@ def test_demo_stopped_during_its_pipeline_run_stops_everything(tmp_path):
         proc,
         log,
         lambda: any(
-            command_line(pid).rstrip().endswith("dagster_project.cli run")
-            for pid, _ in descendants(proc.pid)
+            command_line(pid).rstrip().endswith("cli.main run") for pid, _ in descendants(proc.pid)
         ),
         timeout=180,
     )

@@ -10,8 +10,8 @@ from decimal import Decimal
 
 import pytest
 
-from ingestion.serving import ServingReader
-from ingestion.warehouse import Warehouse
+from adapters.warehouse.connection import Warehouse
+from adapters.warehouse.serving import ServingReader
 from tests.conftest import TEST_METERS, cloud_event, produce, run_pipeline, seed_meters
 
 
@@ -126,7 +126,7 @@ def test_late_events_and_incremental_rebuilds(target_settings):
     produce(target_settings, HAND_MADE)
     run_pipeline(target_settings)
     with Warehouse(target_settings).connection() as con:
-        from ingestion.periods import close_due_periods
+        from billing.rules.periods import close_due_periods
 
         close_due_periods(con, datetime(2026, 11, 3), grace_hours=24)
     # A late October event for tenant-a, and nothing for November.
@@ -162,13 +162,14 @@ def _normalise(rows: list[dict]) -> list[tuple]:
 def test_duckdb_and_postgres_build_the_same_marts(make_settings, pg_database):
     duck = make_settings()
     pg = make_settings(warehouse_url=pg_database, usage_topic=duck.usage_topic)
-    from ingestion.synthetic import SyntheticPlan, produce_plan
+    from adapters.kafka import produce_messages
+    from adapters.synthetic.usage import SyntheticPlan, generate
 
     plan = SyntheticPlan(
         start=datetime(2026, 9, 20), end=datetime(2026, 11, 5), tenants=12, events=6000, seed=3
     )
-    produce_plan(duck, plan)
-    from ingestion.meters import DEMO_METERS
+    produce_messages(duck, generate(plan))
+    from billing.rules.meters import DEMO_METERS
 
     for settings in (duck, pg):
         seed_meters(settings, DEMO_METERS)

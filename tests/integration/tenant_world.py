@@ -15,13 +15,13 @@ import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
-from api.db import session_scope
+from adapters.kafka import ensure_topics
+from adapters.warehouse.connection import Warehouse
+from adapters.warehouse.serving import publish_snapshot
 from api.main import API_PREFIX, create_app
-from api.models import BillingAlert, StripeCustomer
-from ingestion.kafka import ensure_topics
-from ingestion.serving import publish_snapshot
-from ingestion.settings import Settings
-from ingestion.warehouse import Warehouse
+from billing.control_plane.db import session_scope
+from billing.control_plane.models import BillingAlert, StripeCustomer
+from billing.settings import Settings
 from tests.conftest import ADMIN_KEY, PG_ADMIN_DSN, seed_meters
 
 ADMIN = {"X-API-Key": ADMIN_KEY}

@@ -56,8 +56,8 @@ def test_every_endpoint_needs_a_key(client):
 def test_tenant_keys_are_stored_hashed_and_can_be_revoked(client, settings):
     created = client.post(f"{BASE}/api-keys", json={"tenant_id": "tenant-a"}, headers=ADMIN).json()
     key = created["key"]
-    from api.db import session_scope
-    from api.models import ApiKey
+    from billing.control_plane.db import session_scope
+    from billing.control_plane.models import ApiKey
 
     with session_scope(settings) as session:
         row = session.get(ApiKey, created["id"])

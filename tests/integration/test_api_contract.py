@@ -10,7 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.main import create_app
-from ingestion.alerting import alert_cloud_event
+from billing.rules.alerts import alert_cloud_event
 from tests.conftest import ADMIN_KEY, seed_meters
 
 ADMIN = {"X-API-Key": ADMIN_KEY}

@@ -1,4 +1,4 @@
-"""The real-time benchmark's load generator (``dagster_project.bench_realtime``): its raw
+"""The real-time benchmark's load generator (``benchmarks.realtime``): its raw
 keep-alive HTTP connections read real answers from a real uvicorn server, count every request
 and refuse a failed answer, so the figures it prints measure what they say."""
 
@@ -9,11 +9,11 @@ from collections.abc import Iterator
 
 import pytest
 
-from api.db import ensure_meters, session_scope
 from api.main import create_app
-from api.models import ResourceQuota
-from dagster_project.bench_realtime import _Connection, _load, _paced_load
-from ingestion.meters import DEMO_METERS
+from benchmarks.realtime import _Connection, _load, _paced_load
+from billing.control_plane.db import ensure_meters, session_scope
+from billing.control_plane.models import ResourceQuota
+from billing.rules.meters import DEMO_METERS
 from tests.conftest import serving
 
 ADMIN = {"X-API-Key": "bench-test-admin-key-0123456789ab"}

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from adapters.warehouse.connection import Warehouse
 from ingestion.costs.landing import CostFileLander, file_hash
-from ingestion.warehouse import Warehouse
 from tests.unit.test_cost_formats import EXPECTED, _focus_parquet
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "costs"
@@ -100,10 +100,10 @@ def _build_cost_models(settings, tmp_path: Path) -> None:
     import os
     import subprocess
 
-    from api.db import get_engine, migrate
+    from adapters.warehouse.control_snapshot import snapshot_tables
+    from billing.control_plane.db import get_engine, migrate
     from dagster_project.control_plane.assets import SNAPSHOT_TABLES
     from dagster_project.transform.project import DBT_PROJECT_DIR, dbt_executable
-    from ingestion.control_snapshot import snapshot_tables
 
     migrate(settings)
     snapshot_tables(get_engine(settings), SNAPSHOT_TABLES, Warehouse(settings))

@@ -13,8 +13,8 @@ FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "costs"
 
 
 def test_a_warehouse_landed_at_the_old_scale_is_widened_before_landing(make_settings):
+    from adapters.warehouse.connection import Warehouse
     from ingestion.costs.landing import CostFileLander
-    from ingestion.warehouse import Warehouse
 
     settings = make_settings()
     warehouse = Warehouse(settings)
@@ -40,8 +40,8 @@ def test_a_warehouse_landed_at_the_old_scale_is_widened_before_landing(make_sett
 
 def test_file_totals_keep_every_digit_past_28(make_settings):
     """29+ significant digits (9 integer, 20 decimal): past Python's default decimal context."""
+    from adapters.warehouse.connection import Warehouse
     from ingestion.costs.landing import CostFileLander
-    from ingestion.warehouse import Warehouse
 
     with open(FIXTURES / "focus-1.0-sample.csv", newline="") as handle:
         header, *rows = list(csv.reader(handle))[:4]

@@ -11,16 +11,16 @@ from pathlib import Path
 
 import pytest
 
-from ingestion.kafka import PartitionState, TopicState, topic_state
+from adapters.kafka import PartitionState, TopicState, topic_state
+from adapters.warehouse.connection import Warehouse
+from billing.rules.meters import Aggregation, Meter
+from billing.rules.periods import close_due_periods
 from ingestion.landing import (
     ConcurrentLandingError,
     LandingError,
     UsageLander,
     plan_start_offsets,
 )
-from ingestion.meters import Aggregation, Meter
-from ingestion.periods import close_due_periods
-from ingestion.warehouse import Warehouse
 from tests.conftest import TEST_METERS, cloud_event, produce
 
 WHEN = datetime(2026, 10, 5, 12, 0)
@@ -167,7 +167,7 @@ CRASH_SCRIPT = textwrap.dedent(
     """
     import os, sys
     from ingestion.landing import UsageLander
-    from ingestion.settings import Settings
+    from billing.settings import Settings
     from tests.conftest import TEST_METERS
 
     settings = Settings()

@@ -8,8 +8,8 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from api.db import alembic_config, get_engine, migrate
-from api.models import Base
+from billing.control_plane.db import alembic_config, get_engine, migrate
+from billing.control_plane.models import Base
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

@@ -21,7 +21,7 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from ingestion.pricing import (
+from billing.rules.pricing import (
     Price,
     PriceModel,
     Tier,

@@ -13,10 +13,10 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from api.db import session_scope
 from api.main import create_app
-from api.models import RealtimeDistinctValue, RealtimeSeenEvent, RealtimeUsage
-from api.realtime import RealtimeConsumer
+from billing.control_plane.db import session_scope
+from billing.control_plane.models import RealtimeDistinctValue, RealtimeSeenEvent, RealtimeUsage
+from ingestion.realtime import RealtimeConsumer
 from tests.conftest import ADMIN_KEY, cloud_event, seed_meters
 
 ADMIN = {"X-API-Key": ADMIN_KEY}
@@ -277,8 +277,8 @@ def test_thresholds_and_milestones_fire_once_out_of_order_and_twice(control):
     milestones = client.get(f"{BASE}/alerts?kind=milestone", headers=ADMIN).json()["data"]
     assert [(m["meter"], m["fired_at"]) for m in milestones] == [("calls", "2026-11-16T00:00:00Z")]
     # A second process firing the same crossing (the warehouse sensor) does nothing.
-    from api.alerts import fire
-    from api.db import session_scope
+    from billing.control_plane.db import session_scope
+    from billing.services.alerts import fire
 
     with session_scope(settings) as session:
         assert (
@@ -378,8 +378,8 @@ def test_quota_check_cache_serves_new_totals_within_a_fraction_of_a_second(contr
 
 def test_cost_center_budgets_fire_once_per_threshold(control):
     # Rows as fct_cost_center_costs has them (children rolled up), read by the warehouse sensor.
-    from api.alerts import evaluate_cost_center_budgets
-    from api.db import session_scope
+    from billing.control_plane.db import session_scope
+    from billing.services.alerts import evaluate_cost_center_budgets
 
     settings, client = control
     november = date(2026, 11, 1)

@@ -25,13 +25,13 @@ import pytest
 from fastapi.routing import APIRoute
 from sqlalchemy import select
 
-from api.db import get_engine
+from adapters.warehouse.connection import Warehouse
+from adapters.warehouse.serving import ServingReader, publish_snapshot
 from api.deps import require_admin
 from api.main import API_PREFIX
-from api.models import Base
-from ingestion.events import utc_now
-from ingestion.serving import ServingReader, publish_snapshot
-from ingestion.warehouse import Warehouse
+from billing.control_plane.db import get_engine
+from billing.control_plane.models import Base
+from billing.rules.events import utc_now
 from tests.conftest import ADMIN_KEY
 from tests.integration.tenant_world import ADMIN, OWNED, Tenant, World, admin_post, build_world
 

@@ -1,4 +1,4 @@
-"""Quotas, milestones, budgets and alerts: the pure rules (``ingestion/alerting.py``); the API
+"""Quotas, milestones, budgets and alerts: the pure rules (``billing/rules/alerts.py``); the API
 and the real-time consumer feeding them are in tests/integration/test_quotas.py."""
 
 from __future__ import annotations
@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from ingestion import alerting
+from billing.rules import alerts as alerting
 
 NOW = datetime(2026, 11, 16)  # half of November elapsed
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from ingestion.settings import Settings
+from billing.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 

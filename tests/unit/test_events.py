@@ -8,7 +8,7 @@ from decimal import Decimal
 import orjson
 import pytest
 
-from ingestion.events import (
+from billing.rules.events import (
     NotCounted,
     NotCountedCode,
     RejectCode,
@@ -16,7 +16,7 @@ from ingestion.events import (
     UsageEvent,
     validate_event,
 )
-from ingestion.meters import Aggregation, Meter, MeterDefinitionError, meters_by_event_type
+from billing.rules.meters import Aggregation, Meter, MeterDefinitionError, meters_by_event_type
 from tests.conftest import TEST_METERS, cloud_event
 
 NOW = datetime(2026, 11, 10, 12, 0, 0)

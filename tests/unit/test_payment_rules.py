@@ -8,7 +8,8 @@ from decimal import Decimal
 
 import pytest
 
-from ingestion.payments import (
+from adapters.stripe.gateway import WebhookRejected, verify_webhook
+from billing.rules.payments import (
     Action,
     InvalidTransition,
     PaymentStatus,
@@ -20,7 +21,6 @@ from ingestion.payments import (
     status_event,
     to_minor_units,
 )
-from ingestion.stripe_gateway import WebhookRejected, verify_webhook
 
 T0 = datetime(2026, 10, 2, 8, 0)
 

@@ -1,4 +1,4 @@
-"""The pricing engine in Python (``ingestion/pricing.py``): Stripe's documented tier examples,
+"""The pricing engine in Python (``billing/rules/pricing.py``): Stripe's documented tier examples,
 each price model on hand-made cases, every validation error and proration. The dbt macro that
 must agree with it is tested in tests/integration/test_pricing_sql.py."""
 
@@ -11,7 +11,7 @@ from decimal import Decimal
 
 import pytest
 
-from ingestion.pricing import (
+from billing.rules.pricing import (
     CURRENCIES_CSV,
     Price,
     PriceModel,

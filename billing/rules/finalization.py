@@ -1,0 +1,210 @@
+"""Invoice finalization: draft invoices become immutable, numbered documents.
+
+When a billing period's grace has passed, the drafts dbt built for it are copied, unchanged,
+into ``raw.finalized_invoices`` / ``raw.finalized_invoice_lines`` with a sequential number
+(``INV-<year>-<000123>``), and the period is recorded as closed: usage landing for it later is
+flagged late and reaches the next invoice as an adjustment. Nothing is ever updated or deleted
+there, so no later rebuild can alter a finalized invoice; re-running a period finalizes only
+what is not finalized yet.
+
+At most one finalization per period runs at a time: a lease lock in the warehouse
+(``raw.pipeline_locks``, the pattern ShedLock uses) guards it, whatever schedules or backfills
+start runs, and Dagster's run queue also admits one run per partition.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from billing.ports import WarehouseConnection
+from billing.rules.periods import closes_at
+
+log = logging.getLogger(__name__)
+
+NUMBER_RE = re.compile(r"^INV-(\d{4})-(\d{6,})$")
+INVOICE_COLUMNS = (
+    "invoice_id",
+    "subscription_id",
+    "tenant_id",
+    "period_start",
+    "period_end",
+    "issue_number",
+    "currency",
+    "subtotal_amount",
+    "discount_amount",
+    "tax_rate_percentage",
+    "tax_amount",
+    "amount_due_before_credits",
+    "credit_amount",
+    "total_amount",
+)
+LINE_COLUMNS = (
+    "invoice_id",
+    "line_number",
+    "line_kind",
+    "description",
+    "service_period_start",
+    "plan_id",
+    "charge_id",
+    "meter_key",
+    "quantity",
+    "amount",
+)
+
+
+class LockHeld(RuntimeError):
+    """Another run holds the lock."""
+
+
+@dataclass
+class FinalizationResult:
+    finalized: dict[str, list[str]] = field(default_factory=dict)  # period -> invoice numbers
+    closed: list[date] = field(default_factory=list)
+    not_due: list[date] = field(default_factory=list)
+
+
+def lock_owner() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def holder_is_dead(owner: str) -> bool:
+    """True if ``owner`` (``host:pid``) is a process of this host that no longer runs: a run
+    killed while holding a lease (``kill -9``, a crash) must not block the next run until the
+    lease expires. Holders on other hosts are trusted until their lease expires."""
+    host, _, pid = owner.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit() or int(pid) == os.getpid():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # alive, another user's
+        return False
+    return False
+
+
+@contextmanager
+def lease_lock(
+    con: WarehouseConnection, name: str, now: datetime, ttl: timedelta = timedelta(minutes=30)
+) -> Iterator[None]:
+    """Hold ``name`` until the block ends (or the lease expires, should the holder die)."""
+    owner = lock_owner()
+    params = {"name": name, "owner": owner, "now": now, "until": now + ttl}
+    with con.transaction():
+        taken = con.fetchall(
+            "insert into raw.pipeline_locks (lock_name, locked_by, locked_at, lock_until) "
+            "values (:name, :owner, :now, :until) on conflict (lock_name) do update set "
+            "locked_by = excluded.locked_by, locked_at = excluded.locked_at, "
+            "lock_until = excluded.lock_until where raw.pipeline_locks.lock_until <= :now "
+            "returning locked_by",
+            params,
+        )
+    if not taken:
+        holder = con.fetchone(
+            "select locked_by, lock_until from raw.pipeline_locks where lock_name = :name",
+            {"name": name},
+        )
+        if holder is not None and holder_is_dead(holder[0]):
+            log.warning("taking over %s from %s, which died holding it", name, holder[0])
+            with con.transaction():  # only from that dead holder: a live taker wins the race
+                taken = con.fetchall(
+                    "update raw.pipeline_locks set locked_by = :owner, locked_at = :now, "
+                    "lock_until = :until where lock_name = :name and locked_by = :dead "
+                    "returning locked_by",
+                    {**params, "dead": holder[0]},
+                )
+        if not taken:
+            raise LockHeld(f"{name} is held by {holder[0]} until {holder[1]}")
+    try:
+        yield
+    finally:
+        with con.transaction():
+            con.execute(
+                "update raw.pipeline_locks set lock_until = :now "
+                "where lock_name = :name and locked_by = :owner",
+                {"name": name, "owner": owner, "now": now},
+            )
+
+
+def _next_sequence(con: WarehouseConnection, year: int) -> int:
+    rows = con.fetchall(
+        "select invoice_number from raw.finalized_invoices where invoice_number like :prefix",
+        {"prefix": f"INV-{year}-%"},
+    )
+    numbers = [int(m.group(2)) for (n,) in rows if (m := NUMBER_RE.match(n))]
+    return max(numbers, default=0) + 1
+
+
+def finalize_period(con: WarehouseConnection, period: date, now: datetime) -> list[str]:
+    """Finalize the drafts of ``period`` not finalized yet; close the period. Returns the new
+    invoice numbers. The caller holds the period's lock."""
+    with con.transaction():
+        drafts = con.fetchall(
+            f"select {', '.join('d.' + c for c in INVOICE_COLUMNS)} "
+            "from intermediate.int_invoices_draft d "
+            "where d.period_start = :p and d.line_count > 0 "
+            "and not exists (select 1 from raw.finalized_invoices f "
+            "  where f.invoice_id = d.invoice_id) "
+            "and not exists (select 1 from raw.finalized_invoices f "
+            "  where f.subscription_id = d.subscription_id and f.period_start = d.period_start "
+            "  and not exists (select 1 from raw.control_invoice_voids v "
+            "    where v.invoice_id = f.invoice_id)) "
+            "order by d.tenant_id, d.subscription_id",
+            {"p": period},
+        )
+        numbers = []
+        sequence = _next_sequence(con, now.year)
+        for row in drafts:
+            values = dict(zip(INVOICE_COLUMNS, row, strict=True))
+            number = f"INV-{now.year}-{sequence:06d}"
+            sequence += 1
+            con.execute(
+                f"insert into raw.finalized_invoices ({', '.join(INVOICE_COLUMNS)}, "
+                "invoice_number, finalized_at) values "
+                f"({', '.join(':' + c for c in INVOICE_COLUMNS)}, :number, :now)",
+                {**values, "number": number, "now": now},
+            )
+            con.execute(
+                f"insert into raw.finalized_invoice_lines ({', '.join(LINE_COLUMNS)}) "
+                f"select {', '.join(LINE_COLUMNS)} from intermediate.int_invoice_full_lines_draft "
+                "where invoice_id = :invoice_id",
+                {"invoice_id": values["invoice_id"]},
+            )
+            numbers.append(number)
+        con.execute(
+            "insert into raw.closed_billing_periods (period_start, closed_at, closed_by) "
+            "values (:p, :now, 'finalization') on conflict (period_start) do nothing",
+            {"p": period, "now": now},
+        )
+    return numbers
+
+
+def finalize_due_periods(
+    con: WarehouseConnection, periods: list[date], now: datetime, grace_hours: int
+) -> FinalizationResult:
+    """Finalize every period of ``periods`` whose grace has passed."""
+    result = FinalizationResult()
+    for period in sorted(periods):
+        if closes_at(period, grace_hours) > now:
+            result.not_due.append(period)
+            continue
+        with lease_lock(con, f"invoicing:{period.isoformat()}", now):
+            numbers = finalize_period(con, period, now)
+        result.finalized[period.isoformat()] = numbers
+        result.closed.append(period)
+        if numbers:
+            log.info(
+                "finalized %s invoices for %s: %s..%s",
+                len(numbers),
+                period,
+                numbers[0],
+                numbers[-1],
+            )
+    return result

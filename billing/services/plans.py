@@ -1,0 +1,236 @@
+"""Plans: validation, versioning, and their prices as the pricing engine sees them.
+
+A plan version that a subscription has used is immutable: replacing its definition creates
+version + 1 (the old one is marked superseded and keeps serving its subscriptions). An unused
+current version is replaced in place.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from sqlalchemy import exists, func, select
+from sqlalchemy.orm import Session
+
+from billing.control_plane.models import Meter, Plan, PlanCharge, PlanChargeTier, SubscriptionPhase
+from billing.errors import Conflict, Invalid, NotFound
+from billing.rules.events import utc_now
+from billing.rules.pricing import Price, PriceModel, PricingError, Tier, minor_units
+from billing.schemas import (
+    MONEY_LIMIT,
+    ChargePublic,
+    PlanCreate,
+    PlanDefinition,
+    PlanPublic,
+    PriceIn,
+    plain_decimal,
+)
+
+MAX_MONEY_SCALE = 12
+
+
+def decimal_places(value: Decimal) -> int:
+    """Decimal places of ``value`` ignoring trailing zeros (exact, no context rounding)."""
+    _, digits, exponent = value.as_tuple()
+    assert isinstance(exponent, int)
+    while len(digits) > 1 and digits[-1] == 0 and exponent < 0:
+        digits, exponent = digits[:-1], exponent + 1
+    return max(0, -exponent)
+
+
+def check_amount(value: Decimal | None, field: str) -> None:
+    if value is None:
+        return
+    if value < 0:
+        raise Invalid("must not be negative", field)
+    if decimal_places(value) > MAX_MONEY_SCALE:
+        raise Invalid(f"has more than {MAX_MONEY_SCALE} decimal places", field)
+    if value >= MONEY_LIMIT:
+        raise Invalid("must be below 10^26", field)
+
+
+def to_price(body: PriceIn, field: str = "price") -> Price:
+    """The API's price object as a validated pricing-engine price."""
+    try:
+        model = PriceModel(body.model)
+    except ValueError:
+        raise Invalid(
+            f"unknown price model {body.model!r} (use {', '.join(m.value for m in PriceModel)})",
+            f"{field}.model",
+        ) from None
+    price = Price(
+        model=model,
+        unit_amount=body.unit_amount,
+        tiers=tuple(
+            Tier(up_to=t.up_to, unit_amount=t.unit_amount, flat_amount=t.flat_amount)
+            for t in body.tiers
+        ),
+        package_size=body.package_size,
+        flat_amount=body.flat_amount,
+        free_units=body.free_units,
+    )
+    try:
+        price.validate(field)
+    except PricingError as exc:
+        raise Invalid(exc.message, exc.field) from None
+    return price
+
+
+def check_currency(currency: str, field: str = "currency") -> str:
+    try:
+        minor_units(currency)
+    except PricingError:
+        raise Invalid(f"unknown currency {currency!r}", field) from None
+    return currency
+
+
+def charge_price(charge: PlanCharge) -> Price:
+    return Price(
+        model=PriceModel(charge.price_model),
+        unit_amount=charge.unit_amount,
+        tiers=tuple(
+            Tier(up_to=t.up_to, unit_amount=t.unit_amount, flat_amount=t.flat_amount)
+            for t in charge.tiers
+        ),
+        package_size=charge.package_size,
+        flat_amount=charge.flat_amount,
+        free_units=charge.free_units or Decimal(0),
+    )
+
+
+def price_public(price: Price) -> dict:
+    out: dict = {"model": price.model.value, "free_units": plain_decimal(price.free_units)}
+    for name in ("unit_amount", "package_size", "flat_amount"):
+        if getattr(price, name) is not None:
+            out[name] = plain_decimal(getattr(price, name))
+    if price.tiers:
+        out["tiers"] = [
+            {
+                "up_to": plain_decimal(t.up_to),
+                "unit_amount": plain_decimal(t.unit_amount),
+                "flat_amount": plain_decimal(t.flat_amount),
+            }
+            for t in price.tiers
+        ]
+    return out
+
+
+def plan_public(plan: Plan) -> PlanPublic:
+    return PlanPublic(
+        id=plan.id,
+        code=plan.code,
+        version=plan.version,
+        name=plan.name,
+        description=plan.description,
+        currency=plan.currency,
+        interval=plan.interval,
+        base_fee={"amount": plan.base_fee_amount, "timing": plan.base_fee_timing},
+        trial_days=plan.trial_days,
+        charges=[
+            ChargePublic(
+                meter=c.meter_key,
+                price=price_public(charge_price(c)),
+                minimum_amount=c.minimum_amount,
+            )
+            for c in plan.charges
+        ],
+        created_at=plan.created_at,
+        superseded_at=plan.superseded_at,
+        archived_at=plan.archived_at,
+        is_current=plan.superseded_at is None and plan.archived_at is None,
+    )
+
+
+def validate_definition(session: Session, body: PlanDefinition) -> list[Price]:
+    """Check every field of a plan definition; return the charges' prices in order."""
+    check_currency(body.currency)
+    check_amount(body.base_fee.amount, "base_fee.amount")
+    prices, seen = [], set()
+    for i, charge in enumerate(body.charges):
+        field = f"charges[{i}]"
+        meter = session.get(Meter, charge.meter)
+        if meter is None or meter.archived_at is not None:
+            raise Invalid(f"no active meter {charge.meter!r}", f"{field}.meter")
+        if charge.meter in seen:
+            raise Invalid(f"meter {charge.meter!r} is charged twice", f"{field}.meter")
+        seen.add(charge.meter)
+        check_amount(charge.minimum_amount, f"{field}.minimum_amount")
+        prices.append(to_price(charge.price, f"{field}.price"))
+    return prices
+
+
+def _fill(session: Session, plan: Plan, body: PlanDefinition, prices: list[Price]) -> None:
+    plan.name = body.name
+    plan.description = body.description
+    plan.currency = body.currency
+    plan.interval = body.interval
+    plan.base_fee_amount = body.base_fee.amount
+    plan.base_fee_timing = body.base_fee.timing
+    plan.trial_days = body.trial_days
+    if plan.charges:
+        plan.charges.clear()
+        session.flush()  # delete the old charges before inserting the new ones
+    for position, (charge, price) in enumerate(zip(body.charges, prices, strict=True), start=1):
+        row = PlanCharge(
+            position=position,
+            meter_key=charge.meter,
+            price_model=price.model.value,
+            unit_amount=price.unit_amount,
+            package_size=price.package_size,
+            flat_amount=price.flat_amount,
+            free_units=price.free_units,
+            minimum_amount=charge.minimum_amount,
+        )
+        row.tiers = [
+            PlanChargeTier(
+                tier_index=i, up_to=t.up_to, unit_amount=t.unit_amount, flat_amount=t.flat_amount
+            )
+            for i, t in enumerate(price.tiers, start=1)
+        ]
+        plan.charges.append(row)
+
+
+def current_plan(session: Session, code: str, *, for_update: bool = False) -> Plan:
+    query = select(Plan).where(
+        Plan.code == code, Plan.superseded_at.is_(None), Plan.archived_at.is_(None)
+    )
+    if for_update:
+        query = query.with_for_update()
+    plan = session.scalars(query).first()
+    if plan is None:
+        raise NotFound(f"plan {code!r} not found")
+    return plan
+
+
+def plan_in_use(session: Session, plan_id: int) -> bool:
+    return bool(session.scalar(select(exists().where(SubscriptionPhase.plan_id == plan_id))))
+
+
+def create_plan(session: Session, body: PlanCreate) -> Plan:
+    prices = validate_definition(session, body)
+    if session.scalar(select(func.count()).select_from(Plan).where(Plan.code == body.code)):
+        raise Conflict(f"plan {body.code!r} already exists; replace it with PUT to version it")
+    plan = Plan(code=body.code, version=1)
+    _fill(session, plan, body, prices)
+    session.add(plan)
+    return plan
+
+
+def replace_plan(session: Session, code: str, body: PlanDefinition) -> Plan:
+    """Edit a plan: in place while unused, otherwise as a new version."""
+    prices = validate_definition(session, body)
+    plan = current_plan(session, code, for_update=True)
+    if not plan_in_use(session, plan.id):
+        _fill(session, plan, body, prices)
+        return plan
+    plan.superseded_at = utc_now()
+    successor = Plan(code=code, version=plan.version + 1)
+    _fill(session, successor, body, prices)
+    session.add(successor)
+    return successor
+
+
+def archive_plan(session: Session, code: str) -> Plan:
+    plan = current_plan(session, code)
+    plan.archived_at = utc_now()
+    return plan

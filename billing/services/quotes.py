@@ -1,0 +1,114 @@
+"""Quotes: a plan priced for a usage map and an optional coupon, line by line, as an invoice
+would price one full billing period (tax and credits are the invoice's business)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from billing.control_plane.models import Coupon
+from billing.errors import Conflict, Invalid, NotFound
+from billing.rules.pricing import PricingError, calculate, round_money
+from billing.schemas import PriceLinePublic, QuoteIn, QuoteLinePublic, QuotePublic
+from billing.services.plans import charge_price, current_plan
+
+
+def coupon_discount(coupon: Coupon, subtotal: Decimal, currency: str) -> Decimal:
+    """What a coupon takes off a subtotal: a percentage rounded half-up, or an amount that never
+    takes the subtotal below zero."""
+    if coupon.percent_off is not None:
+        return min(round_money(subtotal * coupon.percent_off / 100, currency), subtotal)
+    return min(round_money(coupon.amount_off or Decimal(0), currency), subtotal)
+
+
+def quote(session: Session, body: QuoteIn, now: datetime) -> QuotePublic:
+    plan = current_plan(session, body.plan_code)
+    currency = plan.currency
+    charges = {c.meter_key: c for c in plan.charges}
+    for meter in body.usage:
+        if meter not in charges:
+            raise Invalid(f"plan {plan.code!r} has no charge for meter {meter!r}", f"usage.{meter}")
+    lines: list[QuoteLinePublic] = []
+    if plan.base_fee_amount:
+        lines.append(
+            QuoteLinePublic(
+                kind="base_fee",
+                description=f"{plan.name} base fee",
+                amount=str(round_money(plan.base_fee_amount, currency)),
+            )
+        )
+    for charge in plan.charges:
+        quantity = body.usage.get(charge.meter_key, Decimal(0))
+        try:
+            result = calculate(charge_price(charge), quantity, currency)
+        except PricingError as exc:
+            raise Invalid(exc.message, f"usage.{charge.meter_key}") from None
+        lines.append(
+            QuoteLinePublic(
+                kind="usage",
+                description=f"{charge.meter_key} ({charge.price_model})",
+                meter=charge.meter_key,
+                quantity=quantity,
+                amount=str(result.amount),
+                detail=[PriceLinePublic(**asdict(line)) for line in result.lines],
+            )
+        )
+        if charge.minimum_amount is not None:
+            minimum = round_money(charge.minimum_amount, currency)
+            if result.amount < minimum:
+                lines.append(
+                    QuoteLinePublic(
+                        kind="minimum_commitment",
+                        description=f"{charge.meter_key} minimum commitment true-up",
+                        meter=charge.meter_key,
+                        amount=str(minimum - result.amount),
+                    )
+                )
+    subtotal = sum((Decimal(line.amount) for line in lines), Decimal(0))
+    subtotal = round_money(subtotal, currency)
+    discount = round_money(Decimal(0), currency)
+    if body.coupon_code:
+        coupon = session.scalars(select(Coupon).where(Coupon.code == body.coupon_code)).first()
+        if coupon is None:
+            raise NotFound(f"coupon {body.coupon_code!r} not found")
+        if coupon.archived_at is not None:
+            raise Conflict(f"coupon {coupon.code!r} is archived")
+        if coupon.redeem_by is not None and now > coupon.redeem_by:
+            raise Conflict(f"coupon {coupon.code!r} could be redeemed until {coupon.redeem_by}")
+        if coupon.plan_codes and plan.code not in coupon.plan_codes:
+            raise Invalid(
+                f"coupon {coupon.code!r} does not apply to plan {plan.code!r}", "coupon_code"
+            )
+        if coupon.amount_off is not None and coupon.currency != currency:
+            raise Invalid(
+                f"coupon {coupon.code!r} is in {coupon.currency}, the plan in {currency}",
+                "coupon_code",
+            )
+        discount = coupon_discount(coupon, subtotal, currency)
+        lines.append(
+            QuoteLinePublic(
+                kind="discount",
+                description=f"Coupon {coupon.code}",
+                amount=str(-discount),
+            )
+        )
+    return QuotePublic(
+        plan_code=plan.code,
+        plan_version=plan.version,
+        currency=currency,
+        lines=lines,
+        subtotal=str(subtotal),
+        discount=str(discount),
+        total=str(round_money(subtotal - discount, currency)),
+    )
+
+
+def get_coupon(session: Session, code: str) -> Coupon:
+    coupon = session.scalars(select(Coupon).where(Coupon.code == code)).first()
+    if coupon is None:
+        raise NotFound(f"coupon {code!r} not found")
+    return coupon

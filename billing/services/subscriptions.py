@@ -1,0 +1,429 @@
+"""Subscription lifecycle: trialing -> active -> canceled, plan changes, coupons.
+
+The control plane stores facts: when the subscription started, its trial, its effective-dated
+phases (which plan was in force when) and when it ends. Money is computed from those facts in
+the warehouse; the proration lines returned here are a preview made with the same pricing engine
+and the same rule: fraction = remaining days including the change day / days in the period; the
+unused part of the old base fee is credited and the new one charged for the remainder, each line
+rounded on its own.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from billing.control_plane.models import (
+    Coupon,
+    CouponRedemption,
+    Plan,
+    Subscription,
+    SubscriptionEvent,
+    SubscriptionPhase,
+)
+from billing.errors import Conflict, Invalid, NotFound
+from billing.rules.pricing import proration_lines, round_money
+from billing.schemas import (
+    CancelIn,
+    PhasePublic,
+    PlanChangeIn,
+    ProrationLinePublic,
+    RedemptionPublic,
+    SubscriptionCreate,
+    SubscriptionEventPublic,
+    SubscriptionPublic,
+)
+from billing.services.plans import current_plan
+from billing.timeutil import as_datetime, period_of, to_utc, utc_text
+
+
+def new_subscription_id() -> str:
+    return "sub_" + secrets.token_hex(10)
+
+
+def status_at(sub: Subscription, now: datetime) -> str:
+    if sub.cancel_at is not None and now >= sub.cancel_at:
+        return "canceled"
+    if now < sub.started_at:
+        return "scheduled"
+    if sub.trial_ends_at is not None and now < sub.trial_ends_at:
+        return "trialing"
+    return "active"
+
+
+def phase_at(sub: Subscription, moment: datetime) -> SubscriptionPhase | None:
+    for phase in sub.phases:
+        if phase.starts_at <= moment and (phase.ends_at is None or moment < phase.ends_at):
+            return phase
+    return None
+
+
+def fee_starts_at(sub: Subscription) -> datetime:
+    """The base fee is charged from the start, or from the end of the trial."""
+    if sub.trial_ends_at is not None and sub.trial_ends_at > sub.started_at:
+        return sub.trial_ends_at
+    return sub.started_at
+
+
+def get_subscription(session: Session, subscription_id: str, *, lock: bool = False) -> Subscription:
+    query = select(Subscription).where(Subscription.id == subscription_id)
+    if lock:
+        query = query.with_for_update()
+    sub = session.scalars(query).first()
+    if sub is None:
+        raise NotFound(f"subscription {subscription_id!r} not found")
+    return sub
+
+
+def _event(sub: Subscription, kind: str, effective_at: datetime, now: datetime, **details) -> None:
+    sub.events.append(
+        SubscriptionEvent(
+            kind=kind,
+            occurred_at=now,
+            effective_at=effective_at,
+            details={k: v for k, v in details.items() if v is not None},
+        )
+    )
+
+
+def _proration_preview(
+    sub: Subscription, old: Plan, new: Plan | None, at: datetime
+) -> list[ProrationLinePublic]:
+    """Credit for the unused part of the old base fee, charge for the new one, in the period
+    of ``at``. Nothing when the change falls on the very start of the period (the period simply
+    begins on the new plan), of the old plan, or of the base fee (scheduled, in trial)."""
+    start, end = period_of(at)
+    old_phase = phase_at(sub, at - timedelta(microseconds=1))
+    if (
+        at <= as_datetime(start)
+        or at <= fee_starts_at(sub)
+        or old_phase is None
+        or old_phase.plan_id != old.id
+    ):
+        return []
+    lines = []
+    day = at.date()
+    if new is None:
+        credit, _ = proration_lines(old.base_fee_amount, Decimal(0), day, start, end, old.currency)
+        charge = None
+    else:
+        credit, charge = proration_lines(
+            old.base_fee_amount, new.base_fee_amount, day, start, end, old.currency
+        )
+    remaining = (end - day).days
+    days = (end - start).days
+    if credit:
+        lines.append(
+            ProrationLinePublic(
+                period_start=start,
+                kind="proration_credit",
+                currency=old.currency,
+                description=f"Unused time on {old.code} v{old.version} ({remaining}/{days} days)",
+                amount=str(credit),
+            )
+        )
+    if new is not None and charge:
+        lines.append(
+            ProrationLinePublic(
+                period_start=start,
+                kind="proration_charge",
+                currency=new.currency,
+                description=(
+                    f"Remaining time on {new.code} v{new.version} ({remaining}/{days} days)"
+                ),
+                amount=str(charge),
+            )
+        )
+    return lines
+
+
+# ----------------------------------------------------------------------------- create
+def create_subscription(session: Session, body: SubscriptionCreate, now: datetime) -> Subscription:
+    plan = current_plan(session, body.plan_code)
+    start = to_utc(body.start_at, now)
+    trial_days = plan.trial_days if body.trial_days is None else body.trial_days
+    sub = Subscription(
+        id=new_subscription_id(),
+        tenant_id=body.tenant_id,
+        plan_id=plan.id,
+        started_at=start,
+        trial_ends_at=start + timedelta(days=trial_days) if trial_days else None,
+    )
+    sub.phases = [SubscriptionPhase(plan_id=plan.id, starts_at=start, reason="created")]
+    sub.events = []
+    _event(
+        sub,
+        "created",
+        start,
+        now,
+        plan_code=plan.code,
+        plan_version=plan.version,
+        trial_ends_at=utc_text(sub.trial_ends_at) if sub.trial_ends_at else None,
+    )
+    session.add(sub)
+    session.flush()
+    if body.coupon_code:
+        redeem_coupon(session, sub, body.coupon_code, now, field="coupon_code")
+    return sub
+
+
+# ----------------------------------------------------------------------------- cancel
+def cancel_subscription(
+    session: Session, sub: Subscription, body: CancelIn, now: datetime
+) -> list[ProrationLinePublic]:
+    if status_at(sub, now) == "canceled":
+        raise Conflict(f"subscription {sub.id} is already canceled")
+    if body.at_period_end:
+        if body.at is not None:
+            raise Invalid("only an immediate cancellation takes a time", "at")
+        cancel_at = as_datetime(period_of(max(now, sub.started_at))[1])
+        kind = "cancellation_scheduled"
+    else:
+        cancel_at = max(to_utc(body.at, now), sub.started_at)
+        kind = "canceled"
+        _check_not_backdated(cancel_at, now)
+    if sub.cancel_at is not None and sub.cancel_at <= cancel_at:
+        raise Conflict(f"subscription {sub.id} is already set to end at {sub.cancel_at}")
+    preview: list[ProrationLinePublic] = []
+    in_force = phase_at(sub, cancel_at)
+    if not body.at_period_end and in_force is not None:
+        preview = _proration_preview(sub, in_force.plan, None, cancel_at)
+    _truncate_phases(sub, cancel_at, now)
+    sub.cancel_at = cancel_at
+    sub.canceled_at = now
+    _event(
+        sub,
+        kind,
+        cancel_at,
+        now,
+        proration=[line.model_dump(mode="json") for line in preview] or None,
+    )
+    return preview
+
+
+def _truncate_phases(sub: Subscription, at: datetime, now: datetime) -> None:
+    """End the phase in force at ``at`` there; drop the phases that would start at or after it
+    (a pending change, or the whole subscription if it ends before it began)."""
+    for phase in list(sub.phases):
+        if phase.starts_at >= at:
+            if phase.starts_at > now:
+                _event(sub, "pending_change_dropped", phase.starts_at, now, plan_id=phase.plan_id)
+            sub.phases.remove(phase)
+        elif phase.ends_at is None or phase.ends_at > at:
+            phase.ends_at = at
+
+
+def _check_not_backdated(at: datetime, now: datetime, field: str = "at") -> None:
+    """Changes may not reach into a billing period before the current one (its invoice may
+    be final)."""
+    if at < as_datetime(period_of(now)[0]):
+        raise Invalid("cannot take effect before the current billing period", field)
+
+
+# ----------------------------------------------------------------------------- plan change
+def change_plan(
+    session: Session, sub: Subscription, body: PlanChangeIn, now: datetime
+) -> list[ProrationLinePublic]:
+    if status_at(sub, now) == "canceled":
+        raise Conflict(f"subscription {sub.id} is canceled")
+    new = current_plan(session, body.plan_code)
+    moment = max(now, sub.started_at)
+    in_force = phase_at(sub, moment)
+    if in_force is None:  # pragma: no cover - phases always cover [start, cancel)
+        raise Conflict(f"subscription {sub.id} has no plan in force")
+    old = in_force.plan
+    if new.id == old.id:
+        pending = [p for p in sub.phases if p.starts_at > moment]
+        if not pending:
+            raise Conflict(f"subscription {sub.id} is already on {new.code} v{new.version}")
+        # Choosing the current plan again drops the change scheduled for later.
+        in_force.ends_at = sub.cancel_at
+        _truncate_phases(sub, pending[0].starts_at, now)
+        in_force.ends_at = sub.cancel_at
+        return []
+    if new.currency != old.currency:
+        raise Invalid(
+            f"plan {new.code!r} is priced in {new.currency}, the subscription in {old.currency}",
+            "plan_code",
+        )
+    timing = body.timing or (
+        "immediate" if new.base_fee_amount >= old.base_fee_amount else "period_end"
+    )
+    if timing == "period_end":
+        if body.at is not None:
+            raise Invalid("only an immediate change takes a time", "at")
+        at = as_datetime(period_of(moment)[1])
+    else:
+        at = max(to_utc(body.at, now), sub.started_at)
+        _check_not_backdated(at, now)
+        current = phase_at(sub, at)
+        if current is not None:
+            old = current.plan
+    if sub.cancel_at is not None and at >= sub.cancel_at:
+        raise Conflict(f"subscription {sub.id} ends at {sub.cancel_at}, before the change")
+    preview = _proration_preview(sub, old, new, at) if timing == "immediate" else []
+    _truncate_phases(sub, at, now)
+    sub.phases.append(
+        SubscriptionPhase(
+            plan_id=new.id,
+            starts_at=at,
+            ends_at=sub.cancel_at,
+            reason="upgrade" if new.base_fee_amount >= old.base_fee_amount else "downgrade",
+        )
+    )
+    sub.plan_id = new.id
+    _event(
+        sub,
+        "plan_changed" if timing == "immediate" else "plan_change_scheduled",
+        at,
+        now,
+        from_plan=f"{old.code} v{old.version}",
+        to_plan=f"{new.code} v{new.version}",
+        timing=timing,
+        proration=[line.model_dump(mode="json") for line in preview] or None,
+    )
+    return preview
+
+
+# ----------------------------------------------------------------------------- coupons
+def redeem_coupon(
+    session: Session, sub: Subscription, code: str, now: datetime, field: str = "code"
+) -> CouponRedemption:
+    """Apply a coupon, counting the redemption atomically (safe under concurrent requests)."""
+    coupon = session.scalars(select(Coupon).where(Coupon.code == code)).first()
+    if coupon is None:
+        raise NotFound(f"coupon {code!r} not found")
+    if coupon.archived_at is not None:
+        raise Conflict(f"coupon {code!r} is archived")
+    if coupon.redeem_by is not None and now > coupon.redeem_by:
+        raise Conflict(f"coupon {code!r} could be redeemed until {coupon.redeem_by}")
+    plan = phase_at(sub, max(now, sub.started_at))
+    plan_row = plan.plan if plan is not None else sub.plan
+    if coupon.plan_codes and plan_row.code not in coupon.plan_codes:
+        raise Invalid(f"coupon {code!r} does not apply to plan {plan_row.code!r}", field)
+    if coupon.amount_off is not None and coupon.currency != plan_row.currency:
+        raise Invalid(
+            f"coupon {code!r} is in {coupon.currency}, the plan in {plan_row.currency}", field
+        )
+    # One conditional update: two concurrent redemptions cannot both take the last one.
+    counted = session.execute(
+        update(Coupon)
+        .where(
+            Coupon.id == coupon.id,
+            Coupon.archived_at.is_(None),
+            (Coupon.max_redemptions.is_(None)) | (Coupon.times_redeemed < Coupon.max_redemptions),
+        )
+        .values(times_redeemed=Coupon.times_redeemed + 1)
+        .execution_options(synchronize_session=False)
+    )
+    if counted.rowcount != 1:
+        raise Conflict(f"coupon {code!r} has reached its {coupon.max_redemptions} redemptions")
+    first_period = period_of(max(now, sub.started_at))[0]
+    periods = {"once": 1, "repeating": coupon.duration_in_months, "forever": None}[coupon.duration]
+    redemption = CouponRedemption(
+        coupon_id=coupon.id,
+        subscription_id=sub.id,
+        redeemed_at=now,
+        first_period_start=first_period,
+        periods=periods,
+    )
+    session.add(redemption)
+    try:
+        session.flush()
+    except IntegrityError:
+        raise Conflict(f"coupon {code!r} is already applied to {sub.id}") from None
+    _event(
+        sub,
+        "coupon_applied",
+        now,
+        now,
+        coupon=code,
+        first_period=first_period.isoformat(),
+        periods=periods,
+    )
+    return redemption
+
+
+# ----------------------------------------------------------------------------- views
+def subscription_public(
+    session: Session,
+    sub: Subscription,
+    now: datetime,
+    proration: list[ProrationLinePublic] | None = None,
+) -> SubscriptionPublic:
+    in_force = phase_at(sub, max(now, sub.started_at))
+    plan = (
+        in_force.plan if in_force is not None else (sub.phases[-1].plan if sub.phases else sub.plan)
+    )
+    pending = next((p for p in sub.phases if p.starts_at > max(now, sub.started_at)), None)
+    status = status_at(sub, now)
+    period: tuple[date, date] | tuple[None, None] = (None, None)
+    if status in ("trialing", "active"):
+        period = period_of(now)
+    redemptions = session.scalars(
+        select(CouponRedemption)
+        .where(CouponRedemption.subscription_id == sub.id)
+        .order_by(CouponRedemption.id)
+    ).all()
+    return SubscriptionPublic(
+        id=sub.id,
+        tenant_id=sub.tenant_id,
+        status=status,  # type: ignore[arg-type]
+        plan_code=plan.code,
+        plan_version=plan.version,
+        currency=plan.currency,
+        started_at=sub.started_at,
+        trial_ends_at=sub.trial_ends_at,
+        cancel_at=sub.cancel_at,
+        canceled_at=sub.canceled_at,
+        current_period_start=period[0],
+        current_period_end=period[1],
+        pending_plan_code=pending.plan.code if pending else None,
+        pending_change_at=pending.starts_at if pending else None,
+        phases=[
+            PhasePublic(
+                plan_code=p.plan.code,
+                plan_version=p.plan.version,
+                starts_at=p.starts_at,
+                ends_at=p.ends_at,
+                reason=p.reason,
+            )
+            for p in sub.phases
+        ],
+        coupons=[
+            RedemptionPublic(
+                coupon_code=r.coupon.code,
+                redeemed_at=r.redeemed_at,
+                first_period_start=r.first_period_start,
+                periods=r.periods,
+            )
+            for r in redemptions
+        ],
+        events=[
+            SubscriptionEventPublic(
+                kind=e.kind,
+                occurred_at=e.occurred_at,
+                effective_at=e.effective_at,
+                details=e.details,
+            )
+            for e in sub.events
+        ],
+        proration=proration or [],
+    )
+
+
+__all__ = [
+    "cancel_subscription",
+    "change_plan",
+    "create_subscription",
+    "get_subscription",
+    "redeem_coupon",
+    "round_money",
+    "status_at",
+    "subscription_public",
+]
