@@ -32,12 +32,11 @@ from pathlib import Path
 from adapters.synthetic.demo import seed_demo_billing
 from adapters.synthetic.usage import tenant_ids
 from adapters.warehouse.connection import Warehouse
-from adapters.warehouse.control_snapshot import snapshot_tables
-from billing.control_plane.db import ensure_meters, get_engine, migrate, session_scope
+from adapters.warehouse.control_snapshot import snapshot_control_plane
+from billing.control_plane.db import ensure_meters, migrate, session_scope
 from billing.rules.finalization import finalize_due_periods
 from billing.rules.meters import DEMO_METERS
 from billing.settings import Settings
-from dagster_project.control_plane.assets import SNAPSHOT_TABLES
 
 ROOT = Path(__file__).resolve().parents[1]
 PERIOD = date(2026, 10, 1)
@@ -143,7 +142,7 @@ def run_invoice_benchmark(events: int = 10_000_000, tenants: int = 1000) -> int:
         seed_demo_billing(session, tenant_ids(tenants), datetime(2026, 9, 1), datetime(2026, 9, 1))
     warehouse = Warehouse(settings)
     warehouse.ensure_schema()
-    snapshot_tables(get_engine(settings), SNAPSHOT_TABLES, warehouse)
+    snapshot_control_plane(settings)
 
     print(f"warehouse: {events:,} landed events for {PERIOD:%B %Y} ...", flush=True)
     storage = tenants * 31

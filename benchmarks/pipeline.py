@@ -30,11 +30,10 @@ from confluent_kafka import Consumer, KafkaError, TopicPartition
 from adapters.kafka import ensure_topics, produce_messages
 from adapters.synthetic.usage import SyntheticPlan, generate
 from adapters.warehouse.connection import Warehouse
-from adapters.warehouse.control_snapshot import snapshot_tables
-from billing.control_plane.db import ensure_meters, get_engine, migrate
+from adapters.warehouse.control_snapshot import snapshot_control_plane
+from billing.control_plane.db import ensure_meters, migrate
 from billing.rules.meters import DEMO_METERS
 from billing.settings import Settings
-from dagster_project.control_plane.assets import SNAPSHOT_TABLES
 from ingestion.broker import EmbeddedBroker
 from ingestion.landing import UsageLander
 
@@ -122,7 +121,7 @@ def _control_plane(settings: Settings) -> None:
     ensure_meters(settings, DEMO_METERS)
     warehouse = Warehouse(settings)
     warehouse.ensure_schema()
-    snapshot_tables(get_engine(settings), SNAPSHOT_TABLES, warehouse)
+    snapshot_control_plane(settings)
 
 
 def _dbt_build(settings: Settings) -> tuple[float, float, dict]:

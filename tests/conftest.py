@@ -203,12 +203,9 @@ def seed_meters(settings: Settings, meters=TEST_METERS) -> None:
 
 def snapshot_meters(settings: Settings) -> None:
     """Copy the control plane into the warehouse (the pipeline's first step)."""
-    from adapters.warehouse.connection import Warehouse
-    from adapters.warehouse.control_snapshot import snapshot_tables
-    from billing.control_plane.db import get_engine
-    from dagster_project.control_plane.assets import SNAPSHOT_TABLES
+    from adapters.warehouse.control_snapshot import snapshot_control_plane
 
-    snapshot_tables(get_engine(settings), SNAPSHOT_TABLES, Warehouse(settings))
+    snapshot_control_plane(settings)
 
 
 def run_pipeline(settings: Settings):

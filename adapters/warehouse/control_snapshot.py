@@ -12,11 +12,57 @@ from decimal import Decimal
 import sqlalchemy as sa
 
 from adapters.warehouse.connection import Warehouse
+from billing.control_plane.db import get_engine
+from billing.control_plane.models import (
+    CostAllocationRule,
+    CostAllocationTarget,
+    CostCenter,
+    Coupon,
+    CouponRedemption,
+    CreditGrant,
+    InvoiceVoid,
+    Meter,
+    Plan,
+    PlanCharge,
+    PlanChargeTier,
+    Subscription,
+    SubscriptionPhase,
+    TaxRate,
+    Tenant,
+    TenantCostCenter,
+    TenantTaxRate,
+)
 from billing.rules.events import utc_now
+from billing.settings import Settings
 
 
 class ControlPlaneNotReady(RuntimeError):
     pass
+
+
+# Control-plane tables copied into the warehouse. API keys are deliberately not copied.
+SNAPSHOT_TABLES = tuple(
+    model.__table__
+    for model in (
+        Meter,
+        Plan,
+        PlanCharge,
+        PlanChargeTier,
+        Subscription,
+        SubscriptionPhase,
+        Coupon,
+        CouponRedemption,
+        Tenant,
+        TaxRate,
+        TenantTaxRate,
+        CreditGrant,
+        InvoiceVoid,
+        CostCenter,
+        CostAllocationRule,
+        CostAllocationTarget,
+        TenantCostCenter,
+    )
+)
 
 
 def _column_types(column: sa.Column) -> tuple[str, str]:
@@ -97,3 +143,9 @@ def snapshot_tables(
                 con.execute(f"create table {target} as select * from {temp}")
             counts[name] = len(values["snapshot_at"])
     return counts
+
+
+def snapshot_control_plane(settings: Settings) -> dict[str, int]:
+    """Copy every snapshot table of the control plane into the warehouse (the pipeline's first
+    step); returns the rows copied per table."""
+    return snapshot_tables(get_engine(settings), SNAPSHOT_TABLES, Warehouse(settings))

@@ -7,53 +7,8 @@ effective-dated records (plan versions, subscription phases).
 
 import dagster as dg
 
-from adapters.warehouse.connection import Warehouse
-from adapters.warehouse.control_snapshot import snapshot_tables
-from billing.control_plane.db import get_engine
-from billing.control_plane.models import (
-    CostAllocationRule,
-    CostAllocationTarget,
-    CostCenter,
-    Coupon,
-    CouponRedemption,
-    CreditGrant,
-    InvoiceVoid,
-    Meter,
-    Plan,
-    PlanCharge,
-    PlanChargeTier,
-    Subscription,
-    SubscriptionPhase,
-    TaxRate,
-    Tenant,
-    TenantCostCenter,
-    TenantTaxRate,
-)
+from adapters.warehouse.control_snapshot import SNAPSHOT_TABLES, snapshot_control_plane
 from dagster_project.resources import BillingSettings
-
-# Control-plane tables copied into the warehouse. API keys are deliberately not copied.
-SNAPSHOT_TABLES = tuple(
-    model.__table__
-    for model in (
-        Meter,
-        Plan,
-        PlanCharge,
-        PlanChargeTier,
-        Subscription,
-        SubscriptionPhase,
-        Coupon,
-        CouponRedemption,
-        Tenant,
-        TaxRate,
-        TenantTaxRate,
-        CreditGrant,
-        InvoiceVoid,
-        CostCenter,
-        CostAllocationRule,
-        CostAllocationTarget,
-        TenantCostCenter,
-    )
-)
 
 
 def control_key(table_name: str) -> dg.AssetKey:
@@ -78,7 +33,7 @@ CONTROL_METERS = control_key("meters")
 def control_plane_snapshot(context: dg.AssetExecutionContext, billing: BillingSettings):
     """Copy the API-managed records into the warehouse so dbt rates with exactly them."""
     settings = billing.get()
-    counts = snapshot_tables(get_engine(settings), SNAPSHOT_TABLES, Warehouse(settings))
+    counts = snapshot_control_plane(settings)
     for table, rows in counts.items():
         yield dg.MaterializeResult(
             asset_key=control_key(table), metadata={"rows": dg.MetadataValue.int(rows)}

@@ -100,13 +100,12 @@ def _build_cost_models(settings, tmp_path: Path) -> None:
     import os
     import subprocess
 
-    from adapters.warehouse.control_snapshot import snapshot_tables
-    from billing.control_plane.db import get_engine, migrate
-    from dagster_project.control_plane.assets import SNAPSHOT_TABLES
+    from adapters.warehouse.control_snapshot import snapshot_control_plane
+    from billing.control_plane.db import migrate
     from dagster_project.transform.project import DBT_PROJECT_DIR, dbt_executable
 
     migrate(settings)
-    snapshot_tables(get_engine(settings), SNAPSHOT_TABLES, Warehouse(settings))
+    snapshot_control_plane(settings)
     result = subprocess.run(
         [
             dbt_executable(),
