@@ -81,6 +81,10 @@ class NoSnapshot(LookupError):
     """Nothing has been published yet."""
 
 
+class MissingTable(LookupError):
+    pass
+
+
 class MartReader(Protocol):
     """Reads the published marts (``adapters.warehouse.serving.ServingReader``): ``{table}`` in
     the SQL names a mart of the current snapshot."""

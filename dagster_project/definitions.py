@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dagster as dg
 
-from dagster_project.alerts.sensors import reconciliation_sensor, warehouse_alerts_sensor
+from dagster_project.alerts.sensors import warehouse_alerts_sensor
 from dagster_project.billing.assets import finalize_invoices
 from dagster_project.billing.sensors import invoice_void_sensor
 from dagster_project.control_plane.assets import control_plane_snapshot
@@ -15,6 +15,7 @@ from dagster_project.jobs import billing_period_job, ingest_job
 from dagster_project.payments.assets import collect_payments_job, invoice_payments
 from dagster_project.payments.sensors import payment_collection_sensor, payment_retry_schedule
 from dagster_project.reconciliation.assets import realtime_reconciliation, reconciliation_job
+from dagster_project.reconciliation.sensors import reconciliation_sensor
 from dagster_project.resources import BillingSettings
 from dagster_project.schedules import open_periods_schedule
 from dagster_project.serving.assets import serving_snapshot

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from adapters.warehouse.connection import _PARAM_RE, Warehouse
-from billing.ports import NoSnapshot  # noqa: F401  (re-exported)
+from billing.ports import MissingTable, NoSnapshot  # noqa: F401  (re-exported)
 from billing.rules.events import utc_now
 from billing.settings import Settings
 
@@ -287,10 +287,6 @@ class ServingReader:
             self._duck = None
 
 
-class MissingTable(LookupError):
-    pass
-
-
 class _Tables(dict):
     def __init__(self, info: SnapshotInfo, qualify):
         super().__init__()
@@ -301,3 +297,11 @@ class _Tables(dict):
         if key not in self.info.tables:
             raise MissingTable(f"table {key!r} is not in the serving snapshot {self.info.name}")
         return self.qualify(_check_ident(key))
+
+
+def current_snapshot_name(reader: ServingReader) -> str | None:
+    """The name of the snapshot the reader serves now; None before the first publication."""
+    try:
+        return reader.snapshot().name
+    except NoSnapshot:
+        return None

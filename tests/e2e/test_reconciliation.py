@@ -16,8 +16,9 @@ from billing.control_plane.db import session_scope
 from billing.control_plane.models import BillingAlert, RealtimeUsage
 from billing.rules.events import utc_now
 from billing.services.alerts import decimal_text
-from dagster_project.alerts.sensors import reconciliation_sensor, warehouse_alerts_sensor
+from dagster_project.alerts.sensors import warehouse_alerts_sensor
 from dagster_project.reconciliation.assets import realtime_reconciliation
+from dagster_project.reconciliation.sensors import reconciliation_sensor
 from dagster_project.resources import BillingSettings
 from ingestion.realtime import RealtimeConsumer
 from tests.conftest import ADMIN_KEY, cloud_event, produce, run_pipeline, seed_meters

@@ -68,6 +68,8 @@ def test_readme_layout_table_matches_the_tree():
             if not re.fullmatch(r"[\w./-]+", name) or "." not in name and "/" not in name:
                 continue  # a command or a word, not a path
             path = name if name.startswith(base) else base + name
-            if not any(t == path.rstrip("/") or t.startswith(path.rstrip("/") + "/") for t in tracked):
+            if not any(
+                t == path.rstrip("/") or t.startswith(path.rstrip("/") + "/") for t in tracked
+            ):
                 missing.append(path)
     assert not missing, f"the layout table names paths that are not in the tree: {missing}"
