@@ -7,15 +7,14 @@ import dagster as dg
 from billing.rules.periods import period_start
 from dagster_project.jobs import billing_period_job
 from dagster_project.partitions import billing_periods, period_key
+from dagster_project.triggers import running_schedule
 
 
-@dg.schedule(
-    job=billing_period_job,
-    cron_schedule="5 * * * *",
-    execution_timezone="UTC",
-    default_status=dg.DefaultScheduleStatus.RUNNING,
-    description="Hourly: rebuild the current and the previous billing period, so control-plane "
+@running_schedule(
+    "Hourly: rebuild the current and the previous billing period, so control-plane "
     "changes (new subscriptions, plan changes, coupons) show up without new usage.",
+    cron="5 * * * *",
+    job=billing_period_job,
 )
 def open_periods_schedule(context: dg.ScheduleEvaluationContext):
     now = context.scheduled_execution_time.replace(tzinfo=None)

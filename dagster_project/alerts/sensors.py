@@ -14,14 +14,14 @@ from billing.control_plane.db import migrate
 from billing.rules.events import utc_now
 from billing.services.alerts import fire_from_snapshot
 from dagster_project.resources import BillingSettings
+from dagster_project.triggers import running_sensor
 
 
-@dg.sensor(
-    minimum_interval_seconds=30,
-    default_status=dg.DefaultSensorStatus.RUNNING,
-    description="Fires quota and milestone alerts from the warehouse's period usage, and "
+@running_sensor(
+    "Fires quota and milestone alerts from the warehouse's period usage, and "
     "cost-center budget alerts from the allocated cloud cost, for each new serving snapshot "
     "(crossings already fired by the real-time consumer are skipped).",
+    every_seconds=30,
 )
 def warehouse_alerts_sensor(context: dg.SensorEvaluationContext, billing: BillingSettings):
     settings = billing.get()

@@ -11,13 +11,13 @@ from billing.control_plane.models import InvoiceVoid
 from dagster_project.jobs import billing_period_job
 from dagster_project.partitions import period_key
 from dagster_project.resources import BillingSettings
+from dagster_project.triggers import running_sensor
 
 
-@dg.sensor(
+@running_sensor(
+    "Requests a rebuild of the billing period of each newly voided invoice.",
+    every_seconds=60,
     job=billing_period_job,
-    minimum_interval_seconds=60,
-    default_status=dg.DefaultSensorStatus.RUNNING,
-    description="Requests a rebuild of the billing period of each newly voided invoice.",
 )
 def invoice_void_sensor(context: dg.SensorEvaluationContext, billing: BillingSettings):
     # Reads the control plane (the API's database), never the warehouse.

@@ -12,6 +12,7 @@ import dagster as dg
 from dagster_project.costs.jobs import cost_files_job
 from dagster_project.jobs import IN_PROCESS
 from dagster_project.resources import BillingSettings
+from dagster_project.triggers import running_sensor
 from ingestion.costs.landing import file_hash, list_cost_files
 
 
@@ -43,11 +44,10 @@ def cost_file_run_request(name: str, digest: str) -> dg.RunRequest:
     )
 
 
-@dg.sensor(
+@running_sensor(
+    "Requests a landing run for each new cost file in the cost-files directory.",
+    every_seconds=30,
     job=cost_files_job,
-    minimum_interval_seconds=30,
-    default_status=dg.DefaultSensorStatus.RUNNING,
-    description="Requests a landing run for each new cost file in the cost-files directory.",
 )
 def cost_files_sensor(context: dg.SensorEvaluationContext, billing: BillingSettings):
     settings = billing.get()

@@ -10,14 +10,14 @@ from dagster_project.payments.assets import (
     collect_payments_job,
 )
 from dagster_project.resources import BillingSettings
+from dagster_project.triggers import running_schedule, running_sensor
 
 
-@dg.sensor(
-    job=collect_payments_job,
-    minimum_interval_seconds=30,
-    default_status=dg.DefaultSensorStatus.RUNNING,
-    description="Requests a collection run for each newly published serving snapshot (which "
+@running_sensor(
+    "Requests a collection run for each newly published serving snapshot (which "
     "carries the newly finalized invoices, their checks passed).",
+    every_seconds=30,
+    job=collect_payments_job,
 )
 def payment_collection_sensor(context: dg.SensorEvaluationContext, billing: BillingSettings):
     # Reads Dagster's event log only: never the warehouse, never Stripe.
@@ -33,13 +33,11 @@ def payment_collection_sensor(context: dg.SensorEvaluationContext, billing: Bill
     return dg.RunRequest(run_key=f"collect-{storage_id}")
 
 
-@dg.schedule(
-    job=collect_payments_job,
-    cron_schedule="15 * * * *",
-    execution_timezone="UTC",
-    default_status=dg.DefaultScheduleStatus.RUNNING,
-    description="Hourly: retry failed payments whose backoff has elapsed (and recover or "
+@running_schedule(
+    "Hourly: retry failed payments whose backoff has elapsed (and recover or "
     "reconcile interrupted attempts).",
+    cron="15 * * * *",
+    job=collect_payments_job,
 )
 def payment_retry_schedule(context: dg.ScheduleEvaluationContext, billing: BillingSettings):
     if not billing.get().stripe_enabled:

@@ -7,13 +7,13 @@ import dagster as dg
 from adapters.warehouse.serving import ServingReader, current_snapshot_name
 from dagster_project.reconciliation.assets import reconciliation_job
 from dagster_project.resources import BillingSettings
+from dagster_project.triggers import running_sensor
 
 
-@dg.sensor(
+@running_sensor(
+    "Requests a reconciliation of the real-time totals for each new serving snapshot.",
+    every_seconds=60,
     job=reconciliation_job,
-    minimum_interval_seconds=60,
-    default_status=dg.DefaultSensorStatus.RUNNING,
-    description="Requests a reconciliation of the real-time totals for each new serving snapshot.",
 )
 def reconciliation_sensor(context: dg.SensorEvaluationContext, billing: BillingSettings):
     reader = ServingReader(billing.get())

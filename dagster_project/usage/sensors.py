@@ -14,6 +14,7 @@ from adapters.kafka import KafkaUnavailable, topic_state
 from dagster_project.jobs import billing_period_job, ingest_job
 from dagster_project.partitions import billing_periods, period_key
 from dagster_project.resources import BillingSettings
+from dagster_project.triggers import running_sensor
 from dagster_project.usage.assets import USAGE_EVENTS
 
 IN_FLIGHT = [
@@ -41,11 +42,10 @@ def landing_run_key(topic_id: str | None, end_offsets: dict[int, int]) -> str:
     return f"land-{digest}"
 
 
-@dg.sensor(
+@running_sensor(
+    "Requests a landing run when the usage topic has messages not landed yet.",
+    every_seconds=30,
     job=ingest_job,
-    minimum_interval_seconds=30,
-    default_status=dg.DefaultSensorStatus.RUNNING,
-    description="Requests a landing run when the usage topic has messages not landed yet.",
 )
 def usage_landing_sensor(context: dg.SensorEvaluationContext, billing: BillingSettings):
     settings = billing.get()
