@@ -12,26 +12,8 @@ from decimal import Decimal
 import sqlalchemy as sa
 
 from adapters.warehouse.connection import Warehouse
+from billing.control_plane import models
 from billing.control_plane.db import get_engine
-from billing.control_plane.models import (
-    CostAllocationRule,
-    CostAllocationTarget,
-    CostCenter,
-    Coupon,
-    CouponRedemption,
-    CreditGrant,
-    InvoiceVoid,
-    Meter,
-    Plan,
-    PlanCharge,
-    PlanChargeTier,
-    Subscription,
-    SubscriptionPhase,
-    TaxRate,
-    Tenant,
-    TenantCostCenter,
-    TenantTaxRate,
-)
 from billing.rules.events import utc_now
 from billing.settings import Settings
 
@@ -42,25 +24,25 @@ class ControlPlaneNotReady(RuntimeError):
 
 # Control-plane tables copied into the warehouse. API keys are deliberately not copied.
 SNAPSHOT_TABLES = tuple(
-    model.__table__
-    for model in (
-        Meter,
-        Plan,
-        PlanCharge,
-        PlanChargeTier,
-        Subscription,
-        SubscriptionPhase,
-        Coupon,
-        CouponRedemption,
-        Tenant,
-        TaxRate,
-        TenantTaxRate,
-        CreditGrant,
-        InvoiceVoid,
-        CostCenter,
-        CostAllocationRule,
-        CostAllocationTarget,
-        TenantCostCenter,
+    getattr(models, name).__table__
+    for name in (
+        "Meter",
+        "Plan",
+        "PlanCharge",
+        "PlanChargeTier",
+        "Subscription",
+        "SubscriptionPhase",
+        "Coupon",
+        "CouponRedemption",
+        "Tenant",
+        "TaxRate",
+        "TenantTaxRate",
+        "CreditGrant",
+        "InvoiceVoid",
+        "CostCenter",
+        "CostAllocationRule",
+        "CostAllocationTarget",
+        "TenantCostCenter",
     )
 )
 
