@@ -1,13 +1,4 @@
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key='period_start',
-        tags=['billing_period'],
-        pre_hook="{{ delete_build_window() }}",
-        on_schema_change='fail',
-    )
-}}
+{{ billing_period_config(delete_window=true) }}
 
 {#-
   Draft invoices, one per subscription and billing period not yet finalized, totalled in the

@@ -1,13 +1,4 @@
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key='period_start',
-        tags=['billing_period'],
-        on_schema_change='fail',
-        contract={'enforced': true},
-    )
-}}
+{{ billing_period_config(contract=true) }}
 
 {#- Usage per tenant, meter and billing period (UTC calendar month), each meter's aggregation
     applied over the whole period: a period's unique count is the number of distinct values in
