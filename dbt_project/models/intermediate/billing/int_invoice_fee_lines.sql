@@ -23,23 +23,11 @@ subscription_periods as (
 
 ),
 
-phases as (
-
-    select * from {{ ref('stg_control_plane__subscription_phases') }}
-
-),
-
-plans as (
-
-    select * from {{ ref('stg_control_plane__plans') }}
-
-),
-
-currencies as (
-
-    select * from {{ ref('currencies') }}
-
-),
+{{ ref_ctes({
+    'phases': 'stg_control_plane__subscription_phases',
+    'plans': 'stg_control_plane__plans',
+    'currencies': 'currencies',
+}) }}
 
 fee_spans as (
 

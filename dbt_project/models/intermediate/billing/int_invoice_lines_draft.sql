@@ -40,17 +40,10 @@ fee_lines as (
 
 ),
 
-rated as (
-
-    select * from {{ ref('int_usage_charges_rated') }}
-
-),
-
-currencies as (
-
-    select * from {{ ref('currencies') }}
-
-),
+{{ ref_ctes({
+    'rated': 'int_usage_charges_rated',
+    'currencies': 'currencies',
+}) }}
 
 charge_totals as (
 

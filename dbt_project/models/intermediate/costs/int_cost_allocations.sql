@@ -45,17 +45,10 @@ rules as (
 
 ),
 
-targets as (
-
-    select * from {{ ref('stg_control_plane__cost_allocation_targets') }}
-
-),
-
-tenant_centers as (
-
-    select * from {{ ref('stg_control_plane__tenant_cost_centers') }}
-
-),
+{{ ref_ctes({
+    'targets': 'stg_control_plane__cost_allocation_targets',
+    'tenant_centers': 'stg_control_plane__tenant_cost_centers',
+}) }}
 
 usage as (
 

@@ -17,17 +17,10 @@
     one minor unit away from its allocated share (tested). -#}
 with
 
-assignments as (
-
-    select * from {{ ref('int_cost_line_assignments') }}
-
-),
-
-allocations as (
-
-    select * from {{ ref('int_cost_allocations') }}
-
-),
+{{ ref_ctes({
+    'assignments': 'int_cost_line_assignments',
+    'allocations': 'int_cost_allocations',
+}) }}
 
 cells as (
 
