@@ -16,18 +16,12 @@
 -#}
 with
 
-subscription_periods as (
-
-    select * from {{ ref('int_subscription_periods') }}
-    where {{ usage_window_filter('period_start', none) }}
-
-),
-
 {{ ref_ctes({
+    'subscription_periods': 'int_subscription_periods',
     'phases': 'stg_control_plane__subscription_phases',
     'plans': 'stg_control_plane__plans',
     'currencies': 'currencies',
-}) }}
+}, windowed=['subscription_periods']) }}
 
 fee_spans as (
 

@@ -6,12 +6,9 @@
     copies, unchanged. -#}
 with
 
-invoices as (
-
-    select * from {{ ref('int_invoices_draft') }}
-    where {{ usage_window_filter('period_start', none) }}
-
-),
+{{ ref_ctes({
+    'invoices': 'int_invoices_draft',
+}, windowed=['invoices']) }}
 
 charge_lines as (
 

@@ -33,17 +33,11 @@ finalized_lines as (
 
 ),
 
-fee_lines as (
-
-    select * from {{ ref('int_invoice_fee_lines') }}
-    where {{ usage_window_filter('period_start', none) }}
-
-),
-
 {{ ref_ctes({
+    'fee_lines': 'int_invoice_fee_lines',
     'rated': 'int_usage_charges_rated',
     'currencies': 'currencies',
-}) }}
+}, windowed=['fee_lines']) }}
 
 charge_totals as (
 

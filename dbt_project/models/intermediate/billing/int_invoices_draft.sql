@@ -17,12 +17,9 @@
 -#}
 with
 
-lines as (
-
-    select * from {{ ref('int_invoice_lines_draft') }}
-    where {{ usage_window_filter('period_start', none) }}
-
-),
+{{ ref_ctes({
+    'lines': 'int_invoice_lines_draft',
+}, windowed=['lines']) }}
 
 subtotals as (
 

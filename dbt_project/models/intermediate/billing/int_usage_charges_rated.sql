@@ -8,12 +8,9 @@
 -#}
 with
 
-subscription_periods as (
-
-    select * from {{ ref('int_subscription_periods') }}
-    where {{ usage_window_filter('period_start', none) }}
-
-),
+{{ ref_ctes({
+    'subscription_periods': 'int_subscription_periods',
+}, windowed=['subscription_periods']) }}
 
 charges as (
 
