@@ -6,9 +6,7 @@
     copies, unchanged. -#}
 with
 
-{{ ref_ctes({
-    'invoices': 'int_invoices_draft',
-}, windowed=['invoices']) }}
+{{ ref_ctes({'invoices': 'int_invoices_draft'}, windowed=['invoices']) }}
 
 charge_lines as (
 

@@ -17,9 +17,7 @@
 -#}
 with
 
-{{ ref_ctes({
-    'lines': 'int_invoice_lines_draft',
-}, windowed=['lines']) }}
+{{ ref_ctes({'lines': 'int_invoice_lines_draft'}, windowed=['lines']) }}
 
 subtotals as (
 

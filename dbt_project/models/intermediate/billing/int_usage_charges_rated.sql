@@ -10,13 +10,8 @@ with
 
 {{ ref_ctes({
     'subscription_periods': 'int_subscription_periods',
+    'charges': 'stg_control_plane__plan_charges',
 }, windowed=['subscription_periods']) }}
-
-charges as (
-
-    select * from {{ ref('stg_control_plane__plan_charges') }}
-
-),
 
 usage as (
 
