@@ -21,3 +21,22 @@
         as {{ quantity_type() }}
     )
 {%- endmacro %}
+
+{#-
+  The body of a CTE rolling the `partials` CTE (daily partials) up to the grain of `columns`
+  (which must include `aggregation`): the quantity by each meter's aggregation, and the event
+  counts, event times and newest landing batch of the rows rolled up.
+-#}
+{% macro rolled_up_partials(columns) -%}
+    select
+        {{ columns | join(',\n        ') }},
+        {{ rolled_up_quantity() }} as quantity,
+        sum(event_count) as event_count,
+        sum(late_event_count) as late_event_count,
+        min(first_event_at) as first_event_at,
+        max(last_event_at) as last_event_at,
+        max(last_landing_batch_id) as last_landing_batch_id
+
+    from partials
+    group by {{ columns | join(', ') }}
+{%- endmacro %}

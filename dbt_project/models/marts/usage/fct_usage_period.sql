@@ -20,20 +20,7 @@ meters as (
 
 per_period as (
 
-    select
-        tenant_id,
-        meter_key,
-        aggregation,
-        period_start,
-        {{ rolled_up_quantity() }} as quantity,
-        sum(event_count) as event_count,
-        sum(late_event_count) as late_event_count,
-        min(first_event_at) as first_event_at,
-        max(last_event_at) as last_event_at,
-        max(last_landing_batch_id) as last_landing_batch_id
-
-    from partials
-    group by tenant_id, meter_key, aggregation, period_start
+    {{ rolled_up_partials(['tenant_id', 'meter_key', 'aggregation', 'period_start']) }}
 
 ),
 
