@@ -40,3 +40,22 @@
     from partials
     group by {{ columns | join(', ') }}
 {%- endmacro %}
+
+{#-
+  The import CTEs of the usage marts, each followed by a comma: `partials`, the daily partials
+  of the build window, and `meters`, each meter's unit.
+-#}
+{% macro usage_mart_inputs() -%}
+partials as (
+
+    select * from {{ ref('int_usage_daily_partials') }}
+    where {{ usage_window_filter('period_start') }}
+
+),
+
+meters as (
+
+    select meter_key, unit from {{ ref('stg_control_plane__meters') }}
+
+),
+{%- endmacro %}

@@ -17,11 +17,7 @@ periods as (
 
 finalized as (
 
-    select finalized.*
-    from {{ ref('stg_invoicing__finalized_invoices') }} as finalized
-    left join {{ ref('stg_control_plane__invoice_voids') }} as voids
-        on voids.invoice_id = finalized.invoice_id
-    where voids.invoice_id is null
+    {{ unvoided_finalized_invoices() }}
 
 ),
 

@@ -3,18 +3,7 @@
 {#- Usage per tenant, meter and UTC day, each meter's aggregation applied within the day. -#}
 with
 
-partials as (
-
-    select * from {{ ref('int_usage_daily_partials') }}
-    where {{ usage_window_filter('period_start') }}
-
-),
-
-meters as (
-
-    select meter_key, unit from {{ ref('stg_control_plane__meters') }}
-
-),
+{{ usage_mart_inputs() }}
 
 daily as (
 

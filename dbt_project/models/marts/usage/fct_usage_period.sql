@@ -5,18 +5,7 @@
     the period, not the sum of daily unique counts. -#}
 with
 
-partials as (
-
-    select * from {{ ref('int_usage_daily_partials') }}
-    where {{ usage_window_filter('period_start') }}
-
-),
-
-meters as (
-
-    select meter_key, unit from {{ ref('stg_control_plane__meters') }}
-
-),
+{{ usage_mart_inputs() }}
 
 per_period as (
 
