@@ -129,9 +129,7 @@ deltas as (
         on finalized.subscription_id = charge_totals.subscription_id
         and finalized.period_start = charge_totals.period_start
     left join billed
-        on billed.subscription_id = charge_totals.subscription_id
-        and billed.period_start = charge_totals.period_start
-        and billed.charge_id = charge_totals.charge_id
+        on {{ same_keys('billed', 'charge_totals', ['subscription_id', 'period_start', 'charge_id']) }}
 
 ),
 

@@ -197,10 +197,9 @@ final as (
 
     from drafts
     inner join credits
-        on credits.tenant_id = drafts.tenant_id
-        and credits.currency = drafts.currency
-        and credits.period_start = drafts.period_start
-        and credits.subscription_id = drafts.subscription_id
+        on {{ same_keys(
+            'credits', 'drafts', ['tenant_id', 'currency', 'period_start', 'subscription_id']
+        ) }}
 
 )
 

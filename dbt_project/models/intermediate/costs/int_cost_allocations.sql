@@ -138,9 +138,7 @@ weighted as (
         ) as total_weight
     from positive
     inner join pools
-        on pools.billing_period = positive.billing_period
-        and pools.billing_currency = positive.billing_currency
-        and pools.rule_id = positive.rule_id
+        on {{ same_keys('pools', 'positive', ['billing_period', 'billing_currency', 'rule_id']) }}
 
 ),
 
