@@ -210,3 +210,16 @@
     )
     select * from final
 {%- endmacro %}
+
+{#- The daily series the cost dashboards start from: effective cost per provider, service,
+    currency and charge day, from fct_cloud_costs_daily. -#}
+{% macro daily_cost_by_service() -%}
+    select
+        provider_name,
+        service_name,
+        currency,
+        charge_date,
+        sum(effective_cost) as effective_cost
+    from {{ ref('fct_cloud_costs_daily') }}
+    group by 1, 2, 3, 4
+{%- endmacro %}

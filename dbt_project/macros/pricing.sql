@@ -265,3 +265,18 @@ select * from rate__final
 {% macro default__integer_div(a, b) -%}({{ a }}) // ({{ b }}){%- endmacro %}
 
 {% macro postgres__integer_div(a, b) -%}div({{ a }}, {{ b }}){%- endmacro %}
+
+{#- What a coupon takes off `remaining` (what the previous coupons left): `percent_off` of it
+    rounded half-up to the currency's minor unit, or `amount_off` rounded, never more than
+    `remaining`. coupon: the relation with percent_off, amount_off and minor_unit. -#}
+{% macro coupon_discount(remaining, coupon) -%}
+    least(
+        case
+            when {{ coupon }}.percent_off is not null then
+                {{ round_to_minor_unit(
+                    remaining ~ ' * ' ~ coupon ~ '.percent_off * 0.01', coupon ~ '.minor_unit') }}
+            else {{ round_to_minor_unit(coupon ~ '.amount_off', coupon ~ '.minor_unit') }}
+        end,
+        {{ remaining }}
+    )
+{%- endmacro %}

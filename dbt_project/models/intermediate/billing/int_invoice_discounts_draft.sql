@@ -1,13 +1,4 @@
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key='period_start',
-        tags=['billing_period'],
-        pre_hook="{{ delete_build_window() }}",
-        on_schema_change='fail',
-    )
-}}
+{{ billing_period_config(delete_window=true) }}
 
 {#-
   Coupons on each draft invoice, applied in the order they were redeemed, each to what the
@@ -78,30 +69,13 @@ applied (subscription_id, period_start, coupon_rank, coupon_code, discount_amoun
         cast(active_coupons.coupon_rank as bigint),
         active_coupons.coupon_code,
         cast(
-            least(
-                case
-                    when active_coupons.percent_off is not null then
-                        {{ round_to_minor_unit(
-                            'applied.remaining_amount * active_coupons.percent_off * 0.01',
-                            'active_coupons.minor_unit') }}
-                    else {{ round_to_minor_unit('active_coupons.amount_off',
-                                                'active_coupons.minor_unit') }}
-                end,
-                applied.remaining_amount
-            ) as {{ money_amount_type() }}
+            {{ coupon_discount('applied.remaining_amount', 'active_coupons') }}
+            as {{ money_amount_type() }}
         ),
         cast(
-            applied.remaining_amount - least(
-                case
-                    when active_coupons.percent_off is not null then
-                        {{ round_to_minor_unit(
-                            'applied.remaining_amount * active_coupons.percent_off * 0.01',
-                            'active_coupons.minor_unit') }}
-                    else {{ round_to_minor_unit('active_coupons.amount_off',
-                                                'active_coupons.minor_unit') }}
-                end,
-                applied.remaining_amount
-            ) as {{ money_amount_type() }}
+            applied.remaining_amount
+            - {{ coupon_discount('applied.remaining_amount', 'active_coupons') }}
+            as {{ money_amount_type() }}
         )
     from applied
     inner join active_coupons

@@ -1,13 +1,4 @@
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key='period_start',
-        tags=['billing_period'],
-        pre_hook="{{ delete_build_window() }}",
-        on_schema_change='fail',
-    )
-}}
+{{ billing_period_config(delete_window=true) }}
 
 {#-
   Base-fee lines of every subscription and billing period, from the effective-dated phases:
@@ -25,30 +16,12 @@
 -#}
 with
 
-subscription_periods as (
-
-    select * from {{ ref('int_subscription_periods') }}
-    where {{ usage_window_filter('period_start', none) }}
-
-),
-
-phases as (
-
-    select * from {{ ref('stg_control_plane__subscription_phases') }}
-
-),
-
-plans as (
-
-    select * from {{ ref('stg_control_plane__plans') }}
-
-),
-
-currencies as (
-
-    select * from {{ ref('currencies') }}
-
-),
+{{ ref_ctes({
+    'subscription_periods': 'int_subscription_periods',
+    'phases': 'stg_control_plane__subscription_phases',
+    'plans': 'stg_control_plane__plans',
+    'currencies': 'currencies',
+}, windowed=['subscription_periods']) }}
 
 fee_spans as (
 

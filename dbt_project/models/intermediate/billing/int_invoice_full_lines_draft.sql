@@ -1,13 +1,4 @@
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key='period_start',
-        tags=['billing_period'],
-        pre_hook="{{ delete_build_window() }}",
-        on_schema_change='fail',
-    )
-}}
+{{ billing_period_config(delete_window=true) }}
 
 {#- Every line of every draft invoice, in order: the charge lines (fees, usage, true-ups,
     adjustments), then one line per coupon (negative), the tax line and the credit line
@@ -15,12 +6,7 @@
     copies, unchanged. -#}
 with
 
-invoices as (
-
-    select * from {{ ref('int_invoices_draft') }}
-    where {{ usage_window_filter('period_start', none) }}
-
-),
+{{ ref_ctes({'invoices': 'int_invoices_draft'}, windowed=['invoices']) }}
 
 charge_lines as (
 

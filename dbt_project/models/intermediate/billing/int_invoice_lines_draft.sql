@@ -1,13 +1,4 @@
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key='period_start',
-        tags=['billing_period'],
-        pre_hook="{{ delete_build_window() }}",
-        on_schema_change='fail',
-    )
-}}
+{{ billing_period_config(delete_window=true) }}
 
 {#-
   Lines of the draft invoice of every subscription and billing period not yet finalized:
@@ -26,11 +17,7 @@ periods as (
 
 finalized as (
 
-    select finalized.*
-    from {{ ref('stg_invoicing__finalized_invoices') }} as finalized
-    left join {{ ref('stg_control_plane__invoice_voids') }} as voids
-        on voids.invoice_id = finalized.invoice_id
-    where voids.invoice_id is null
+    {{ unvoided_finalized_invoices() }}
 
 ),
 
@@ -42,24 +29,11 @@ finalized_lines as (
 
 ),
 
-fee_lines as (
-
-    select * from {{ ref('int_invoice_fee_lines') }}
-    where {{ usage_window_filter('period_start', none) }}
-
-),
-
-rated as (
-
-    select * from {{ ref('int_usage_charges_rated') }}
-
-),
-
-currencies as (
-
-    select * from {{ ref('currencies') }}
-
-),
+{{ ref_ctes({
+    'fee_lines': 'int_invoice_fee_lines',
+    'rated': 'int_usage_charges_rated',
+    'currencies': 'currencies',
+}, windowed=['fee_lines']) }}
 
 charge_totals as (
 
@@ -155,9 +129,7 @@ deltas as (
         on finalized.subscription_id = charge_totals.subscription_id
         and finalized.period_start = charge_totals.period_start
     left join billed
-        on billed.subscription_id = charge_totals.subscription_id
-        and billed.period_start = charge_totals.period_start
-        and billed.charge_id = charge_totals.charge_id
+        on {{ same_keys('billed', 'charge_totals', ['subscription_id', 'period_start', 'charge_id']) }}
 
 ),
 

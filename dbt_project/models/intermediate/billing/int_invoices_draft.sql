@@ -1,13 +1,4 @@
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key='period_start',
-        tags=['billing_period'],
-        pre_hook="{{ delete_build_window() }}",
-        on_schema_change='fail',
-    )
-}}
+{{ billing_period_config(delete_window=true) }}
 
 {#-
   Draft invoices, one per subscription and billing period not yet finalized, totalled in the
@@ -26,12 +17,7 @@
 -#}
 with
 
-lines as (
-
-    select * from {{ ref('int_invoice_lines_draft') }}
-    where {{ usage_window_filter('period_start', none) }}
-
-),
+{{ ref_ctes({'lines': 'int_invoice_lines_draft'}, windowed=['lines']) }}
 
 subtotals as (
 
@@ -111,11 +97,7 @@ drafts as (
 
 finalized as (
 
-    select finalized.*
-    from {{ ref('stg_invoicing__finalized_invoices') }} as finalized
-    left join {{ ref('stg_control_plane__invoice_voids') }} as voids
-        on voids.invoice_id = finalized.invoice_id
-    where voids.invoice_id is null
+    {{ unvoided_finalized_invoices() }}
 
 ),
 
@@ -215,10 +197,9 @@ final as (
 
     from drafts
     inner join credits
-        on credits.tenant_id = drafts.tenant_id
-        and credits.currency = drafts.currency
-        and credits.period_start = drafts.period_start
-        and credits.subscription_id = drafts.subscription_id
+        on {{ same_keys(
+            'credits', 'drafts', ['tenant_id', 'currency', 'period_start', 'subscription_id']
+        ) }}
 
 )
 

@@ -7,17 +7,10 @@
 -#}
 with
 
-subscriptions as (
-
-    select * from {{ ref('stg_control_plane__subscriptions') }}
-
-),
-
-phases as (
-
-    select * from {{ ref('stg_control_plane__subscription_phases') }}
-
-),
+{{ ref_ctes({
+    'subscriptions': 'stg_control_plane__subscriptions',
+    'phases': 'stg_control_plane__subscription_phases',
+}) }}
 
 plans as (
 

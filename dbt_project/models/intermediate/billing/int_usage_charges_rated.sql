@@ -1,13 +1,4 @@
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key='period_start',
-        tags=['billing_period'],
-        pre_hook="{{ delete_build_window() }}",
-        on_schema_change='fail',
-    )
-}}
+{{ billing_period_config(delete_window=true) }}
 
 {#-
   Every usage charge of every subscription and billing period, rated by the plan in force on
@@ -17,18 +8,10 @@
 -#}
 with
 
-subscription_periods as (
-
-    select * from {{ ref('int_subscription_periods') }}
-    where {{ usage_window_filter('period_start', none) }}
-
-),
-
-charges as (
-
-    select * from {{ ref('stg_control_plane__plan_charges') }}
-
-),
+{{ ref_ctes({
+    'subscription_periods': 'int_subscription_periods',
+    'charges': 'stg_control_plane__plan_charges',
+}, windowed=['subscription_periods']) }}
 
 usage as (
 

@@ -45,17 +45,10 @@ rules as (
 
 ),
 
-targets as (
-
-    select * from {{ ref('stg_control_plane__cost_allocation_targets') }}
-
-),
-
-tenant_centers as (
-
-    select * from {{ ref('stg_control_plane__tenant_cost_centers') }}
-
-),
+{{ ref_ctes({
+    'targets': 'stg_control_plane__cost_allocation_targets',
+    'tenant_centers': 'stg_control_plane__tenant_cost_centers',
+}) }}
 
 usage as (
 
@@ -145,9 +138,7 @@ weighted as (
         ) as total_weight
     from positive
     inner join pools
-        on pools.billing_period = positive.billing_period
-        and pools.billing_currency = positive.billing_currency
-        and pools.rule_id = positive.rule_id
+        on {{ same_keys('pools', 'positive', ['billing_period', 'billing_currency', 'rule_id']) }}
 
 ),
 

@@ -17,17 +17,10 @@
     one minor unit away from its allocated share (tested). -#}
 with
 
-assignments as (
-
-    select * from {{ ref('int_cost_line_assignments') }}
-
-),
-
-allocations as (
-
-    select * from {{ ref('int_cost_allocations') }}
-
-),
+{{ ref_ctes({
+    'assignments': 'int_cost_line_assignments',
+    'allocations': 'int_cost_allocations',
+}) }}
 
 cells as (
 
@@ -143,9 +136,7 @@ halves as (
             as low_units
     from running
     inner join weights
-        on weights.billing_period = running.billing_period
-        and weights.billing_currency = running.billing_currency
-        and weights.rule_id = running.rule_id
+        on {{ same_keys('weights', 'running', ['billing_period', 'billing_currency', 'rule_id']) }}
 
 ),
 

@@ -1,12 +1,4 @@
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key='period_start',
-        tags=['billing_period'],
-        on_schema_change='fail',
-    )
-}}
+{{ billing_period_config() }}
 
 {#-
   Partial aggregates per tenant, meter, UTC day and group-by key: what every aggregation needs

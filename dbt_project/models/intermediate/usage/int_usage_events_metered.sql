@@ -102,9 +102,7 @@ metered as (
         -- an archived meter counts what happened before it was archived
         and (meters.archived_at is null or extracted.event_at < meters.archived_at)
     left join not_counted
-        on not_counted.period_start = extracted.period_start
-        and not_counted.event_source = extracted.event_source
-        and not_counted.event_id = extracted.event_id
+        on {{ same_keys('not_counted', 'extracted', ['period_start', 'event_source', 'event_id']) }}
         and not_counted.meter_key = meters.meter_key
     where not_counted.meter_key is null
 

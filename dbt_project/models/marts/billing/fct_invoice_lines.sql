@@ -10,17 +10,10 @@ invoices as (
 
 ),
 
-finalized_lines as (
-
-    select * from {{ ref('stg_invoicing__finalized_invoice_lines') }}
-
-),
-
-draft_lines as (
-
-    select * from {{ ref('int_invoice_full_lines_draft') }}
-
-),
+{{ ref_ctes({
+    'finalized_lines': 'stg_invoicing__finalized_invoice_lines',
+    'draft_lines': 'int_invoice_full_lines_draft',
+}) }}
 
 unioned as (
 

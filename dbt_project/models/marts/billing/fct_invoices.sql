@@ -5,23 +5,11 @@
     finalized ones, by payment collection. -#}
 with
 
-finalized as (
-
-    select * from {{ ref('stg_invoicing__finalized_invoices') }}
-
-),
-
-voids as (
-
-    select * from {{ ref('stg_control_plane__invoice_voids') }}
-
-),
-
-drafts as (
-
-    select * from {{ ref('int_invoices_draft') }}
-
-),
+{{ ref_ctes({
+    'finalized': 'stg_invoicing__finalized_invoices',
+    'voids': 'stg_control_plane__invoice_voids',
+    'drafts': 'int_invoices_draft',
+}) }}
 
 finalized_invoices as (
 

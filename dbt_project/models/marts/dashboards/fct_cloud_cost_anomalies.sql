@@ -6,14 +6,7 @@ with
 
 daily as (
 
-    select
-        provider_name,
-        service_name,
-        currency,
-        charge_date,
-        sum(effective_cost) as effective_cost
-    from {{ ref('fct_cloud_costs_daily') }}
-    group by 1, 2, 3, 4
+    {{ daily_cost_by_service() }}
 
 ),
 

@@ -40,9 +40,7 @@ final as (
             as {{ cost_amount_type() }}) as change_amount
     from monthly
     left join monthly as previous
-        on previous.provider_name = monthly.provider_name
-        and previous.service_name = monthly.service_name
-        and previous.currency = monthly.currency
+        on {{ same_keys('previous', 'monthly', ['provider_name', 'service_name', 'currency']) }}
         and cast({{ dbt.dateadd('month', 1, 'previous.month_start') }} as date)
             = monthly.month_start
 

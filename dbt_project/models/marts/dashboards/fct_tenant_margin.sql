@@ -89,9 +89,7 @@ final as (
             as numeric(38, 9)) as gross_margin_amount
     from revenue
     full outer join tenant_costs
-        on tenant_costs.tenant_id = revenue.tenant_id
-        and tenant_costs.period_start = revenue.period_start
-        and tenant_costs.currency = revenue.currency
+        on {{ same_keys('tenant_costs', 'revenue', ['tenant_id', 'period_start', 'currency']) }}
 
 )
 

@@ -1,47 +1,13 @@
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key='period_start',
-        tags=['billing_period'],
-        on_schema_change='fail',
-        contract={'enforced': true},
-    )
-}}
+{{ billing_period_config(contract=true) }}
 
 {#- Usage per tenant, meter and UTC day, each meter's aggregation applied within the day. -#}
 with
 
-partials as (
-
-    select * from {{ ref('int_usage_daily_partials') }}
-    where {{ usage_window_filter('period_start') }}
-
-),
-
-meters as (
-
-    select meter_key, unit from {{ ref('stg_control_plane__meters') }}
-
-),
+{{ usage_mart_inputs() }}
 
 daily as (
 
-    select
-        tenant_id,
-        meter_key,
-        aggregation,
-        usage_date,
-        period_start,
-        {{ rolled_up_quantity() }} as quantity,
-        sum(event_count) as event_count,
-        sum(late_event_count) as late_event_count,
-        min(first_event_at) as first_event_at,
-        max(last_event_at) as last_event_at,
-        max(last_landing_batch_id) as last_landing_batch_id
-
-    from partials
-    group by tenant_id, meter_key, aggregation, usage_date, period_start
+    {{ rolled_up_partials(['tenant_id', 'meter_key', 'aggregation', 'usage_date', 'period_start']) }}
 
 ),
 

@@ -1,48 +1,15 @@
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key='period_start',
-        tags=['billing_period'],
-        on_schema_change='fail',
-        contract={'enforced': true},
-    )
-}}
+{{ billing_period_config(contract=true) }}
 
 {#- Usage per tenant, meter and billing period (UTC calendar month), each meter's aggregation
     applied over the whole period: a period's unique count is the number of distinct values in
     the period, not the sum of daily unique counts. -#}
 with
 
-partials as (
-
-    select * from {{ ref('int_usage_daily_partials') }}
-    where {{ usage_window_filter('period_start') }}
-
-),
-
-meters as (
-
-    select meter_key, unit from {{ ref('stg_control_plane__meters') }}
-
-),
+{{ usage_mart_inputs() }}
 
 per_period as (
 
-    select
-        tenant_id,
-        meter_key,
-        aggregation,
-        period_start,
-        {{ rolled_up_quantity() }} as quantity,
-        sum(event_count) as event_count,
-        sum(late_event_count) as late_event_count,
-        min(first_event_at) as first_event_at,
-        max(last_event_at) as last_event_at,
-        max(last_landing_batch_id) as last_landing_batch_id
-
-    from partials
-    group by tenant_id, meter_key, aggregation, period_start
+    {{ rolled_up_partials(['tenant_id', 'meter_key', 'aggregation', 'period_start']) }}
 
 ),
 

@@ -1,13 +1,4 @@
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key='period_start',
-        tags=['billing_period'],
-        on_schema_change='fail',
-        contract={'enforced': true},
-    )
-}}
+{{ billing_period_config(contract=true) }}
 
 {#- Usage per billing period broken down by each meter's group-by properties; only meters that
     declare `group_by` appear. -#}

@@ -1,23 +1,8 @@
-with
-
-source as (
-
-    select * from {{ source('control_plane', 'control_coupon_redemptions') }}
-
-),
-
-renamed as (
-
-    select
-        id as redemption_id,
-        coupon_id,
-        subscription_id,
-        redeemed_at,
-        first_period_start,
-        periods as duration_periods
-
-    from source
-
-)
-
-select * from renamed
+{{ staging_model('control_plane', 'control_coupon_redemptions', [
+    'id as redemption_id',
+    'coupon_id',
+    'subscription_id',
+    'redeemed_at',
+    'first_period_start',
+    'periods as duration_periods',
+]) }}
