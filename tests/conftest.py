@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import threading
 import time
 import uuid
@@ -22,6 +23,12 @@ import pytest
 os.environ.setdefault("DO_NOT_TRACK", "1")
 os.environ.setdefault("DAGSTER_DISABLE_TELEMETRY", "1")
 os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
+# Every dbt process the suite starts reuses the parse of an earlier test's warehouse (see
+# tests/dbt_shim/sitecustomize.py, seed_dbt_parse and keep_dbt_parse).
+DBT_SHIM = Path(__file__).resolve().parent / "dbt_shim"
+os.environ["PYTHONPATH"] = os.pathsep.join(
+    [str(DBT_SHIM), *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]
+)
 
 from adapters.kafka import EventProducer, ensure_topics  # noqa: E402
 from billing.rules.meters import Aggregation, Meter  # noqa: E402
@@ -125,10 +132,43 @@ def pg_database(postgres_available) -> Iterator[str]:
         con.execute(f'drop database if exists "{name}" with (force)')
 
 
+@pytest.fixture(scope="session")
+def dbt_parse_cache(tmp_path_factory) -> Path:
+    """This worker's latest dbt parse of each distinct dbt command (DuckDB warehouses)."""
+    return tmp_path_factory.mktemp("dbt-parse-cache")
+
+
+def seed_dbt_parse(settings: Settings, cache: Path) -> None:
+    """Give a new DuckDB data directory the dbt parses an earlier test left in ``cache``
+    (``<data dir>/dbt/<command hash>/partial_parse.msgpack``, as the pipeline keeps them), so
+    its first builds parse only what changed instead of the whole project."""
+    if settings.warehouse_kind != "duckdb":
+        return
+    for parsed in cache.glob("*/partial_parse.msgpack"):
+        target = settings.data_path / "dbt" / parsed.parent.name
+        if not (target / parsed.name).exists():
+            target.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(parsed, target / parsed.name)
+
+
+def keep_dbt_parse(settings: Settings, cache: Path) -> None:
+    """Keep the dbt parses of a DuckDB data directory in ``cache`` for the next tests."""
+    if settings.warehouse_kind != "duckdb":
+        return
+    for parsed in (settings.data_path / "dbt").glob("*/partial_parse.msgpack"):
+        target = cache / parsed.parent.name
+        target.mkdir(parents=True, exist_ok=True)
+        staged = target / f"{parsed.name}.{uuid.uuid4().hex[:8]}"
+        shutil.copyfile(parsed, staged)
+        os.replace(staged, target / parsed.name)
+
+
 @pytest.fixture
-def make_settings(tmp_path: Path, broker: EmbeddedBroker, monkeypatch):
+def make_settings(tmp_path: Path, broker: EmbeddedBroker, monkeypatch, dbt_parse_cache):
     """Build isolated settings (own data dir and topics) and export them to the environment,
     so Dagster runs and subprocesses see the same ones."""
+
+    made: list[Settings] = []
 
     def make(**overrides) -> Settings:
         suffix = uuid.uuid4().hex[:8]
@@ -149,10 +189,14 @@ def make_settings(tmp_path: Path, broker: EmbeddedBroker, monkeypatch):
         monkeypatch.setenv("DAGSTER_HOME", str(settings.data_path / "dagster"))
         get_settings.cache_clear()
         settings.data_path.mkdir(parents=True, exist_ok=True)
+        seed_dbt_parse(settings, dbt_parse_cache)
+        made.append(settings)
         ensure_topics(settings)
         return settings
 
     yield make
+    for settings in made:
+        keep_dbt_parse(settings, dbt_parse_cache)
     get_settings.cache_clear()
 
 
