@@ -101,7 +101,48 @@ def parse_dbt_project() -> None:
     unit lane never parses it."""
     from dagster_project.transform.project import dbt_project
 
+    share_dbt_setup()
     dbt_project()
+
+
+_shared_dbt_setup = False
+
+
+def share_dbt_setup() -> None:
+    """Before each dbt command, dagster-dbt asks the dbt executable its version (a subprocess)
+    and loads dbt's and the project's macros into an adapter in this process (seconds each, four
+    times per pipeline run). Both are the same for every command of the session: ask and load
+    once per worker (the macros once per adapter type)."""
+    global _shared_dbt_setup
+    if _shared_dbt_setup:
+        return
+    _shared_dbt_setup = True
+
+    from dagster_dbt import DbtCliResource
+    from dbt.parser.manifest import ManifestLoader
+
+    ask_version = DbtCliResource.__dict__["_cli_version"].func
+    versions: dict[str, object] = {}
+
+    def version_once(self):
+        if self.dbt_executable not in versions:
+            versions[self.dbt_executable] = ask_version(self)
+        return versions[self.dbt_executable]
+
+    DbtCliResource._cli_version = property(version_once)
+
+    load_macros = ManifestLoader.load_macros.__func__
+    macros: dict[tuple[str, str], object] = {}
+
+    def load_macros_once(cls, root_config, macro_hook, base_macros_only=False):
+        if not base_macros_only:
+            return load_macros(cls, root_config, macro_hook, base_macros_only)
+        key = (str(root_config.project_root), root_config.credentials.type)
+        if key not in macros:
+            macros[key] = load_macros(cls, root_config, macro_hook, base_macros_only)
+        return macros[key]
+
+    ManifestLoader.load_macros = classmethod(load_macros_once)
 
 
 def _pg_admin():
