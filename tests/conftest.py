@@ -59,14 +59,37 @@ def pytest_addoption(parser) -> None:
     )
 
 
+# Files of a few long tests that each run whole pipelines (minutes per file): their tests are
+# scheduled one by one, so the two workers' shares even out. Every other file keeps its tests on
+# one worker (module-scoped fixtures are built once).
+SPLIT_FILES = frozenset(
+    {"test_usage_marts.py", "test_invoices.py", "test_cost_dashboard.py", "test_cost_only.py"}
+)
+
+
+def _schedule_rank(item) -> int:
+    """Longest first: the split files and the crash test, the other end-to-end files, the
+    integration files, the unit tests (seconds, they fill the end)."""
+    lane = item.path.parent.name
+    if item.path.name in SPLIT_FILES or item.path.name == "test_crash_safety.py":
+        return 0
+    return {"e2e": 1, "integration": 2}.get(lane, 3)
+
+
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config, items) -> None:
     # The soak test runs for minutes: deselected unless asked for with --soak.
-    if config.getoption("--soak"):
-        return
-    deselected = [item for item in items if item.get_closest_marker("soak")]
-    if deselected:
-        config.hook.pytest_deselected(items=deselected)
-        items[:] = [item for item in items if not item.get_closest_marker("soak")]
+    if not config.getoption("--soak"):
+        deselected = [item for item in items if item.get_closest_marker("soak")]
+        if deselected:
+            config.hook.pytest_deselected(items=deselected)
+            items[:] = [item for item in items if not item.get_closest_marker("soak")]
+    # --dist loadgroup (pyproject addopts): one group per file, per test in SPLIT_FILES. The
+    # sort is stable and by file, so each file's tests stay together and in order.
+    for item in items:
+        split = item.path.name in SPLIT_FILES
+        item.add_marker(pytest.mark.xdist_group(item.nodeid if split else str(item.path)))
+    items.sort(key=_schedule_rank)
 
 
 class Clock:
