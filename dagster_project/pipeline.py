@@ -19,7 +19,7 @@ from billing.rules.events import utc_now
 from billing.rules.periods import period_start, periods_between
 from billing.settings import Settings
 from dagster_project.partitions import billing_periods, period_key
-from ingestion.landing import pending_periods
+from ingestion.landing_store import pending_periods
 
 log = logging.getLogger(__name__)
 

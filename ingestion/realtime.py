@@ -57,7 +57,7 @@ from billing.services.alerts import AlertRules, deliver_due, evaluate_budget, ev
 from billing.services.meters import to_meter
 from billing.services.plans import charge_price
 from billing.settings import Settings
-from ingestion.landing import plan_start_offsets
+from ingestion.landing_store import plan_start_offsets
 
 log = logging.getLogger(__name__)
 

@@ -23,7 +23,7 @@ from adapters.warehouse.connection import Warehouse
 from dagster_project.partitions import billing_periods, periods_in_window
 from dagster_project.resources import BillingSettings
 from dagster_project.transform.project import dbt_project
-from ingestion.landing import mark_period_built, period_build_watermark
+from ingestion.landing_store import mark_period_built, period_build_watermark
 
 BILLING_PERIOD_SELECTOR = "tag:billing_period"
 INVOICE_SELECTOR = "tag:invoices"

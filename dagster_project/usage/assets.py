@@ -9,7 +9,8 @@ import dagster as dg
 from adapters.warehouse.connection import Warehouse
 from dagster_project.control_plane.assets import CONTROL_METERS
 from dagster_project.resources import BillingSettings
-from ingestion.landing import UsageLander, load_meters
+from ingestion.landing import UsageLander
+from ingestion.landing_store import load_meters
 
 USAGE_EVENTS = dg.AssetKey(["landing", "usage_events"])
 DEAD_LETTERS = dg.AssetKey(["landing", "usage_events_dead_letter"])

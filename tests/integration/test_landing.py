@@ -15,12 +15,8 @@ from adapters.kafka import PartitionState, TopicState, topic_state
 from adapters.warehouse.connection import Warehouse
 from billing.rules.meters import Aggregation, Meter
 from billing.rules.periods import close_due_periods
-from ingestion.landing import (
-    ConcurrentLandingError,
-    LandingError,
-    UsageLander,
-    plan_start_offsets,
-)
+from ingestion.landing import UsageLander
+from ingestion.landing_store import ConcurrentLandingError, LandingError, plan_start_offsets
 from tests.conftest import TEST_METERS, cloud_event, produce
 
 WHEN = datetime(2026, 10, 5, 12, 0)
