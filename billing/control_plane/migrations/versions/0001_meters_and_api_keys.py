@@ -8,6 +8,14 @@ Create Date: 2026-11-24
 import sqlalchemy as sa
 from alembic import op
 
+from billing.control_plane.migrations.columns import (
+    archived_at,
+    created_at,
+    name,
+    tenant_id,
+    timestamps,
+)
+
 revision = "0001"
 down_revision = None
 branch_labels = None
@@ -18,24 +26,23 @@ def upgrade() -> None:
     op.create_table(
         "meters",
         sa.Column("key", sa.String(63), primary_key=True),
-        sa.Column("name", sa.String(200), nullable=False),
+        name(),
         sa.Column("event_type", sa.String(200), nullable=False),
         sa.Column("aggregation", sa.String(20), nullable=False),
         sa.Column("value_property", sa.String(63), nullable=True),
         sa.Column("unit", sa.String(32), nullable=False),
         sa.Column("group_by", sa.JSON(), nullable=False),
-        sa.Column("created_at", sa.DateTime(), nullable=False),
-        sa.Column("updated_at", sa.DateTime(), nullable=False),
-        sa.Column("archived_at", sa.DateTime(), nullable=True),
+        *timestamps(),
+        archived_at(),
     )
     op.create_index("ix_meters_event_type", "meters", ["event_type"])
     op.create_table(
         "api_keys",
         sa.Column("id", sa.String(32), primary_key=True),
-        sa.Column("tenant_id", sa.String(128), nullable=False),
-        sa.Column("name", sa.String(200), nullable=False),
+        tenant_id(),
+        name(),
         sa.Column("secret_hash", sa.String(64), nullable=False),
-        sa.Column("created_at", sa.DateTime(), nullable=False),
+        created_at(),
         sa.Column("revoked_at", sa.DateTime(), nullable=True),
     )
     op.create_index("ix_api_keys_tenant_id", "api_keys", ["tenant_id"])

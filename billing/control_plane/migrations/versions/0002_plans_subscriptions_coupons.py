@@ -9,16 +9,21 @@ Create Date: 2026-11-24
 import sqlalchemy as sa
 from alembic import op
 
+from billing.control_plane.migrations.columns import (
+    archived_at,
+    created_at,
+    currency,
+    id_column,
+    money,
+    name,
+    tenant_id,
+    timestamps,
+)
+
 revision = "0002"
 down_revision = "0001"
 branch_labels = None
 depends_on = None
-
-
-def money():
-    # Exact decimals: NUMERIC on PostgreSQL, text on SQLite
-    # (see billing.control_plane.models.ExactDecimal).
-    return sa.Numeric(38, 12).with_variant(sa.String(40), "sqlite")
 
 
 def quantity():
@@ -28,25 +33,25 @@ def quantity():
 def upgrade() -> None:
     op.create_table(
         "plans",
-        sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
+        id_column(),
         sa.Column("code", sa.String(63), nullable=False),
         sa.Column("version", sa.Integer(), nullable=False),
-        sa.Column("name", sa.String(200), nullable=False),
+        name(),
         sa.Column("description", sa.String(2000), nullable=False),
-        sa.Column("currency", sa.String(3), nullable=False),
+        currency(),
         sa.Column("interval", sa.String(10), nullable=False),
         sa.Column("base_fee_amount", money(), nullable=False),
         sa.Column("base_fee_timing", sa.String(12), nullable=False),
         sa.Column("trial_days", sa.Integer(), nullable=False),
-        sa.Column("created_at", sa.DateTime(), nullable=False),
+        created_at(),
         sa.Column("superseded_at", sa.DateTime(), nullable=True),
-        sa.Column("archived_at", sa.DateTime(), nullable=True),
+        archived_at(),
         sa.UniqueConstraint("code", "version", name="uq_plans_code_version"),
     )
     op.create_index("ix_plans_code", "plans", ["code"])
     op.create_table(
         "plan_charges",
-        sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
+        id_column(),
         sa.Column("plan_id", sa.Integer(), sa.ForeignKey("plans.id"), nullable=False),
         sa.Column("position", sa.Integer(), nullable=False),
         sa.Column("meter_key", sa.String(63), sa.ForeignKey("meters.key"), nullable=False),
@@ -70,19 +75,18 @@ def upgrade() -> None:
     op.create_table(
         "subscriptions",
         sa.Column("id", sa.String(40), primary_key=True),
-        sa.Column("tenant_id", sa.String(128), nullable=False),
+        tenant_id(),
         sa.Column("plan_id", sa.Integer(), sa.ForeignKey("plans.id"), nullable=False),
         sa.Column("started_at", sa.DateTime(), nullable=False),
         sa.Column("trial_ends_at", sa.DateTime(), nullable=True),
         sa.Column("cancel_at", sa.DateTime(), nullable=True),
         sa.Column("canceled_at", sa.DateTime(), nullable=True),
-        sa.Column("created_at", sa.DateTime(), nullable=False),
-        sa.Column("updated_at", sa.DateTime(), nullable=False),
+        *timestamps(),
     )
     op.create_index("ix_subscriptions_tenant_id", "subscriptions", ["tenant_id"])
     op.create_table(
         "subscription_phases",
-        sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
+        id_column(),
         sa.Column(
             "subscription_id", sa.String(40), sa.ForeignKey("subscriptions.id"), nullable=False
         ),
@@ -96,7 +100,7 @@ def upgrade() -> None:
     )
     op.create_table(
         "subscription_events",
-        sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
+        id_column(),
         sa.Column(
             "subscription_id", sa.String(40), sa.ForeignKey("subscriptions.id"), nullable=False
         ),
@@ -110,9 +114,9 @@ def upgrade() -> None:
     )
     op.create_table(
         "coupons",
-        sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
+        id_column(),
         sa.Column("code", sa.String(63), nullable=False, unique=True),
-        sa.Column("name", sa.String(200), nullable=False),
+        name(),
         sa.Column(
             "percent_off", sa.Numeric(7, 4).with_variant(sa.String(12), "sqlite"), nullable=True
         ),
@@ -124,12 +128,12 @@ def upgrade() -> None:
         sa.Column("times_redeemed", sa.Integer(), nullable=False),
         sa.Column("redeem_by", sa.DateTime(), nullable=True),
         sa.Column("plan_codes", sa.JSON(), nullable=False),
-        sa.Column("created_at", sa.DateTime(), nullable=False),
-        sa.Column("archived_at", sa.DateTime(), nullable=True),
+        created_at(),
+        archived_at(),
     )
     op.create_table(
         "coupon_redemptions",
-        sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
+        id_column(),
         sa.Column("coupon_id", sa.Integer(), sa.ForeignKey("coupons.id"), nullable=False),
         sa.Column(
             "subscription_id", sa.String(40), sa.ForeignKey("subscriptions.id"), nullable=False

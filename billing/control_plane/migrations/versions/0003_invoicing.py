@@ -8,34 +8,40 @@ Create Date: 2026-11-24
 import sqlalchemy as sa
 from alembic import op
 
+from billing.control_plane.migrations.columns import (
+    archived_at,
+    created_at,
+    currency,
+    id_column,
+    money,
+    name,
+    tenant_id,
+    timestamps,
+)
+
 revision = "0003"
 down_revision = "0002"
 branch_labels = None
 depends_on = None
 
 
-def money():
-    return sa.Numeric(38, 12).with_variant(sa.String(40), "sqlite")
-
-
 def upgrade() -> None:
     op.create_table(
         "tenants",
-        sa.Column("tenant_id", sa.String(128), primary_key=True),
-        sa.Column("name", sa.String(200), nullable=False),
+        tenant_id(primary_key=True),
+        name(),
         sa.Column("email", sa.String(320), nullable=True),
-        sa.Column("created_at", sa.DateTime(), nullable=False),
-        sa.Column("updated_at", sa.DateTime(), nullable=False),
+        *timestamps(),
     )
     op.create_table(
         "tax_rates",
         sa.Column("code", sa.String(63), primary_key=True),
-        sa.Column("name", sa.String(200), nullable=False),
+        name(),
         sa.Column(
             "percentage", sa.Numeric(9, 6).with_variant(sa.String(16), "sqlite"), nullable=False
         ),
-        sa.Column("created_at", sa.DateTime(), nullable=False),
-        sa.Column("archived_at", sa.DateTime(), nullable=True),
+        created_at(),
+        archived_at(),
     )
     op.create_table(
         "tenant_tax_rates",
@@ -48,9 +54,9 @@ def upgrade() -> None:
     )
     op.create_table(
         "credit_grants",
-        sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
-        sa.Column("tenant_id", sa.String(128), nullable=False),
-        sa.Column("currency", sa.String(3), nullable=False),
+        id_column(),
+        tenant_id(),
+        currency(),
         sa.Column("amount", money(), nullable=False),
         sa.Column("reason", sa.String(300), nullable=False),
         sa.Column("granted_at", sa.DateTime(), nullable=False),

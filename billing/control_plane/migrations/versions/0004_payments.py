@@ -9,42 +9,46 @@ Create Date: 2026-11-24
 import sqlalchemy as sa
 from alembic import op
 
+from billing.control_plane.migrations.columns import (
+    created_at,
+    currency,
+    id_column,
+    money,
+    tenant_id,
+    timestamps,
+)
+
 revision = "0004"
 down_revision = "0003"
 branch_labels = None
 depends_on = None
 
 
-def money():
-    return sa.Numeric(38, 12).with_variant(sa.String(40), "sqlite")
-
-
 def upgrade() -> None:
     op.create_table(
         "stripe_customers",
-        sa.Column("tenant_id", sa.String(128), primary_key=True),
+        tenant_id(primary_key=True),
         sa.Column("customer_id", sa.String(255), nullable=False, unique=True),
-        sa.Column("created_at", sa.DateTime(), nullable=False),
+        created_at(),
     )
     op.create_table(
         "invoice_payments",
         sa.Column("invoice_id", sa.String(64), primary_key=True),
         sa.Column("invoice_number", sa.String(32), nullable=True),
-        sa.Column("tenant_id", sa.String(128), nullable=False),
-        sa.Column("currency", sa.String(3), nullable=False),
+        tenant_id(),
+        currency(),
         sa.Column("amount", money(), nullable=False),
         sa.Column("status", sa.String(32), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column("next_retry_at", sa.DateTime(), nullable=True),
         sa.Column("last_error", sa.String(500), nullable=True),
-        sa.Column("created_at", sa.DateTime(), nullable=False),
-        sa.Column("updated_at", sa.DateTime(), nullable=False),
+        *timestamps(),
     )
     op.create_index("ix_invoice_payments_tenant_id", "invoice_payments", ["tenant_id"])
     op.create_index("ix_invoice_payments_status", "invoice_payments", ["status"])
     op.create_table(
         "payment_attempts",
-        sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
+        id_column(),
         sa.Column(
             "invoice_id",
             sa.String(64),
@@ -59,8 +63,7 @@ def upgrade() -> None:
         sa.Column("payment_intent_id", sa.String(255), nullable=True),
         sa.Column("failure_code", sa.String(100), nullable=True),
         sa.Column("failure_message", sa.String(500), nullable=True),
-        sa.Column("created_at", sa.DateTime(), nullable=False),
-        sa.Column("updated_at", sa.DateTime(), nullable=False),
+        *timestamps(),
         sa.UniqueConstraint("invoice_id", "attempt_number"),
     )
     op.create_index("ix_payment_attempts_invoice_id", "payment_attempts", ["invoice_id"])
@@ -78,7 +81,7 @@ def upgrade() -> None:
         sa.Column("id", sa.String(200), primary_key=True),
         sa.Column("invoice_id", sa.String(64), nullable=False),
         sa.Column("payload", sa.JSON(), nullable=False),
-        sa.Column("created_at", sa.DateTime(), nullable=False),
+        created_at(),
         sa.Column("published_at", sa.DateTime(), nullable=True),
     )
     op.create_index("ix_payment_status_events_invoice_id", "payment_status_events", ["invoice_id"])

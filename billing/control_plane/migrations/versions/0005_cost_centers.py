@@ -8,33 +8,30 @@ Create Date: 2026-11-24
 import sqlalchemy as sa
 from alembic import op
 
+from billing.control_plane.migrations.columns import id_column, money, name, tenant_id, timestamps
+
 revision = "0005"
 down_revision = "0004"
 branch_labels = None
 depends_on = None
 
 
-def money():
-    return sa.Numeric(38, 12).with_variant(sa.String(40), "sqlite")
-
-
 def upgrade() -> None:
     op.create_table(
         "cost_centers",
         sa.Column("code", sa.String(63), primary_key=True),
-        sa.Column("name", sa.String(200), nullable=False),
+        name(),
         sa.Column("parent_code", sa.String(63), sa.ForeignKey("cost_centers.code"), nullable=True),
         sa.Column("owner", sa.String(200), nullable=True),
         sa.Column("monthly_budget", money(), nullable=True),
         sa.Column("budget_currency", sa.String(3), nullable=True),
-        sa.Column("created_at", sa.DateTime(), nullable=False),
-        sa.Column("updated_at", sa.DateTime(), nullable=False),
+        *timestamps(),
     )
     op.create_index("ix_cost_centers_parent_code", "cost_centers", ["parent_code"])
     op.create_table(
         "cost_allocation_rules",
-        sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
-        sa.Column("name", sa.String(200), nullable=False),
+        id_column(),
+        name(),
         sa.Column("priority", sa.Integer(), nullable=False, unique=True),
         sa.Column("match_tag_key", sa.String(200), nullable=True),
         sa.Column("match_tag_value", sa.String(500), nullable=True),
@@ -47,8 +44,7 @@ def upgrade() -> None:
         ),
         sa.Column("split_method", sa.String(20), nullable=True),
         sa.Column("usage_meter_key", sa.String(63), nullable=True),
-        sa.Column("created_at", sa.DateTime(), nullable=False),
-        sa.Column("updated_at", sa.DateTime(), nullable=False),
+        *timestamps(),
     )
     op.create_table(
         "cost_allocation_targets",
@@ -67,7 +63,7 @@ def upgrade() -> None:
     )
     op.create_table(
         "tenant_cost_centers",
-        sa.Column("tenant_id", sa.String(128), primary_key=True),
+        tenant_id(primary_key=True),
         sa.Column(
             "cost_center_code", sa.String(63), sa.ForeignKey("cost_centers.code"), nullable=False
         ),

@@ -9,14 +9,19 @@ Create Date: 2026-11-24
 import sqlalchemy as sa
 from alembic import op
 
+from billing.control_plane.migrations.columns import (
+    created_at,
+    currency,
+    id_column,
+    money,
+    tenant_id,
+    timestamps,
+)
+
 revision = "0006"
 down_revision = "0005"
 branch_labels = None
 depends_on = None
-
-
-def money():
-    return sa.Numeric(38, 12).with_variant(sa.String(40), "sqlite")
 
 
 def quantity():
@@ -26,41 +31,39 @@ def quantity():
 def upgrade() -> None:
     op.create_table(
         "resource_quotas",
-        sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
-        sa.Column("tenant_id", sa.String(128), nullable=False),
+        id_column(),
+        tenant_id(),
         sa.Column("meter_key", sa.String(63), sa.ForeignKey("meters.key"), nullable=False),
         sa.Column("period", sa.String(10), nullable=False),
         sa.Column("limit", quantity(), nullable=False),
         sa.Column("enforcement", sa.String(4), nullable=False),
         sa.Column("alert_thresholds", sa.JSON(), nullable=False),
-        sa.Column("created_at", sa.DateTime(), nullable=False),
-        sa.Column("updated_at", sa.DateTime(), nullable=False),
+        *timestamps(),
         sa.UniqueConstraint("tenant_id", "meter_key", name="uq_resource_quotas"),
     )
     op.create_table(
         "tenant_budgets",
-        sa.Column("tenant_id", sa.String(128), primary_key=True),
-        sa.Column("currency", sa.String(3), nullable=False),
+        tenant_id(primary_key=True),
+        currency(),
         sa.Column("amount", money(), nullable=False),
         sa.Column("alert_thresholds", sa.JSON(), nullable=False),
-        sa.Column("created_at", sa.DateTime(), nullable=False),
-        sa.Column("updated_at", sa.DateTime(), nullable=False),
+        *timestamps(),
     )
     op.create_table(
         "usage_milestones",
-        sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
+        id_column(),
         sa.Column("meter_key", sa.String(63), sa.ForeignKey("meters.key"), nullable=False),
         sa.Column("tenant_id", sa.String(128), nullable=True),
         sa.Column("levels", sa.JSON(), nullable=False),
-        sa.Column("created_at", sa.DateTime(), nullable=False),
+        created_at(),
     )
     op.create_index("ix_usage_milestones_meter_key", "usage_milestones", ["meter_key"])
     op.create_table(
         "billing_alerts",
-        sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
+        id_column(),
         sa.Column("kind", sa.String(20), nullable=False),
         sa.Column("scope", sa.String(140), nullable=False),
-        sa.Column("tenant_id", sa.String(128), nullable=False),
+        tenant_id(),
         sa.Column("meter_key", sa.String(63), nullable=False),
         sa.Column("period_start", sa.Date(), nullable=False),
         sa.Column("threshold", sa.String(48), nullable=False),
@@ -82,7 +85,7 @@ def upgrade() -> None:
     op.create_index("ix_billing_alerts_tenant", "billing_alerts", ["tenant_id", "period_start"])
     op.create_table(
         "notification_deliveries",
-        sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
+        id_column(),
         sa.Column(
             "alert_id",
             sa.Integer(),
@@ -99,14 +102,14 @@ def upgrade() -> None:
         sa.Column("last_status_code", sa.Integer(), nullable=True),
         sa.Column("last_error", sa.String(1000), nullable=True),
         sa.Column("delivered_at", sa.DateTime(), nullable=True),
-        sa.Column("created_at", sa.DateTime(), nullable=False),
+        created_at(),
     )
     op.create_index(
         "ix_notification_deliveries_due", "notification_deliveries", ["status", "next_attempt_at"]
     )
     op.create_table(
         "realtime_usage",
-        sa.Column("tenant_id", sa.String(128), primary_key=True),
+        tenant_id(primary_key=True),
         sa.Column("meter_key", sa.String(63), primary_key=True),
         sa.Column("period_start", sa.Date(), primary_key=True),
         sa.Column("aggregation", sa.String(20), nullable=False),
@@ -117,7 +120,7 @@ def upgrade() -> None:
     )
     op.create_table(
         "realtime_distinct_values",
-        sa.Column("tenant_id", sa.String(128), primary_key=True),
+        tenant_id(primary_key=True),
         sa.Column("meter_key", sa.String(63), primary_key=True),
         sa.Column("period_start", sa.Date(), primary_key=True),
         sa.Column("value", sa.String(256), primary_key=True),
@@ -142,7 +145,7 @@ def upgrade() -> None:
     )
     op.create_table(
         "reconciliation_runs",
-        sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
+        id_column(),
         sa.Column("run_at", sa.DateTime(), nullable=False),
         sa.Column("snapshot", sa.String(200), nullable=False),
         sa.Column("compared", sa.Integer(), nullable=False),
@@ -151,9 +154,9 @@ def upgrade() -> None:
     op.create_index("ix_reconciliation_runs_run_at", "reconciliation_runs", ["run_at"])
     op.create_table(
         "reconciliation_drifts",
-        sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
+        id_column(),
         sa.Column("run_id", sa.Integer(), sa.ForeignKey("reconciliation_runs.id"), nullable=False),
-        sa.Column("tenant_id", sa.String(128), nullable=False),
+        tenant_id(),
         sa.Column("meter_key", sa.String(63), nullable=False),
         sa.Column("period_start", sa.Date(), nullable=False),
         sa.Column("realtime_quantity", quantity(), nullable=True),
