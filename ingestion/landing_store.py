@@ -237,7 +237,7 @@ def write_batch(
             )
         stats.dead_lettered = len(prepared.dead["kafka_offset"])
         for partition, next_offset in sorted(batch.next_offsets.items()):
-            _advance_offset(
+            advance_offset(
                 con,
                 consumer_name,
                 partition,
@@ -281,7 +281,7 @@ def write_batch(
     return stats
 
 
-def _advance_offset(
+def advance_offset(
     con, consumer_name, partition, next_offset, expected_offset, state, batch_id, now
 ) -> None:
     params = {

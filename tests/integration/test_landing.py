@@ -16,7 +16,12 @@ from adapters.warehouse.connection import Warehouse
 from billing.rules.meters import Aggregation, Meter
 from billing.rules.periods import close_due_periods
 from ingestion.landing import UsageLander
-from ingestion.landing_store import ConcurrentLandingError, LandingError, plan_start_offsets
+from ingestion.landing_store import (
+    ConcurrentLandingError,
+    LandingError,
+    advance_offset,
+    plan_start_offsets,
+)
 from tests.conftest import TEST_METERS, cloud_event, produce
 
 WHEN = datetime(2026, 10, 5, 12, 0)
@@ -215,7 +220,7 @@ def test_a_second_lander_cannot_commit_offsets_it_did_not_own(landing_settings):
         con.begin()
         # This lander believes the partition is still at 0; the store says otherwise.
         with pytest.raises(ConcurrentLandingError):
-            lander._advance_offset(con, partition, stored + 5, 0, state, 1, WHEN)
+            advance_offset(con, lander.consumer_name, partition, stored + 5, 0, state, 1, WHEN)
         con.rollback()
     finally:
         con.close()
