@@ -175,7 +175,7 @@ def cmd_realtime(args) -> int:
     import threading
 
     from billing.control_plane.db import migrate
-    from ingestion.realtime import run_realtime
+    from ingestion.realtime_delivery import run_realtime
 
     settings = _settings()
     migrate(settings)

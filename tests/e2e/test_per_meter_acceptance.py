@@ -21,7 +21,7 @@ from billing.control_plane.models import RealtimeUsage
 from billing.rules.events import utc_now
 from billing.rules.meters import Aggregation, Meter
 from ingestion.landing import UsageLander
-from ingestion.realtime import RealtimeConsumer
+from ingestion.realtime_consumer import RealtimeConsumer
 from tests.conftest import ADMIN_KEY, cloud_event, produce, run_pipeline, seed_meters
 
 ADMIN = {"X-API-Key": ADMIN_KEY}

@@ -26,7 +26,7 @@ from billing.rules.alerts import SIGNATURE_HEADER, verify
 from billing.rules.events import utc_now
 from billing.services.alerts import AlertRules, evaluate_usage
 from ingestion.broker import free_port
-from ingestion.realtime import DeliveryWorker
+from ingestion.realtime_delivery import DeliveryWorker
 from tests.conftest import cloud_event, produce, seed_meters
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -88,7 +88,7 @@ def _billing(settings, *args) -> subprocess.Popen:
 
 CRASH_SCRIPT = """
 import os, threading
-from ingestion.realtime import RealtimeConsumer
+from ingestion.realtime_consumer import RealtimeConsumer
 from billing.settings import Settings
 
 def crash(result):

@@ -20,7 +20,7 @@ from dagster_project.alerts.sensors import warehouse_alerts_sensor
 from dagster_project.reconciliation.assets import realtime_reconciliation
 from dagster_project.reconciliation.sensors import reconciliation_sensor
 from dagster_project.resources import BillingSettings
-from ingestion.realtime import RealtimeConsumer
+from ingestion.realtime_consumer import RealtimeConsumer
 from tests.conftest import ADMIN_KEY, cloud_event, produce, run_pipeline, seed_meters
 
 ADMIN = {"X-API-Key": ADMIN_KEY}

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from api.main import create_app
 from billing.control_plane.db import session_scope
 from billing.control_plane.models import RealtimeDistinctValue, RealtimeSeenEvent, RealtimeUsage
-from ingestion.realtime import RealtimeConsumer
+from ingestion.realtime_consumer import RealtimeConsumer
 from tests.conftest import ADMIN_KEY, cloud_event, seed_meters
 
 ADMIN = {"X-API-Key": ADMIN_KEY}
