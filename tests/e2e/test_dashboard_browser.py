@@ -20,7 +20,7 @@ from adapters.synthetic.demo import seed_demo_costs
 from adapters.synthetic.usage import SyntheticPlan, tenant_ids
 from api.main import create_app
 from billing.control_plane.db import session_scope
-from cli.main import produce_demo_month, seed_demo_control_plane, write_demo_daily_costs
+from cli.demo import produce_demo_month, seed_demo_control_plane, write_demo_daily_costs
 from tests.conftest import ADMIN_KEY, run_pipeline, serving
 
 ROOT = Path(__file__).resolve().parents[2]
