@@ -31,11 +31,8 @@ This module is plain Python: no Dagster, no FastAPI.
 from __future__ import annotations
 
 import csv
-import math
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
 from decimal import (
     ROUND_HALF_UP,
     Context,
@@ -47,10 +44,8 @@ from decimal import (
     localcontext,
 )
 from enum import StrEnum
-from fractions import Fraction
 from functools import cache
 from pathlib import Path
-from typing import Any
 
 CURRENCIES_CSV = Path(__file__).parents[2] / "dbt_project/seeds/currencies.csv"
 
@@ -58,7 +53,7 @@ AMOUNT_PLACES = 12  # unit and flat amounts: numeric(38, 12)
 QUANTITY_PLACES = 9  # quantities, tier bounds, free units, package sizes: numeric(38, 9)
 
 # Exact arithmetic: any operation that would have to round raises instead.
-_EXACT = Context(
+EXACT = Context(
     prec=120,
     rounding=ROUND_HALF_UP,
     traps=[InvalidOperation, DivisionByZero, Overflow, Inexact],
@@ -67,8 +62,6 @@ _EXACT = Context(
 _ROUNDING = Context(prec=120, rounding=ROUND_HALF_UP, traps=[InvalidOperation, Overflow])
 
 _ZERO = Decimal(0)
-_DECIMAL_TEXT = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
-_MAX_FLOAT_DIGITS = 15  # a JSON number must survive a double-precision reading unchanged
 
 
 class PriceModel(StrEnum):
@@ -143,7 +136,7 @@ class Price:
         at least one tier, ``up_to`` positive (at most 9 places) and strictly increasing, and
         only the last tier open-ended (it must be).
         """
-        model = _model(self.model, f"{field}.model")
+        model = parse_model(self.model, f"{field}.model")
         needs = _NEEDS[model]
         present = {
             "unit_amount": self.unit_amount is not None,
@@ -235,7 +228,7 @@ def calculate(price: Price, quantity: Decimal, currency: str) -> PriceResult:
     _check_quantity(quantity, "quantity")
     quantity = Decimal(quantity)
     minor_units(currency)
-    with localcontext(_EXACT):
+    with localcontext(EXACT):
         billable = max(quantity - price.free_units, _ZERO)
         lines = tuple(_LINES[PriceModel(price.model)](price, billable))
         unrounded = sum((line.amount for line in lines), _ZERO)
@@ -335,145 +328,6 @@ _LINES: dict[PriceModel, Callable[[Price, Decimal], list[PriceLine]]] = {
 
 
 # ---------------------------------------------------------------------------------------------
-# parsing API JSON
-
-_PRICE_KEYS = frozenset(
-    {"model", "unit_amount", "tiers", "package_size", "flat_amount", "free_units"}
-)
-_TIER_KEYS = frozenset({"up_to", "unit_amount", "flat_amount"})
-
-
-def price_from_dict(data: dict, field: str = "price") -> Price:
-    """Parse and validate a price from API JSON.
-
-    Numbers may be JSON strings (``"0.000000000001"``) or JSON numbers; a JSON number with more
-    than 15 significant digits is refused (it did not survive a double-precision reading:
-    send it as a string). A tier's ``up_to`` is a number, ``null`` or ``"inf"`` (open-ended).
-    ``free_units`` and a tier's ``flat_amount`` default to 0. Unknown keys are refused, so a
-    misspelt field cannot be silently ignored. Errors are PricingError naming the field path.
-    """
-    if not isinstance(data, dict):
-        raise PricingError(field, "must be an object")
-    _refuse_unknown_keys(data, _PRICE_KEYS, field)
-    if data.get("model") is None:
-        raise PricingError(f"{field}.model", "is required")
-    raw_tiers = data.get("tiers")
-    tiers: list[Tier] = []
-    if raw_tiers is not None:
-        if not isinstance(raw_tiers, list):
-            raise PricingError(f"{field}.tiers", "must be a list")
-        for i, raw in enumerate(raw_tiers):
-            path = f"{field}.tiers[{i}]"
-            if not isinstance(raw, dict):
-                raise PricingError(path, "must be an object")
-            _refuse_unknown_keys(raw, _TIER_KEYS, path)
-            up_to = raw.get("up_to")
-            tiers.append(
-                Tier(
-                    up_to=None if up_to in (None, "inf") else _number(up_to, f"{path}.up_to"),
-                    unit_amount=_number(raw.get("unit_amount"), f"{path}.unit_amount"),
-                    flat_amount=_number(raw.get("flat_amount"), f"{path}.flat_amount") or _ZERO,
-                )
-            )
-    price = Price(
-        model=_model(data["model"], f"{field}.model"),
-        unit_amount=_number(data.get("unit_amount"), f"{field}.unit_amount"),
-        tiers=tuple(tiers),
-        package_size=_number(data.get("package_size"), f"{field}.package_size"),
-        flat_amount=_number(data.get("flat_amount"), f"{field}.flat_amount"),
-        free_units=_number(data.get("free_units"), f"{field}.free_units") or _ZERO,
-    )
-    price.validate(field)
-    return price
-
-
-def _refuse_unknown_keys(data: dict, known: frozenset[str], path: str) -> None:
-    unknown = sorted(str(k) for k in data if k not in known)
-    if unknown:
-        raise PricingError(f"{path}.{unknown[0]}", "unknown field")
-
-
-def _number(value: Any, path: str) -> Decimal | None:
-    """A JSON value as a Decimal (None stays None)."""
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        raise PricingError(path, "must be a number")
-    if isinstance(value, int):
-        return Decimal(value)
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            raise PricingError(path, "must be a finite number")
-        number = Decimal(repr(value))
-        if len(number.as_tuple().digits) > _MAX_FLOAT_DIGITS:
-            raise PricingError(path, "has more than 15 significant digits: send it as a string")
-        return number
-    if isinstance(value, str) and _DECIMAL_TEXT.match(value):
-        return Decimal(value)
-    raise PricingError(path, f"must be a decimal number, not {value!r}")
-
-
-# ---------------------------------------------------------------------------------------------
-# proration
-
-
-def prorate(
-    amount: Decimal, change_day: date, period_start: date, period_end: date, currency: str
-) -> Decimal:
-    """The share of ``amount`` for the rest of the period from ``change_day`` on, rounded
-    half-up to the minor unit: amount x (period_end - change_day) / (period_end - period_start)
-    in days. ``period_end`` is exclusive (2026-02-01 -> 2026-03-01 has 28 days); the change day
-    counts as remaining, so a change on the first day gives the full amount and one on the last
-    day 1/N of it. Computed exactly (as a fraction) before the single rounding."""
-    _check_period(change_day, period_start, period_end)
-    if not isinstance(amount, Decimal) or not amount.is_finite():
-        raise PricingError("amount", "must be a finite Decimal")
-    places = minor_units(currency)
-    exact = Fraction(amount) * (period_end - change_day).days / (period_end - period_start).days
-    scaled = exact * 10**places
-    units = math.floor(abs(scaled) + Fraction(1, 2))  # half away from zero
-    with localcontext(_EXACT):
-        rounded = Decimal(-units if scaled < 0 else units).scaleb(-places)
-    return round_money(rounded, currency)
-
-
-def proration_lines(
-    old_amount: Decimal,
-    new_amount: Decimal,
-    change_day: date,
-    period_start: date,
-    period_end: date,
-    currency: str,
-) -> tuple[Decimal, Decimal]:
-    """A mid-period price change as two lines, each rounded on its own: the credit for the
-    unused rest of the old price (<= 0) and the charge for the rest of the period at the new
-    price (>= 0). Both amounts are per-period amounts and must not be negative."""
-    for name, value in (("old_amount", old_amount), ("new_amount", new_amount)):
-        if not isinstance(value, Decimal) or not value.is_finite() or value < 0:
-            raise PricingError(name, "must be a non-negative finite Decimal")
-    credit = prorate(old_amount, change_day, period_start, period_end, currency)
-    charge = prorate(new_amount, change_day, period_start, period_end, currency)
-    return (-credit if credit else credit, charge)
-
-
-def _check_period(change_day: date, period_start: date, period_end: date) -> None:
-    for name, value in (
-        ("change_day", change_day),
-        ("period_start", period_start),
-        ("period_end", period_end),
-    ):
-        if not isinstance(value, date) or isinstance(value, datetime):
-            raise PricingError(name, "must be a date")
-    if period_end <= period_start:
-        raise PricingError("period_end", "must be after period_start")
-    if not period_start <= change_day < period_end:
-        raise PricingError(
-            "change_day",
-            f"must be in the period [{period_start.isoformat()}, {period_end.isoformat()})",
-        )
-
-
-# ---------------------------------------------------------------------------------------------
 # validation helpers
 
 
@@ -503,7 +357,7 @@ def _check_tiers(tiers: tuple[Tier, ...], path: str) -> None:
         )
 
 
-def _model(value: object, path: str) -> PriceModel:
+def parse_model(value: object, path: str) -> PriceModel:
     try:
         return PriceModel(value)
     except (ValueError, TypeError):
@@ -561,7 +415,7 @@ def _coerce_ints(instance: object, names: tuple[str, ...]) -> None:
 
 
 def _text(value: Decimal) -> str:
-    return format(value.normalize(_EXACT) if value else _ZERO, "f")
+    return format(value.normalize(EXACT) if value else _ZERO, "f")
 
 
 def _flat_text(flat_amount: Decimal) -> str:

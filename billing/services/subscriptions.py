@@ -27,7 +27,8 @@ from billing.control_plane.models import (
     SubscriptionPhase,
 )
 from billing.errors import Conflict, Invalid, NotFound
-from billing.rules.pricing import proration_lines, round_money
+from billing.rules.pricing import round_money
+from billing.rules.proration import proration_lines
 from billing.schemas import (
     CancelIn,
     PhasePublic,

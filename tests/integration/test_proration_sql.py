@@ -1,5 +1,6 @@
 """The warehouse's proration (``prorated_amount`` in macros/pricing.sql) agrees with the API's
-(``billing.rules.pricing.prorate``) to the cent, on DuckDB and PostgreSQL, over generated cases."""
+(``billing.rules.proration.prorate``) to the cent, on DuckDB and PostgreSQL, over generated
+cases."""
 
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from billing.rules.pricing import minor_units, prorate
+from billing.rules.pricing import minor_units
+from billing.rules.proration import prorate
 from tests.conftest import PG_ADMIN_DSN
 from tests.integration.test_pricing_sql import compile_macro
 

@@ -11,6 +11,7 @@ from decimal import Decimal
 
 import pytest
 
+from billing.rules.price_parsing import price_from_dict
 from billing.rules.pricing import (
     CURRENCIES_CSV,
     Price,
@@ -19,11 +20,9 @@ from billing.rules.pricing import (
     Tier,
     calculate,
     minor_units,
-    price_from_dict,
-    prorate,
-    proration_lines,
     round_money,
 )
+from billing.rules.proration import prorate, proration_lines
 
 D = Decimal
 
