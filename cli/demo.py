@@ -111,7 +111,7 @@ def seed_demo_stripe(settings: Settings) -> dict[str, int]:
     from adapters.stripe.collection import payment_collector
     from adapters.stripe.emulator import CARD_DECLINED, CARD_OK
     from adapters.synthetic.usage import SyntheticPlan, tenant_ids
-    from billing.services.payments import CollectionReport
+    from billing.services.payment_collection import CollectionReport
 
     now = datetime.now(UTC).replace(tzinfo=None)
     tenants = sorted(tenant_ids(SyntheticPlan(now, now).tenants))

@@ -8,7 +8,11 @@ from datetime import datetime
 from adapters.kafka import EventProducer
 from adapters.stripe.gateway import StripeGateway
 from adapters.warehouse.serving import ServingReader
-from billing.services.payments import CollectionReport, PaymentCollector, finalized_invoices
+from billing.services.payment_collection import (
+    CollectionReport,
+    PaymentCollector,
+    finalized_invoices,
+)
 from billing.settings import Settings
 
 

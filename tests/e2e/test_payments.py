@@ -475,7 +475,7 @@ def test_concurrent_collectors_on_postgres_charge_each_attempt_once(
     Stripe. Outcomes arrive by reconciliation here (no webhook endpoint)."""
     from adapters.stripe.collection import payment_collector
     from billing.control_plane.db import migrate
-    from billing.services.payments import InvoiceToCollect
+    from billing.services.payment_collection import InvoiceToCollect
 
     localstripe.register_webhook("billing", f"http://127.0.0.1:{free_port()}/x", SECRET)
     localstripe.flush()
