@@ -5,12 +5,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from sqlalchemy import (
-    Numeric,
-    String,
-    TypeDecorator,
-)
 from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.types import Numeric, String, TypeDecorator
 
 
 class ExactDecimal(TypeDecorator):

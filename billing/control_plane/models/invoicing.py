@@ -5,14 +5,9 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import (
-    Date,
-    DateTime,
-    ForeignKey,
-    Integer,
-    String,
-)
+from sqlalchemy import ForeignKey
 from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.types import Date, DateTime, Integer, String
 
 from billing.control_plane.models.base import MONEY, Base, ExactDecimal
 from billing.rules.events import utc_now

@@ -4,13 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import (
-    JSON,
-    DateTime,
-    Index,
-    String,
-)
+from sqlalchemy import Index
 from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.types import JSON, DateTime, String
 
 from billing.control_plane.models.base import Base
 from billing.rules.events import utc_now

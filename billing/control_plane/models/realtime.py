@@ -6,15 +6,9 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import (
-    BigInteger,
-    Date,
-    DateTime,
-    ForeignKey,
-    Integer,
-    String,
-)
+from sqlalchemy import ForeignKey
 from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.types import BigInteger, Date, DateTime, Integer, String
 
 from billing.control_plane.models.base import QUANTITY, Base
 from billing.rules.events import utc_now
