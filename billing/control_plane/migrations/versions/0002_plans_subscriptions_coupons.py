@@ -1,29 +1,12 @@
 """Plans (versioned) with charges and tiers, subscriptions with their phases and events,
-coupons and their redemptions.
-
-Revision ID: 0002
-Revises: 0001
-Create Date: 2026-11-24
-"""
+coupons and their redemptions."""
 
 import sqlalchemy as sa
 from alembic import op
 
-from billing.control_plane.migrations.columns import (
-    archived_at,
-    created_at,
-    currency,
-    id_column,
-    money,
-    name,
-    tenant_id,
-    timestamps,
-)
+from billing.control_plane.migrations import columns as col
 
-revision = "0002"
-down_revision = "0001"
-branch_labels = None
-depends_on = None
+revision, down_revision = "0002", "0001"  # created 2026-11-24
 
 
 def quantity():
@@ -33,34 +16,34 @@ def quantity():
 def upgrade() -> None:
     op.create_table(
         "plans",
-        id_column(),
+        col.id_column(),
         sa.Column("code", sa.String(63), nullable=False),
         sa.Column("version", sa.Integer(), nullable=False),
-        name(),
+        col.name(),
         sa.Column("description", sa.String(2000), nullable=False),
-        currency(),
+        col.currency(),
         sa.Column("interval", sa.String(10), nullable=False),
-        sa.Column("base_fee_amount", money(), nullable=False),
+        sa.Column("base_fee_amount", col.money(), nullable=False),
         sa.Column("base_fee_timing", sa.String(12), nullable=False),
         sa.Column("trial_days", sa.Integer(), nullable=False),
-        created_at(),
+        col.created_at(),
         sa.Column("superseded_at", sa.DateTime(), nullable=True),
-        archived_at(),
+        col.archived_at(),
         sa.UniqueConstraint("code", "version", name="uq_plans_code_version"),
     )
     op.create_index("ix_plans_code", "plans", ["code"])
     op.create_table(
         "plan_charges",
-        id_column(),
+        col.id_column(),
         sa.Column("plan_id", sa.Integer(), sa.ForeignKey("plans.id"), nullable=False),
         sa.Column("position", sa.Integer(), nullable=False),
         sa.Column("meter_key", sa.String(63), sa.ForeignKey("meters.key"), nullable=False),
         sa.Column("price_model", sa.String(20), nullable=False),
-        sa.Column("unit_amount", money(), nullable=True),
+        sa.Column("unit_amount", col.money(), nullable=True),
         sa.Column("package_size", quantity(), nullable=True),
-        sa.Column("flat_amount", money(), nullable=True),
+        sa.Column("flat_amount", col.money(), nullable=True),
         sa.Column("free_units", quantity(), nullable=False),
-        sa.Column("minimum_amount", money(), nullable=True),
+        sa.Column("minimum_amount", col.money(), nullable=True),
         sa.UniqueConstraint("plan_id", "meter_key", name="uq_plan_charges_meter"),
     )
     op.create_index("ix_plan_charges_plan_id", "plan_charges", ["plan_id"])
@@ -69,24 +52,24 @@ def upgrade() -> None:
         sa.Column("charge_id", sa.Integer(), sa.ForeignKey("plan_charges.id"), primary_key=True),
         sa.Column("tier_index", sa.Integer(), primary_key=True),
         sa.Column("up_to", quantity(), nullable=True),
-        sa.Column("unit_amount", money(), nullable=False),
-        sa.Column("flat_amount", money(), nullable=False),
+        sa.Column("unit_amount", col.money(), nullable=False),
+        sa.Column("flat_amount", col.money(), nullable=False),
     )
     op.create_table(
         "subscriptions",
         sa.Column("id", sa.String(40), primary_key=True),
-        tenant_id(),
+        col.tenant_id(),
         sa.Column("plan_id", sa.Integer(), sa.ForeignKey("plans.id"), nullable=False),
         sa.Column("started_at", sa.DateTime(), nullable=False),
         sa.Column("trial_ends_at", sa.DateTime(), nullable=True),
         sa.Column("cancel_at", sa.DateTime(), nullable=True),
         sa.Column("canceled_at", sa.DateTime(), nullable=True),
-        *timestamps(),
+        *col.timestamps(),
     )
     op.create_index("ix_subscriptions_tenant_id", "subscriptions", ["tenant_id"])
     op.create_table(
         "subscription_phases",
-        id_column(),
+        col.id_column(),
         sa.Column(
             "subscription_id", sa.String(40), sa.ForeignKey("subscriptions.id"), nullable=False
         ),
@@ -100,7 +83,7 @@ def upgrade() -> None:
     )
     op.create_table(
         "subscription_events",
-        id_column(),
+        col.id_column(),
         sa.Column(
             "subscription_id", sa.String(40), sa.ForeignKey("subscriptions.id"), nullable=False
         ),
@@ -114,13 +97,13 @@ def upgrade() -> None:
     )
     op.create_table(
         "coupons",
-        id_column(),
+        col.id_column(),
         sa.Column("code", sa.String(63), nullable=False, unique=True),
-        name(),
+        col.name(),
         sa.Column(
             "percent_off", sa.Numeric(7, 4).with_variant(sa.String(12), "sqlite"), nullable=True
         ),
-        sa.Column("amount_off", money(), nullable=True),
+        sa.Column("amount_off", col.money(), nullable=True),
         sa.Column("currency", sa.String(3), nullable=True),
         sa.Column("duration", sa.String(10), nullable=False),
         sa.Column("duration_in_months", sa.Integer(), nullable=True),
@@ -128,12 +111,12 @@ def upgrade() -> None:
         sa.Column("times_redeemed", sa.Integer(), nullable=False),
         sa.Column("redeem_by", sa.DateTime(), nullable=True),
         sa.Column("plan_codes", sa.JSON(), nullable=False),
-        created_at(),
-        archived_at(),
+        col.created_at(),
+        col.archived_at(),
     )
     op.create_table(
         "coupon_redemptions",
-        id_column(),
+        col.id_column(),
         sa.Column("coupon_id", sa.Integer(), sa.ForeignKey("coupons.id"), nullable=False),
         sa.Column(
             "subscription_id", sa.String(40), sa.ForeignKey("subscriptions.id"), nullable=False

@@ -1,47 +1,30 @@
-"""Invoicing: tenant billing profiles, tax rates, credit grants, invoice voids.
-
-Revision ID: 0003
-Revises: 0002
-Create Date: 2026-11-24
-"""
+"""Invoicing: tenant billing profiles, tax rates, credit grants, invoice voids."""
 
 import sqlalchemy as sa
 from alembic import op
 
-from billing.control_plane.migrations.columns import (
-    archived_at,
-    created_at,
-    currency,
-    id_column,
-    money,
-    name,
-    tenant_id,
-    timestamps,
-)
+from billing.control_plane.migrations import columns as col
 
-revision = "0003"
-down_revision = "0002"
-branch_labels = None
-depends_on = None
+revision, down_revision = "0003", "0002"  # created 2026-11-24
 
 
 def upgrade() -> None:
     op.create_table(
         "tenants",
-        tenant_id(primary_key=True),
-        name(),
+        col.tenant_id(primary_key=True),
+        col.name(),
         sa.Column("email", sa.String(320), nullable=True),
-        *timestamps(),
+        *col.timestamps(),
     )
     op.create_table(
         "tax_rates",
         sa.Column("code", sa.String(63), primary_key=True),
-        name(),
+        col.name(),
         sa.Column(
             "percentage", sa.Numeric(9, 6).with_variant(sa.String(16), "sqlite"), nullable=False
         ),
-        created_at(),
-        archived_at(),
+        col.created_at(),
+        col.archived_at(),
     )
     op.create_table(
         "tenant_tax_rates",
@@ -54,10 +37,10 @@ def upgrade() -> None:
     )
     op.create_table(
         "credit_grants",
-        id_column(),
-        tenant_id(),
-        currency(),
-        sa.Column("amount", money(), nullable=False),
+        col.id_column(),
+        col.tenant_id(),
+        col.currency(),
+        sa.Column("amount", col.money(), nullable=False),
         sa.Column("reason", sa.String(300), nullable=False),
         sa.Column("granted_at", sa.DateTime(), nullable=False),
     )

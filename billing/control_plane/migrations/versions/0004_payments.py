@@ -1,54 +1,39 @@
 """Payments: Stripe customers, invoice payment status, payment attempts (outbox), processed
-webhook events, payment-status CloudEvents outbox.
-
-Revision ID: 0004
-Revises: 0003
-Create Date: 2026-11-24
-"""
+webhook events, payment-status CloudEvents outbox."""
 
 import sqlalchemy as sa
 from alembic import op
 
-from billing.control_plane.migrations.columns import (
-    created_at,
-    currency,
-    id_column,
-    money,
-    tenant_id,
-    timestamps,
-)
+from billing.control_plane.migrations import columns as col
 
-revision = "0004"
-down_revision = "0003"
-branch_labels = None
-depends_on = None
+revision, down_revision = "0004", "0003"  # created 2026-11-24
 
 
 def upgrade() -> None:
     op.create_table(
         "stripe_customers",
-        tenant_id(primary_key=True),
+        col.tenant_id(primary_key=True),
         sa.Column("customer_id", sa.String(255), nullable=False, unique=True),
-        created_at(),
+        col.created_at(),
     )
     op.create_table(
         "invoice_payments",
         sa.Column("invoice_id", sa.String(64), primary_key=True),
         sa.Column("invoice_number", sa.String(32), nullable=True),
-        tenant_id(),
-        currency(),
-        sa.Column("amount", money(), nullable=False),
+        col.tenant_id(),
+        col.currency(),
+        sa.Column("amount", col.money(), nullable=False),
         sa.Column("status", sa.String(32), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column("next_retry_at", sa.DateTime(), nullable=True),
         sa.Column("last_error", sa.String(500), nullable=True),
-        *timestamps(),
+        *col.timestamps(),
     )
     op.create_index("ix_invoice_payments_tenant_id", "invoice_payments", ["tenant_id"])
     op.create_index("ix_invoice_payments_status", "invoice_payments", ["status"])
     op.create_table(
         "payment_attempts",
-        id_column(),
+        col.id_column(),
         sa.Column(
             "invoice_id",
             sa.String(64),
@@ -63,7 +48,7 @@ def upgrade() -> None:
         sa.Column("payment_intent_id", sa.String(255), nullable=True),
         sa.Column("failure_code", sa.String(100), nullable=True),
         sa.Column("failure_message", sa.String(500), nullable=True),
-        *timestamps(),
+        *col.timestamps(),
         sa.UniqueConstraint("invoice_id", "attempt_number"),
     )
     op.create_index("ix_payment_attempts_invoice_id", "payment_attempts", ["invoice_id"])
@@ -81,7 +66,7 @@ def upgrade() -> None:
         sa.Column("id", sa.String(200), primary_key=True),
         sa.Column("invoice_id", sa.String(64), nullable=False),
         sa.Column("payload", sa.JSON(), nullable=False),
-        created_at(),
+        col.created_at(),
         sa.Column("published_at", sa.DateTime(), nullable=True),
     )
     op.create_index("ix_payment_status_events_invoice_id", "payment_status_events", ["invoice_id"])

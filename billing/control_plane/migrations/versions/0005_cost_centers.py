@@ -1,37 +1,29 @@
-"""Cloud costs: cost centers, allocation rules and their targets, tenant cost centers.
-
-Revision ID: 0005
-Revises: 0004
-Create Date: 2026-11-24
-"""
+"""Cloud costs: cost centers, allocation rules and their targets, tenant cost centers."""
 
 import sqlalchemy as sa
 from alembic import op
 
-from billing.control_plane.migrations.columns import id_column, money, name, tenant_id, timestamps
+from billing.control_plane.migrations import columns as col
 
-revision = "0005"
-down_revision = "0004"
-branch_labels = None
-depends_on = None
+revision, down_revision = "0005", "0004"  # created 2026-11-24
 
 
 def upgrade() -> None:
     op.create_table(
         "cost_centers",
         sa.Column("code", sa.String(63), primary_key=True),
-        name(),
+        col.name(),
         sa.Column("parent_code", sa.String(63), sa.ForeignKey("cost_centers.code"), nullable=True),
         sa.Column("owner", sa.String(200), nullable=True),
-        sa.Column("monthly_budget", money(), nullable=True),
+        sa.Column("monthly_budget", col.money(), nullable=True),
         sa.Column("budget_currency", sa.String(3), nullable=True),
-        *timestamps(),
+        *col.timestamps(),
     )
     op.create_index("ix_cost_centers_parent_code", "cost_centers", ["parent_code"])
     op.create_table(
         "cost_allocation_rules",
-        id_column(),
-        name(),
+        col.id_column(),
+        col.name(),
         sa.Column("priority", sa.Integer(), nullable=False, unique=True),
         sa.Column("match_tag_key", sa.String(200), nullable=True),
         sa.Column("match_tag_value", sa.String(500), nullable=True),
@@ -44,7 +36,7 @@ def upgrade() -> None:
         ),
         sa.Column("split_method", sa.String(20), nullable=True),
         sa.Column("usage_meter_key", sa.String(63), nullable=True),
-        *timestamps(),
+        *col.timestamps(),
     )
     op.create_table(
         "cost_allocation_targets",
@@ -63,7 +55,7 @@ def upgrade() -> None:
     )
     op.create_table(
         "tenant_cost_centers",
-        tenant_id(primary_key=True),
+        col.tenant_id(primary_key=True),
         sa.Column(
             "cost_center_code", sa.String(63), sa.ForeignKey("cost_centers.code"), nullable=False
         ),

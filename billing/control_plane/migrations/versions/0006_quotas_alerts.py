@@ -1,27 +1,12 @@
 """Quotas, budgets, milestones, alerts with their notification outbox, real-time usage state and
-reconciliation reports.
-
-Revision ID: 0006
-Revises: 0005
-Create Date: 2026-11-24
-"""
+reconciliation reports."""
 
 import sqlalchemy as sa
 from alembic import op
 
-from billing.control_plane.migrations.columns import (
-    created_at,
-    currency,
-    id_column,
-    money,
-    tenant_id,
-    timestamps,
-)
+from billing.control_plane.migrations import columns as col
 
-revision = "0006"
-down_revision = "0005"
-branch_labels = None
-depends_on = None
+revision, down_revision = "0006", "0005"  # created 2026-11-24
 
 
 def quantity():
@@ -31,44 +16,44 @@ def quantity():
 def upgrade() -> None:
     op.create_table(
         "resource_quotas",
-        id_column(),
-        tenant_id(),
+        col.id_column(),
+        col.tenant_id(),
         sa.Column("meter_key", sa.String(63), sa.ForeignKey("meters.key"), nullable=False),
         sa.Column("period", sa.String(10), nullable=False),
         sa.Column("limit", quantity(), nullable=False),
         sa.Column("enforcement", sa.String(4), nullable=False),
         sa.Column("alert_thresholds", sa.JSON(), nullable=False),
-        *timestamps(),
+        *col.timestamps(),
         sa.UniqueConstraint("tenant_id", "meter_key", name="uq_resource_quotas"),
     )
     op.create_table(
         "tenant_budgets",
-        tenant_id(primary_key=True),
-        currency(),
-        sa.Column("amount", money(), nullable=False),
+        col.tenant_id(primary_key=True),
+        col.currency(),
+        sa.Column("amount", col.money(), nullable=False),
         sa.Column("alert_thresholds", sa.JSON(), nullable=False),
-        *timestamps(),
+        *col.timestamps(),
     )
     op.create_table(
         "usage_milestones",
-        id_column(),
+        col.id_column(),
         sa.Column("meter_key", sa.String(63), sa.ForeignKey("meters.key"), nullable=False),
         sa.Column("tenant_id", sa.String(128), nullable=True),
         sa.Column("levels", sa.JSON(), nullable=False),
-        created_at(),
+        col.created_at(),
     )
     op.create_index("ix_usage_milestones_meter_key", "usage_milestones", ["meter_key"])
     op.create_table(
         "billing_alerts",
-        id_column(),
+        col.id_column(),
         sa.Column("kind", sa.String(20), nullable=False),
         sa.Column("scope", sa.String(140), nullable=False),
-        tenant_id(),
+        col.tenant_id(),
         sa.Column("meter_key", sa.String(63), nullable=False),
         sa.Column("period_start", sa.Date(), nullable=False),
         sa.Column("threshold", sa.String(48), nullable=False),
-        sa.Column("value", money(), nullable=False),
-        sa.Column("limit", money(), nullable=True),
+        sa.Column("value", col.money(), nullable=False),
+        sa.Column("limit", col.money(), nullable=True),
         sa.Column("source", sa.String(20), nullable=False),
         sa.Column("fired_at", sa.DateTime(), nullable=False),
         sa.Column("details", sa.JSON(), nullable=False),
@@ -85,7 +70,7 @@ def upgrade() -> None:
     op.create_index("ix_billing_alerts_tenant", "billing_alerts", ["tenant_id", "period_start"])
     op.create_table(
         "notification_deliveries",
-        id_column(),
+        col.id_column(),
         sa.Column(
             "alert_id",
             sa.Integer(),
@@ -102,14 +87,14 @@ def upgrade() -> None:
         sa.Column("last_status_code", sa.Integer(), nullable=True),
         sa.Column("last_error", sa.String(1000), nullable=True),
         sa.Column("delivered_at", sa.DateTime(), nullable=True),
-        created_at(),
+        col.created_at(),
     )
     op.create_index(
         "ix_notification_deliveries_due", "notification_deliveries", ["status", "next_attempt_at"]
     )
     op.create_table(
         "realtime_usage",
-        tenant_id(primary_key=True),
+        col.tenant_id(primary_key=True),
         sa.Column("meter_key", sa.String(63), primary_key=True),
         sa.Column("period_start", sa.Date(), primary_key=True),
         sa.Column("aggregation", sa.String(20), nullable=False),
@@ -120,7 +105,7 @@ def upgrade() -> None:
     )
     op.create_table(
         "realtime_distinct_values",
-        tenant_id(primary_key=True),
+        col.tenant_id(primary_key=True),
         sa.Column("meter_key", sa.String(63), primary_key=True),
         sa.Column("period_start", sa.Date(), primary_key=True),
         sa.Column("value", sa.String(256), primary_key=True),
@@ -145,7 +130,7 @@ def upgrade() -> None:
     )
     op.create_table(
         "reconciliation_runs",
-        id_column(),
+        col.id_column(),
         sa.Column("run_at", sa.DateTime(), nullable=False),
         sa.Column("snapshot", sa.String(200), nullable=False),
         sa.Column("compared", sa.Integer(), nullable=False),
@@ -154,9 +139,9 @@ def upgrade() -> None:
     op.create_index("ix_reconciliation_runs_run_at", "reconciliation_runs", ["run_at"])
     op.create_table(
         "reconciliation_drifts",
-        id_column(),
+        col.id_column(),
         sa.Column("run_id", sa.Integer(), sa.ForeignKey("reconciliation_runs.id"), nullable=False),
-        tenant_id(),
+        col.tenant_id(),
         sa.Column("meter_key", sa.String(63), nullable=False),
         sa.Column("period_start", sa.Date(), nullable=False),
         sa.Column("realtime_quantity", quantity(), nullable=True),
