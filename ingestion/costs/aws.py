@@ -9,17 +9,8 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
-from ingestion.costs.columns import (
-    REQUIRED,
-    Columns,
-    Format,
-    Normalised,
-    column_getter,
-    extras_getter,
-    required_columns,
-    used_indexes,
-)
-from ingestion.costs.values import clean, parse_decimal, parse_tags, parse_time
+from ingestion.costs import columns as col
+from ingestion.costs import values as val
 
 CUR_LEGACY = {
     "payer": "bill/PayerAccountId",
@@ -127,9 +118,9 @@ def _tag_key(key: str) -> str:
     return key
 
 
-def _aws(names: dict[str, str], legacy: bool) -> Callable[[Columns], Callable]:
-    def build(cols: Columns) -> Callable[[list[Any]], Normalised]:
-        get = {k: column_getter(cols, v) for k, v in names.items() if v}
+def _aws(names: dict[str, str], legacy: bool) -> Callable[[col.Columns], Callable]:
+    def build(cols: col.Columns) -> Callable[[list[Any]], col.Normalised]:
+        get = {k: col.column_getter(cols, v) for k, v in names.items() if v}
         if legacy:
             tag_cols = [
                 (i, _tag_key(h.split("/", 1)[1]))
@@ -142,23 +133,25 @@ def _aws(names: dict[str, str], legacy: bool) -> Callable[[Columns], Callable]:
                 for i, h in enumerate(cols.header)
                 if h.startswith("resource_tags_")
             ]
-        tag_map = column_getter(cols, names["tags"]) if names["tags"] else (lambda row: None)
-        product_map = column_getter(cols, "product") if not legacy else (lambda row: None)
-        used = used_indexes(cols, [v for v in names.values() if v]) | {i for i, _ in tag_cols}
-        extras = extras_getter(cols, used)
+        tag_map = col.column_getter(cols, names["tags"]) if names["tags"] else (lambda row: None)
+        product_map = col.column_getter(cols, "product") if not legacy else (lambda row: None)
+        used = col.used_indexes(cols, [v for v in names.values() if v]) | {i for i, _ in tag_cols}
+        extras = col.extras_getter(cols, used)
 
-        def row(values: list[Any]) -> Normalised:
-            t = {k: clean(g(values)) for k, g in get.items()}
-            costs = {k: parse_decimal(get[k](values), names[k]) for k in CUR_MONEY}
+        def row(values: list[Any]) -> col.Normalised:
+            t = {k: val.clean(g(values)) for k, g in get.items()}
+            costs = {k: val.parse_decimal(get[k](values), names[k]) for k in CUR_MONEY}
             product_name = t["product_name"]
-            if product_name is None and (raw := clean(product_map(values))):
+            if product_name is None and (raw := val.clean(product_map(values))):
                 try:
                     product_name = json.loads(raw).get("product_name")
                 except (ValueError, AttributeError):
                     product_name = None
-            tags = {_tag_key(k): v for k, v in parse_tags(tag_map(values), names["tags"]).items()}
+            tags = {
+                _tag_key(k): v for k, v in val.parse_tags(tag_map(values), names["tags"]).items()
+            }
             for i, key in tag_cols:
-                if (value := clean(values[i])) is not None:
+                if (value := val.clean(values[i])) is not None:
                     tags[key] = value
             unblended = costs["unblended"]
             return {
@@ -168,10 +161,10 @@ def _aws(names: dict[str, str], legacy: bool) -> Callable[[Columns], Callable]:
                 "sub_account_id": t["account"],
                 "sub_account_name": t["account_name"],
                 "billing_currency": t["currency"],
-                "billing_period_start": parse_time(t["period_start"], names["period_start"]),
-                "billing_period_end": parse_time(t["period_end"], names["period_end"]),
-                "charge_period_start": parse_time(t["usage_start"], names["usage_start"]),
-                "charge_period_end": parse_time(t["usage_end"], names["usage_end"]),
+                "billing_period_start": val.parse_time(t["period_start"], names["period_start"]),
+                "billing_period_end": val.parse_time(t["period_end"], names["period_end"]),
+                "charge_period_start": val.parse_time(t["usage_start"], names["usage_start"]),
+                "charge_period_end": val.parse_time(t["usage_end"], names["usage_end"]),
                 "charge_type": t["line_type"],
                 "charge_description": t["description"],
                 "service_name": product_name or t["product_code"],
@@ -180,9 +173,9 @@ def _aws(names: dict[str, str], legacy: bool) -> Callable[[Columns], Callable]:
                 "resource_id": t["resource"],
                 "resource_name": None,
                 "sku_id": t["sku"],
-                "consumed_quantity": parse_decimal(t["usage_amount"], names["usage_amount"]),
+                "consumed_quantity": val.parse_decimal(t["usage_amount"], names["usage_amount"]),
                 "consumed_unit": t["unit"],
-                "pricing_quantity": parse_decimal(t["usage_amount"], names["usage_amount"]),
+                "pricing_quantity": val.parse_decimal(t["usage_amount"], names["usage_amount"]),
                 "pricing_unit": t["unit"],
                 "billed_cost": unblended,
                 "effective_cost": None
@@ -204,7 +197,7 @@ def _aws(names: dict[str, str], legacy: bool) -> Callable[[Columns], Callable]:
 
 
 def _cur_required(n: dict[str, str]) -> dict:
-    return required_columns(
+    return col.required_columns(
         (n["currency"],),
         (n["period_start"],),
         (n["period_end"],),
@@ -214,28 +207,28 @@ def _cur_required(n: dict[str, str]) -> dict:
     )
 
 
-def candidates() -> list[tuple[Format, set[str]]]:
+def candidates() -> list[tuple[col.Format, set[str]]]:
     """The CUR formats, with the columns each knows (detection names the closest format)."""
     return [
         (
-            Format(
+            col.Format(
                 "aws-cur",
                 "aws",
                 "AWS",
                 _aws(CUR_LEGACY, legacy=True),
-                REQUIRED,
+                col.REQUIRED,
                 _cur_required(CUR_LEGACY),
                 "an AWS Cost and Usage Report (legacy)",
             ),
             {v for v in CUR_LEGACY.values() if v},
         ),
         (
-            Format(
+            col.Format(
                 "aws-cur2",
                 "aws",
                 "AWS",
                 _aws(CUR2, legacy=False),
-                REQUIRED,
+                col.REQUIRED,
                 _cur_required(CUR2),
                 "an AWS CUR 2.0 export",
             ),

@@ -7,26 +7,8 @@ from datetime import datetime, timedelta
 from decimal import localcontext
 from typing import Any
 
-from ingestion.costs.columns import (
-    REQUIRED,
-    Columns,
-    Format,
-    Normalised,
-    column_getter,
-    extras_getter,
-    required_columns,
-    text_getter,
-    used_indexes,
-)
-from ingestion.costs.values import (
-    COST_CONTEXT,
-    month_start,
-    next_month,
-    parse_decimal,
-    parse_tags,
-    parse_time,
-    to_storage_scale,
-)
+from ingestion.costs import columns as col
+from ingestion.costs import values as val
 
 AZURE_COLUMNS = (
     "BillingAccountId",
@@ -57,50 +39,52 @@ AZURE_COLUMNS = (
 )
 
 
-def _azure(cols: Columns) -> Callable[[list[Any]], Normalised]:
+def _azure(cols: col.Columns) -> Callable[[list[Any]], col.Normalised]:
     text = {
-        "billing_account_id": text_getter(cols, "BillingAccountId"),
-        "billing_account_name": text_getter(cols, "BillingAccountName"),
-        "sub_account_id": text_getter(cols, "SubscriptionId", "SubscriptionGuid"),
-        "sub_account_name": text_getter(cols, "SubscriptionName"),
-        "billing_currency": text_getter(cols, "BillingCurrencyCode", "BillingCurrency"),
-        "charge_type": text_getter(cols, "ChargeType"),
-        "charge_description": text_getter(cols, "MeterName", "ProductName"),
-        "service_name": text_getter(cols, "MeterCategory", "ConsumedService"),
-        "service_category": text_getter(cols, "ServiceFamily"),
-        "region_id": text_getter(cols, "ResourceLocation", "MeterRegion"),
-        "resource_id": text_getter(cols, "ResourceId", "InstanceId"),
-        "resource_name": text_getter(cols, "ResourceName"),
-        "sku_id": text_getter(cols, "MeterId", "ProductId"),
-        "consumed_unit": text_getter(cols, "UnitOfMeasure"),
+        "billing_account_id": col.text_getter(cols, "BillingAccountId"),
+        "billing_account_name": col.text_getter(cols, "BillingAccountName"),
+        "sub_account_id": col.text_getter(cols, "SubscriptionId", "SubscriptionGuid"),
+        "sub_account_name": col.text_getter(cols, "SubscriptionName"),
+        "billing_currency": col.text_getter(cols, "BillingCurrencyCode", "BillingCurrency"),
+        "charge_type": col.text_getter(cols, "ChargeType"),
+        "charge_description": col.text_getter(cols, "MeterName", "ProductName"),
+        "service_name": col.text_getter(cols, "MeterCategory", "ConsumedService"),
+        "service_category": col.text_getter(cols, "ServiceFamily"),
+        "region_id": col.text_getter(cols, "ResourceLocation", "MeterRegion"),
+        "resource_id": col.text_getter(cols, "ResourceId", "InstanceId"),
+        "resource_name": col.text_getter(cols, "ResourceName"),
+        "sku_id": col.text_getter(cols, "MeterId", "ProductId"),
+        "consumed_unit": col.text_getter(cols, "UnitOfMeasure"),
     }
-    period_start = column_getter(cols, "BillingPeriodStartDate")
-    period_end = column_getter(cols, "BillingPeriodEndDate")
-    day = column_getter(cols, "Date", "UsageDate")
-    quantity = column_getter(cols, "Quantity")
-    cost = column_getter(cols, "CostInBillingCurrency")
-    payg_cost = column_getter(cols, "PaygCostInBillingCurrency")
-    payg_price = column_getter(cols, "PayGPrice")
-    tags = column_getter(cols, "Tags")
-    extras = extras_getter(cols, used_indexes(cols, [n for n in AZURE_COLUMNS if n != "PayGPrice"]))
+    period_start = col.column_getter(cols, "BillingPeriodStartDate")
+    period_end = col.column_getter(cols, "BillingPeriodEndDate")
+    day = col.column_getter(cols, "Date", "UsageDate")
+    quantity = col.column_getter(cols, "Quantity")
+    cost = col.column_getter(cols, "CostInBillingCurrency")
+    payg_cost = col.column_getter(cols, "PaygCostInBillingCurrency")
+    payg_price = col.column_getter(cols, "PayGPrice")
+    tags = col.column_getter(cols, "Tags")
+    extras = col.extras_getter(
+        cols, col.used_indexes(cols, [n for n in AZURE_COLUMNS if n != "PayGPrice"])
+    )
 
-    def row(values: list[Any]) -> Normalised:
+    def row(values: list[Any]) -> col.Normalised:
         out = {k: f(values) for k, f in text.items()}
-        billed = parse_decimal(cost(values), "CostInBillingCurrency")
-        amount = parse_decimal(quantity(values), "Quantity")
-        list_cost = parse_decimal(payg_cost(values), "PaygCostInBillingCurrency")
+        billed = val.parse_decimal(cost(values), "CostInBillingCurrency")
+        amount = val.parse_decimal(quantity(values), "Quantity")
+        list_cost = val.parse_decimal(payg_cost(values), "PaygCostInBillingCurrency")
         if list_cost is None:
-            price = parse_decimal(payg_price(values), "PayGPrice")
+            price = val.parse_decimal(payg_price(values), "PayGPrice")
             if price is not None and amount is not None:
-                with localcontext(COST_CONTEXT):
-                    list_cost = to_storage_scale(price * amount)
-        usage_day = parse_time(day(values), "Date")
-        start = parse_time(period_start(values), "BillingPeriodStartDate")
-        end = parse_time(period_end(values), "BillingPeriodEndDate")
+                with localcontext(val.COST_CONTEXT):
+                    list_cost = val.to_storage_scale(price * amount)
+        usage_day = val.parse_time(day(values), "Date")
+        start = val.parse_time(period_start(values), "BillingPeriodStartDate")
+        end = val.parse_time(period_end(values), "BillingPeriodEndDate")
         if start is None and usage_day is not None:
-            start = month_start(usage_day)
+            start = val.month_start(usage_day)
         if end is None and start is not None:
-            end = next_month(start)
+            end = val.next_month(start)
         elif end is not None and end.time() == datetime.min.time() and end.day != 1:
             end = end + timedelta(days=1)  # Azure's end date is the period's last day
         out.update(
@@ -116,7 +100,7 @@ def _azure(cols: Columns) -> Callable[[list[Any]], Normalised]:
             effective_cost=billed,
             list_cost=list_cost if list_cost is not None else billed,
             contracted_cost=billed,
-            tags=parse_tags(tags(values), "Tags"),
+            tags=val.parse_tags(tags(values), "Tags"),
             extras=extras(values),
         )
         return out
@@ -124,7 +108,7 @@ def _azure(cols: Columns) -> Callable[[list[Any]], Normalised]:
     return row
 
 
-AZURE_REQUIRED = required_columns(
+AZURE_REQUIRED = col.required_columns(
     ("BillingCurrencyCode", "BillingCurrency"),
     ("BillingPeriodStartDate", "Date", "UsageDate"),
     ("BillingPeriodStartDate", "Date", "UsageDate"),
@@ -134,28 +118,28 @@ AZURE_REQUIRED = required_columns(
 )
 
 
-def candidates() -> list[tuple[Format, set[str]]]:
+def candidates() -> list[tuple[col.Format, set[str]]]:
     """The Azure formats, with the columns each knows (detection names the closest format)."""
     return [
         (
-            Format(
+            col.Format(
                 "azure-ea",
                 "azure",
                 "Microsoft",
                 _azure,
-                REQUIRED,
+                col.REQUIRED,
                 AZURE_REQUIRED,
                 "an Azure EA cost export",
             ),
             set(AZURE_COLUMNS),
         ),
         (
-            Format(
+            col.Format(
                 "azure-mca",
                 "azure",
                 "Microsoft",
                 _azure,
-                REQUIRED,
+                col.REQUIRED,
                 {k: tuple(n[0].lower() + n[1:] for n in v) for k, v in AZURE_REQUIRED.items()},
                 "an Azure MCA cost export",
             ),

@@ -5,18 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from ingestion.costs.columns import (
-    REQUIRED,
-    Columns,
-    Format,
-    Normalised,
-    column_getter,
-    extras_getter,
-    required_columns,
-    text_getter,
-    used_indexes,
-)
-from ingestion.costs.values import parse_decimal, parse_tags, parse_time
+from ingestion.costs import columns as col
+from ingestion.costs import values as val
 
 FOCUS_COLUMNS = {
     "provider_name": ("ProviderName", "ServiceProviderName"),
@@ -38,8 +28,8 @@ FOCUS_COLUMNS = {
 }
 
 
-def _focus(cols: Columns) -> Callable[[list[Any]], Normalised]:
-    texts = {k: text_getter(cols, *names) for k, names in FOCUS_COLUMNS.items()}
+def _focus(cols: col.Columns) -> Callable[[list[Any]], col.Normalised]:
+    texts = {k: col.text_getter(cols, *names) for k, names in FOCUS_COLUMNS.items()}
     times = {
         "billing_period_start": "BillingPeriodStart",
         "billing_period_end": "BillingPeriodEnd",
@@ -53,9 +43,11 @@ def _focus(cols: Columns) -> Callable[[list[Any]], Normalised]:
         "contracted_cost": "ContractedCost",
     }
     quantities = {"consumed_quantity": "ConsumedQuantity", "pricing_quantity": "PricingQuantity"}
-    getters = {k: (column_getter(cols, v), v) for k, v in {**times, **money, **quantities}.items()}
-    tags = column_getter(cols, "Tags")
-    used = used_indexes(
+    getters = {
+        k: (col.column_getter(cols, v), v) for k, v in {**times, **money, **quantities}.items()
+    }
+    tags = col.column_getter(cols, "Tags")
+    used = col.used_indexes(
         cols,
         [n for names in FOCUS_COLUMNS.values() for n in names]
         + list(times.values())
@@ -63,25 +55,25 @@ def _focus(cols: Columns) -> Callable[[list[Any]], Normalised]:
         + list(quantities.values())
         + ["Tags"],
     )
-    extras = extras_getter(cols, used)
+    extras = col.extras_getter(cols, used)
 
-    def row(values: list[Any]) -> Normalised:
+    def row(values: list[Any]) -> col.Normalised:
         out = {k: f(values) for k, f in texts.items()}
         for key, (get, column) in getters.items():
             if key in times:
-                out[key] = parse_time(get(values), column)
+                out[key] = val.parse_time(get(values), column)
             elif key in money:
-                out[key] = parse_decimal(get(values), column)
+                out[key] = val.parse_decimal(get(values), column)
             else:
-                out[key] = parse_decimal(get(values), column)
-        out["tags"] = parse_tags(tags(values), "Tags")
+                out[key] = val.parse_decimal(get(values), column)
+        out["tags"] = val.parse_tags(tags(values), "Tags")
         out["extras"] = extras(values)
         return out
 
     return row
 
 
-FOCUS_REQUIRED = required_columns(
+FOCUS_REQUIRED = col.required_columns(
     ("BillingCurrency",),
     ("BillingPeriodStart",),
     ("BillingPeriodEnd",),
@@ -91,19 +83,19 @@ FOCUS_REQUIRED = required_columns(
 )
 
 
-def focus_format(version: str) -> Format:
-    return Format(
+def focus_format(version: str) -> col.Format:
+    return col.Format(
         f"focus-{version}",
         "focus",
         None,
         _focus,
-        REQUIRED,
+        col.REQUIRED,
         FOCUS_REQUIRED,
         f"a FOCUS {version} export",
     )
 
 
-def candidates() -> list[tuple[Format, set[str]]]:
+def candidates() -> list[tuple[col.Format, set[str]]]:
     """The FOCUS format, with the columns it knows (detection names the closest format)."""
     focus_known = {n for names in FOCUS_COLUMNS.values() for n in names} | {
         n for names in FOCUS_REQUIRED.values() for n in names

@@ -11,28 +11,8 @@ from datetime import datetime
 from decimal import Decimal, localcontext
 from typing import Any
 
-from ingestion.costs.columns import (
-    REQUIRED,
-    Columns,
-    Format,
-    Normalised,
-    column_getter,
-    extras_getter,
-    required_columns,
-    text_getter,
-    used_indexes,
-)
-from ingestion.costs.values import (
-    COST_CONTEXT,
-    CostValueError,
-    clean,
-    month_start,
-    next_month,
-    parse_decimal,
-    parse_tags,
-    parse_time,
-    to_storage_scale,
-)
+from ingestion.costs import columns as col
+from ingestion.costs import values as val
 
 GCP_COLUMNS = (
     "billing_account_id",
@@ -61,18 +41,18 @@ GCP_COLUMNS = (
 )
 
 
-def _gcp(cols: Columns) -> Callable[[list[Any]], Normalised]:
+def _gcp(cols: col.Columns) -> Callable[[list[Any]], col.Normalised]:
     def t(*names: str):
         variants = []
         for n in names:
             variants += [n, n.replace(".", "_")]
-        return text_getter(cols, *variants)
+        return col.text_getter(cols, *variants)
 
     def g(*names: str):
         variants = []
         for n in names:
             variants += [n, n.replace(".", "_")]
-        return column_getter(cols, *variants)
+        return col.column_getter(cols, *variants)
 
     text = {
         "billing_account_id": t("billing_account_id"),
@@ -99,48 +79,52 @@ def _gcp(cols: Columns) -> Callable[[list[Any]], Normalised]:
     pricing_amount = g("usage.amount_in_pricing_units")
     labels = g("labels")
     names = [v for n in GCP_COLUMNS for v in (n, n.replace(".", "_"))]
-    extras = extras_getter(cols, used_indexes(cols, names))
+    extras = col.extras_getter(cols, col.used_indexes(cols, names))
 
-    def row(values: list[Any]) -> Normalised:
+    def row(values: list[Any]) -> col.Normalised:
         out = {k: f(values) for k, f in text.items()}
-        billed = parse_decimal(cost(values), "cost")
+        billed = val.parse_decimal(cost(values), "cost")
         credit_total = Decimal(0)
         raw_credits = credits(values)
-        if isinstance(raw_credits, str) and clean(raw_credits):
+        if isinstance(raw_credits, str) and val.clean(raw_credits):
             try:
                 raw_credits = json.loads(raw_credits, parse_float=Decimal)
             except ValueError:
-                raise CostValueError("credits", f"{raw_credits!r} is not a JSON array") from None
+                raise val.CostValueError(
+                    "credits", f"{raw_credits!r} is not a JSON array"
+                ) from None
         for credit in raw_credits or []:
             if isinstance(credit, dict) and credit.get("amount") is not None:
-                with localcontext(COST_CONTEXT):
-                    credit_total += parse_decimal(credit["amount"], "credits.amount")
-        month = clean(invoice_month(values))
-        charge_start = parse_time(start(values), "usage_start_time")
+                with localcontext(val.COST_CONTEXT):
+                    credit_total += val.parse_decimal(credit["amount"], "credits.amount")
+        month = val.clean(invoice_month(values))
+        charge_start = val.parse_time(start(values), "usage_start_time")
         if month:
             if not re.fullmatch(r"\d{6}", month):
-                raise CostValueError("invoice.month", f"{month!r} is not YYYYMM")
+                raise val.CostValueError("invoice.month", f"{month!r} is not YYYYMM")
             period = datetime(int(month[:4]), int(month[4:]), 1)
         elif charge_start is not None:
-            period = month_start(charge_start)
+            period = val.month_start(charge_start)
         else:
             period = None
-        listed = parse_decimal(cost_at_list(values), "cost_at_list")
+        listed = val.parse_decimal(cost_at_list(values), "cost_at_list")
         out.update(
             provider_name="Google Cloud",
             billing_account_name=None,
             service_category=None,
             billing_period_start=period,
-            billing_period_end=None if period is None else next_month(period),
+            billing_period_end=None if period is None else val.next_month(period),
             charge_period_start=charge_start,
-            charge_period_end=parse_time(end(values), "usage_end_time"),
-            consumed_quantity=parse_decimal(amount(values), "usage.amount"),
-            pricing_quantity=parse_decimal(pricing_amount(values), "usage.amount_in_pricing_units"),
+            charge_period_end=val.parse_time(end(values), "usage_end_time"),
+            consumed_quantity=val.parse_decimal(amount(values), "usage.amount"),
+            pricing_quantity=val.parse_decimal(
+                pricing_amount(values), "usage.amount_in_pricing_units"
+            ),
             billed_cost=billed,
-            effective_cost=None if billed is None else to_storage_scale(billed + credit_total),
+            effective_cost=None if billed is None else val.to_storage_scale(billed + credit_total),
             list_cost=listed if listed is not None else billed,
             contracted_cost=billed,
-            tags=parse_tags(labels(values), "labels"),
+            tags=val.parse_tags(labels(values), "labels"),
             extras=extras(values),
         )
         return out
@@ -148,7 +132,7 @@ def _gcp(cols: Columns) -> Callable[[list[Any]], Normalised]:
     return row
 
 
-GCP_REQUIRED = required_columns(
+GCP_REQUIRED = col.required_columns(
     ("currency",),
     ("invoice.month", "usage_start_time"),
     ("invoice.month", "usage_start_time"),
@@ -158,16 +142,16 @@ GCP_REQUIRED = required_columns(
 )
 
 
-def candidates() -> list[tuple[Format, set[str]]]:
+def candidates() -> list[tuple[col.Format, set[str]]]:
     """The GCP format, with the columns it knows (detection names the closest format)."""
     return [
         (
-            Format(
+            col.Format(
                 "gcp",
                 "gcp",
                 "Google Cloud",
                 _gcp,
-                REQUIRED,
+                col.REQUIRED,
                 GCP_REQUIRED,
                 "a GCP billing export",
             ),
