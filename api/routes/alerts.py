@@ -9,6 +9,15 @@ from fastapi import APIRouter, Query
 from sqlalchemy import func, or_, select
 
 from api.deps import AdminDep, CallerDep, ClockDep, SessionDep, scoped_tenant
+from api.schemas.alerts import (
+    AlertPublic,
+    AlertsPublic,
+    DeliveryPublic,
+    MilestonePublic,
+    MilestonesPublic,
+)
+from api.schemas.costs import CostLinePublic, DriftPublic, RealtimeCostMetric, ReconciliationPublic
+from billing.control_plane.commands import MAX_DB_INTEGER, MilestoneCreate, RowId
 from billing.control_plane.models import (
     BillingAlert,
     Meter,
@@ -19,20 +28,6 @@ from billing.control_plane.models import (
 )
 from billing.errors import Invalid, NotFound
 from billing.rules.alerts import period_bounds
-from billing.schemas import (
-    MAX_DB_INTEGER,
-    AlertPublic,
-    AlertsPublic,
-    CostLinePublic,
-    DeliveryPublic,
-    DriftPublic,
-    MilestoneCreate,
-    MilestonePublic,
-    MilestonesPublic,
-    RealtimeCostMetric,
-    ReconciliationPublic,
-    RowId,
-)
 from billing.services.alerts import decimal_text
 from billing.timeutil import IsoDate
 from ingestion.realtime import tenant_cost

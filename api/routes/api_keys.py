@@ -6,10 +6,11 @@ from fastapi import APIRouter, HTTPException
 from sqlalchemy import select
 
 from api.deps import AdminDep, SessionDep
+from api.schemas.api_keys import ApiKeyCreated, ApiKeyPublic, ApiKeysPublic
 from billing import security
+from billing.control_plane.commands import ApiKeyCreate
 from billing.control_plane.models import ApiKey
 from billing.rules.events import utc_now
-from billing.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyPublic, ApiKeysPublic
 
 router = APIRouter(prefix="/api-keys", tags=["api keys"])
 

@@ -9,15 +9,13 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 
 from api.deps import AdminDep, SessionDep
-from billing.schemas import (
-    CostCenterCreate,
+from api.schemas.cost_centers import (
     CostCenterPublic,
     CostCentersPublic,
-    CostCenterUpdate,
-    TenantCostCenterIn,
     TenantCostCenterPublic,
     TenantCostCentersPublic,
 )
+from billing.control_plane.commands import CostCenterCreate, CostCenterUpdate, TenantCostCenterIn
 from billing.services import cost_centers as centers
 
 router = APIRouter(prefix="/cost-centers", tags=["cloud costs"])

@@ -22,8 +22,8 @@ from fastapi import APIRouter, Response, UploadFile
 
 from adapters.warehouse.serving import MissingTable, NoSnapshot, ServingReader
 from api.deps import AdminDep, ReaderDep, SettingsDep
+from api.schemas.costs import CostFilePublic, CostFilesPublic
 from billing.errors import Invalid
-from billing.schemas import CostFilePublic, CostFilesPublic
 from ingestion.costs.formats import CostFileError, check_file
 from ingestion.costs.landing import SUFFIXES, file_hash, list_cost_files
 

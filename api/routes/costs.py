@@ -11,14 +11,14 @@ from fastapi import APIRouter, Query
 
 from adapters.warehouse.serving import MissingTable, NoSnapshot
 from api.deps import AdminDep, ReaderDep
-from billing.errors import Invalid
-from billing.rules.pricing import PricingError, round_money
-from billing.schemas import (
+from api.schemas.costs import (
     CostCenterCostPublic,
     CostCenterCostsPublic,
     CostCoveragePublic,
     CostCoveragesPublic,
 )
+from billing.errors import Invalid
+from billing.rules.pricing import PricingError, round_money
 from billing.timeutil import IsoDate
 
 router = APIRouter(prefix="/costs", tags=["cloud costs"])

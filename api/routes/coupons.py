@@ -6,9 +6,10 @@ from fastapi import APIRouter
 from sqlalchemy import select
 
 from api.deps import AdminDep, CallerDep, ClockDep, SessionDep
+from api.schemas.coupons import CouponPublic, CouponsPublic
+from billing.control_plane.commands import CouponCreate
 from billing.control_plane.models import Coupon, Plan
 from billing.errors import Conflict, Invalid
-from billing.schemas import CouponCreate, CouponPublic, CouponsPublic
 from billing.services.plans import check_amount, check_currency
 from billing.services.quotes import get_coupon
 from billing.timeutil import to_utc

@@ -15,18 +15,17 @@ from sqlalchemy import select
 
 from adapters.warehouse.serving import MissingTable, NoSnapshot
 from api.deps import AdminDep, CallerDep, ClockDep, ReaderDep, SessionDep, scoped_tenant
-from billing.control_plane.models import InvoicePayment, InvoiceVoid, PaymentAttempt
-from billing.errors import Conflict, Invalid, NotFound
-from billing.rules.pricing import round_money
-from billing.schemas import (
-    JSON_ERROR_RESPONSES,
-    MAX_DB_INTEGER,
+from api.schemas.common import JSON_ERROR_RESPONSES
+from api.schemas.invoices import (
     InvoiceLinePublic,
     InvoicePublic,
     InvoicesPublic,
     PaymentAttemptPublic,
-    VoidIn,
 )
+from billing.control_plane.commands import MAX_DB_INTEGER, VoidIn
+from billing.control_plane.models import InvoicePayment, InvoiceVoid, PaymentAttempt
+from billing.errors import Conflict, Invalid, NotFound
+from billing.rules.pricing import round_money
 from billing.timeutil import IsoDate, period_of
 
 router = APIRouter(prefix="/invoices", tags=["invoices"])

@@ -6,11 +6,12 @@ from fastapi import APIRouter, HTTPException
 from sqlalchemy import select
 
 from api.deps import AdminDep, CallerDep, MeterCacheDep, SessionDep
+from api.schemas.meters import MeterPublic, MetersPublic
+from billing.control_plane.commands import MeterCreate, MeterUpdate
 from billing.control_plane.models import Meter as MeterRow
 from billing.errors import Invalid
 from billing.rules.events import utc_now
 from billing.rules.meters import Aggregation, Meter, MeterDefinitionError
-from billing.schemas import MeterCreate, MeterPublic, MetersPublic, MeterUpdate
 
 router = APIRouter(prefix="/meters", tags=["meters"])
 

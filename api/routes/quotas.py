@@ -20,24 +20,14 @@ from api.deps import (
     _bearer,
     scoped_tenant,
 )
+from api.schemas.alerts import BudgetPublic, BudgetsPublic
+from api.schemas.quotas import QuotaCheck, QuotaPublic, QuotasPublic, QuotaStatus, QuotaStatusPublic
 from billing import security
+from billing.control_plane.commands import BudgetIn, QuotaCreate, QuotaUpdate, RowId
 from billing.control_plane.models import Meter, RealtimeUsage, ResourceQuota, TenantBudget
 from billing.errors import Conflict, Invalid, NotFound
 from billing.rules.alerts import period_bounds, quota_decision, remaining
 from billing.rules.pricing import QUANTITY_PLACES
-from billing.schemas import (
-    BudgetIn,
-    BudgetPublic,
-    BudgetsPublic,
-    QuotaCheck,
-    QuotaCreate,
-    QuotaPublic,
-    QuotasPublic,
-    QuotaStatus,
-    QuotaStatusPublic,
-    QuotaUpdate,
-    RowId,
-)
 from billing.services.alerts import decimal_text
 from billing.services.plans import check_amount, check_currency
 

@@ -12,9 +12,9 @@ from starlette.concurrency import run_in_threadpool
 
 from adapters.stripe.gateway import WebhookRejected, verify_webhook
 from api.deps import CallerDep, ClockDep, SessionDep, SettingsDep, get_producer, scoped_tenant
+from api.schemas.common import Error
 from billing.control_plane.models import StripeCustomer
 from billing.errors import NotFound, error_body
-from billing.schemas import Error
 from billing.services.payments import WebhookReplay, handle_webhook_event, publish_status_events
 from billing.timeutil import UtcDateTime
 

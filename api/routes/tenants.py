@@ -6,19 +6,17 @@ from fastapi import APIRouter
 from sqlalchemy import select
 
 from api.deps import AdminDep, CallerDep, ClockDep, SessionDep, scoped_tenant
-from billing.control_plane.models import CreditGrant, TaxRate, Tenant, TenantTaxRate
-from billing.errors import Conflict, Invalid, NotFound
-from billing.schemas import (
-    CreditGrantCreate,
+from api.schemas.tenants import (
     CreditGrantPublic,
     CreditGrantsPublic,
-    TaxRateCreate,
     TaxRatePublic,
     TaxRatesPublic,
     TenantPublic,
     TenantsPublic,
-    TenantUpdate,
 )
+from billing.control_plane.commands import CreditGrantCreate, TaxRateCreate, TenantUpdate
+from billing.control_plane.models import CreditGrant, TaxRate, Tenant, TenantTaxRate
+from billing.errors import Conflict, Invalid, NotFound
 from billing.services.plans import check_amount, check_currency
 
 router = APIRouter(tags=["tenants"])

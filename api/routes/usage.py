@@ -22,12 +22,9 @@ from api.deps import (
     SettingsDep,
     scoped_tenant,
 )
-from billing.rules.events import RejectCode, Rejection, UsageEvent, utc_now
-from billing.rules.periods import next_period
-from billing.schemas import (
-    MAX_DB_INTEGER,
+from api.schemas.common import Error
+from api.schemas.usage import (
     DeadLettersPublic,
-    Error,
     IngestResponse,
     IngestResult,
     MeterVerdict,
@@ -35,6 +32,9 @@ from billing.schemas import (
     UsagePublic,
     UsagesPublic,
 )
+from billing.control_plane.commands import MAX_DB_INTEGER
+from billing.rules.events import RejectCode, Rejection, UsageEvent, utc_now
+from billing.rules.periods import next_period
 from billing.timeutil import IsoDate
 
 router = APIRouter(prefix="/usage", tags=["usage"])

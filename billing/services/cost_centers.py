@@ -9,6 +9,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from billing.control_plane.commands import CostCenterCreate, CostCenterUpdate
 from billing.control_plane.models import (
     UNALLOCATED,
     CostAllocationRule,
@@ -17,7 +18,6 @@ from billing.control_plane.models import (
     TenantCostCenter,
 )
 from billing.errors import Conflict, Invalid, NotFound
-from billing.schemas import CostCenterCreate, CostCenterUpdate
 from billing.services.plans import check_amount, check_currency
 
 

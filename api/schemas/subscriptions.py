@@ -1,0 +1,122 @@
+"""Response schemas (``*Public``): subscriptions."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import date
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from billing.services.subscriptions import ProrationLine, SubscriptionView
+from billing.timeutil import UtcDateTime
+
+
+class PhasePublic(BaseModel):
+    plan_code: str
+    plan_version: int
+    starts_at: UtcDateTime
+    ends_at: UtcDateTime | None
+    reason: str
+
+
+class SubscriptionEventPublic(BaseModel):
+    kind: str
+    occurred_at: UtcDateTime
+    effective_at: UtcDateTime
+    details: dict
+
+
+class ProrationLinePublic(BaseModel):
+    period_start: date
+    kind: Literal["proration_credit", "proration_charge"]
+    description: str
+    amount: str
+    currency: str
+
+
+class RedemptionPublic(BaseModel):
+    coupon_code: str
+    redeemed_at: UtcDateTime
+    first_period_start: date
+    periods: int | None
+
+
+class SubscriptionPublic(BaseModel):
+    id: str
+    tenant_id: str
+    status: Literal["scheduled", "trialing", "active", "canceled"]
+    plan_code: str
+    plan_version: int
+    currency: str
+    started_at: UtcDateTime
+    trial_ends_at: UtcDateTime | None
+    cancel_at: UtcDateTime | None
+    canceled_at: UtcDateTime | None
+    current_period_start: date | None
+    current_period_end: date | None
+    pending_plan_code: str | None = Field(None, description="Plan that takes over at a later date.")
+    pending_change_at: UtcDateTime | None = None
+    phases: list[PhasePublic]
+    coupons: list[RedemptionPublic]
+    events: list[SubscriptionEventPublic]
+    proration: list[ProrationLinePublic] = Field(
+        default_factory=list,
+        description="Proration lines caused by this request (plan changes, cancellations).",
+    )
+
+
+class SubscriptionsPublic(BaseModel):
+    data: list[SubscriptionPublic]
+    count: int
+
+
+def subscription_public(
+    view: SubscriptionView, proration: list[ProrationLine] | None = None
+) -> SubscriptionPublic:
+    sub, plan, pending, period = view.subscription, view.plan, view.pending, view.period
+    return SubscriptionPublic(
+        id=sub.id,
+        tenant_id=sub.tenant_id,
+        status=view.status,  # type: ignore[arg-type]
+        plan_code=plan.code,
+        plan_version=plan.version,
+        currency=plan.currency,
+        started_at=sub.started_at,
+        trial_ends_at=sub.trial_ends_at,
+        cancel_at=sub.cancel_at,
+        canceled_at=sub.canceled_at,
+        current_period_start=period[0],
+        current_period_end=period[1],
+        pending_plan_code=pending.plan.code if pending else None,
+        pending_change_at=pending.starts_at if pending else None,
+        phases=[
+            PhasePublic(
+                plan_code=p.plan.code,
+                plan_version=p.plan.version,
+                starts_at=p.starts_at,
+                ends_at=p.ends_at,
+                reason=p.reason,
+            )
+            for p in sub.phases
+        ],
+        coupons=[
+            RedemptionPublic(
+                coupon_code=r.coupon.code,
+                redeemed_at=r.redeemed_at,
+                first_period_start=r.first_period_start,
+                periods=r.periods,
+            )
+            for r in view.redemptions
+        ],
+        events=[
+            SubscriptionEventPublic(
+                kind=e.kind,
+                occurred_at=e.occurred_at,
+                effective_at=e.effective_at,
+                details=e.details,
+            )
+            for e in sub.events
+        ],
+        proration=[ProrationLinePublic(**asdict(line)) for line in proration or []],
+    )
