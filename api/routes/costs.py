@@ -17,8 +17,9 @@ from api.schemas.costs import (
     CostCoveragePublic,
     CostCoveragesPublic,
 )
-from billing.errors import Invalid
-from billing.rules.pricing import PricingError, round_money
+from api.serving import where_clause
+from billing.rules.periods import check_period_start
+from billing.rules.pricing import money_text
 from billing.timeutil import IsoDate
 
 router = APIRouter(prefix="/costs", tags=["cloud costs"])
@@ -27,23 +28,24 @@ PeriodQuery = Annotated[IsoDate | None, Query(description="A billing period's fi
 
 
 def _money(amount, currency: str) -> str:
+    return money_text(amount, currency, unknown_currency_as_is=True)
+
+
+def _served(reader, table: str, order: str, *filters) -> tuple[list[dict], object] | None:
+    """The rows of a cost mart matching (column, operator, parameter, value) filters, or None
+    before it is published."""
+    where, params = where_clause(*filters)
     try:
-        return str(round_money(Decimal(amount), currency))
-    except PricingError:
-        return format(Decimal(amount), "f")
+        return reader.query(f"select * from {{{table}}}{where} order by {order}", params)
+    except (NoSnapshot, MissingTable):
+        return None
 
 
-def _filters(period_start: date | None, currency: str | None) -> tuple[list[str], dict]:
-    clauses, params = [], {}
-    if period_start is not None:
-        if period_start.day != 1:
-            raise Invalid("must be the first day of a billing period", "period_start")
-        clauses.append("billing_period_start = :period_start")
-        params["period_start"] = period_start
-    if currency is not None:
-        clauses.append("currency = :currency")
-        params["currency"] = currency.upper()
-    return clauses, params
+def _filters(period_start: date | None, currency: str | None) -> tuple:
+    return (
+        ("billing_period_start", "=", "period_start", check_period_start(period_start)),
+        ("currency", "=", "currency", currency.upper() if currency is not None else None),
+    )
 
 
 @router.get("/cost-centers", response_model=CostCenterCostsPublic)
@@ -56,19 +58,16 @@ def cost_center_costs(
 ):
     """Direct, shared and total cost per cost center and billing period; `rolled_up_*`
     include the center's descendants. `unallocated` holds what no rule claimed."""
-    clauses, params = _filters(period_start, currency)
-    if cost_center is not None:
-        clauses.append("cost_center_code = :cost_center")
-        params["cost_center"] = cost_center
-    where = (" where " + " and ".join(clauses)) if clauses else ""
-    try:
-        rows, info = reader.query(
-            f"select * from {{fct_cost_center_costs}}{where} "
-            "order by billing_period_start desc, currency, cost_center_code",
-            params,
-        )
-    except (NoSnapshot, MissingTable):
+    served = _served(
+        reader,
+        "fct_cost_center_costs",
+        "billing_period_start desc, currency, cost_center_code",
+        *_filters(period_start, currency),
+        ("cost_center_code", "=", "cost_center", cost_center),
+    )
+    if served is None:
         return CostCenterCostsPublic(data=[], count=0)
+    rows, info = served
     data = [
         CostCenterCostPublic(
             cost_center=r["cost_center_code"],
@@ -99,16 +98,15 @@ def allocation_coverage(
 ):
     """Per billing period and currency: source cost, allocated, unallocated and the coverage
     ratio (share of the cost allocated to real cost centers)."""
-    clauses, params = _filters(period_start, currency)
-    where = (" where " + " and ".join(clauses)) if clauses else ""
-    try:
-        rows, info = reader.query(
-            f"select * from {{fct_cost_allocation_coverage}}{where} "
-            "order by billing_period_start desc, currency",
-            params,
-        )
-    except (NoSnapshot, MissingTable):
+    served = _served(
+        reader,
+        "fct_cost_allocation_coverage",
+        "billing_period_start desc, currency",
+        *_filters(period_start, currency),
+    )
+    if served is None:
         return CostCoveragesPublic(data=[], count=0)
+    rows, info = served
     data = [
         CostCoveragePublic(
             period_start=r["billing_period_start"],

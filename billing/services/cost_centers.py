@@ -136,3 +136,11 @@ def delete_tenant_center(session: Session, tenant_id: str) -> None:
         raise NotFound(f"tenant {tenant_id!r} has no cost center")
     session.delete(row)
     session.commit()
+
+
+def check_center_filter(session, code: str | None, field: str = "cost_center") -> str | None:
+    """A cost center filter, checked against the control plane (422 if unknown);
+    ``unallocated`` (what no rule claimed) and None pass."""
+    if code is not None and code != UNALLOCATED:
+        get_center(session, code, field)
+    return code
