@@ -165,7 +165,6 @@ def void_invoice(
     invoice with a new number (issue + 1)."""
     row, lines = logic.load_invoice(reader, invoice_id)
     void = logic.void_invoice(session, reader, row, body.reason, clock())
-    session.commit()
     return _public(row, void, lines)
 
 

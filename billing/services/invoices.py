@@ -190,6 +190,7 @@ def void_invoice(
         voided_at=now,
     )
     session.add(void)
+    session.commit()
     return void
 
 

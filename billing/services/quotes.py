@@ -139,10 +139,3 @@ def quote(session: Session, body: QuoteIn, now: datetime) -> Quote:
         discount=str(discount),
         total=str(round_money(subtotal - discount, currency)),
     )
-
-
-def get_coupon(session: Session, code: str) -> Coupon:
-    coupon = session.scalars(select(Coupon).where(Coupon.code == code)).first()
-    if coupon is None:
-        raise NotFound(f"coupon {code!r} not found")
-    return coupon
