@@ -6,7 +6,6 @@ from decimal import Decimal
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from sqlalchemy import func, or_, select
 
 from api.deps import AdminDep, CallerDep, ClockDep, SessionDep, scoped_tenant
 from api.schemas.alerts import (
@@ -20,15 +19,13 @@ from api.schemas.costs import CostLinePublic, DriftPublic, RealtimeCostMetric, R
 from billing.control_plane.commands import MAX_DB_INTEGER, MilestoneCreate, RowId
 from billing.control_plane.models import (
     BillingAlert,
-    Meter,
     NotificationDelivery,
-    ReconciliationDrift,
-    ReconciliationRun,
     UsageMilestone,
 )
-from billing.errors import Invalid, NotFound
+from billing.errors import Invalid
 from billing.rules.alerts import period_bounds
-from billing.services.alerts import decimal_text
+from billing.services import milestones as logic
+from billing.services import reconciliation
 from billing.timeutil import IsoDate
 from ingestion.realtime import tenant_cost
 
@@ -51,44 +48,21 @@ def list_milestones(
 ):
     """Milestones; with ``tenant_id`` (a tenant key: always its own) those that apply to the
     tenant: its own and those of every tenant."""
-    tenant = scoped_tenant(caller, tenant_id)
-    query = select(UsageMilestone).order_by(UsageMilestone.id)
-    if tenant is not None:
-        query = query.where(
-            or_(UsageMilestone.tenant_id == tenant, UsageMilestone.tenant_id.is_(None))
-        )
-    if meter is not None:
-        query = query.where(UsageMilestone.meter_key == meter)
-    rows = session.scalars(query).all()
+    rows = logic.list_milestones(session, scoped_tenant(caller, tenant_id), meter)
     return MilestonesPublic(data=[_milestone_public(r) for r in rows], count=len(rows))
 
 
 @router.post("/milestones", response_model=MilestonePublic, status_code=201)
 def create_milestone(body: MilestoneCreate, session: SessionDep, _admin: AdminDep, clock: ClockDep):
-    if session.get(Meter, body.meter) is None:
-        raise Invalid(f"unknown meter {body.meter!r}", "meter")
-    for i, level in enumerate(body.levels):
-        if level.normalize().as_tuple().exponent < -9:
-            raise Invalid("has more than 9 decimal places", f"levels[{i}]")
-    row = UsageMilestone(
-        meter_key=body.meter,
-        tenant_id=body.tenant_id,
-        levels=sorted({decimal_text(v) for v in body.levels}, key=Decimal),
-        created_at=clock(),
-    )
-    session.add(row)
-    session.commit()
+    row = logic.create_milestone(session, body, clock())
     return _milestone_public(row)
 
 
 @router.delete("/milestones/{milestone_id}", response_model=MilestonePublic)
 def delete_milestone(milestone_id: RowId, session: SessionDep, _admin: AdminDep):
-    row = session.get(UsageMilestone, milestone_id)
-    if row is None:
-        raise NotFound(f"milestone {milestone_id} not found")
+    row = logic.get_milestone(session, milestone_id)
     public = _milestone_public(row)
-    session.delete(row)
-    session.commit()
+    logic.delete_milestone(session, row)
     return public
 
 
@@ -135,27 +109,11 @@ def list_alerts(
 ):
     """Alert history, newest first, with each notification's delivery state. Milestone
     crossings are the alerts of kind ``milestone``."""
-    tenant = scoped_tenant(caller, tenant_id)
-    conditions = []
-    if tenant is not None:
-        conditions.append(BillingAlert.tenant_id == tenant)
-    if kind is not None:
-        conditions.append(BillingAlert.kind == kind)
-    if meter is not None:
-        conditions.append(BillingAlert.meter_key == meter)
-    if period_start is not None:
-        conditions.append(BillingAlert.period_start == period_start)
-    count = session.scalar(select(func.count()).select_from(BillingAlert).where(*conditions))
-    rows = session.execute(
-        select(BillingAlert, NotificationDelivery)
-        .outerjoin(NotificationDelivery, NotificationDelivery.alert_id == BillingAlert.id)
-        .where(*conditions)
-        .order_by(BillingAlert.fired_at.desc(), BillingAlert.id.desc())
-        .limit(limit)
-        .offset(offset)
-    ).all()
+    count, rows = logic.alert_page(
+        session, scoped_tenant(caller, tenant_id), kind, meter, period_start, limit, offset
+    )
     return AlertsPublic(
-        data=[_alert_public(a, d) for a, d in rows], count=count or 0, limit=limit, offset=offset
+        data=[_alert_public(a, d) for a, d in rows], count=count, limit=limit, offset=offset
     )
 
 
@@ -191,20 +149,12 @@ def realtime_cost(
 @router.get("/reconciliation", response_model=ReconciliationPublic)
 def latest_reconciliation(session: SessionDep, _admin: AdminDep):
     """The latest comparison of real-time totals with the warehouse, with every drift."""
-    run = session.scalars(select(ReconciliationRun).order_by(ReconciliationRun.id.desc())).first()
-    if run is None:
+    report = reconciliation.latest_report(session)
+    if report is None:
         return ReconciliationPublic(
             run_id=None, run_at=None, snapshot=None, compared=0, drifted=0, drifts=[]
         )
-    drifts = session.scalars(
-        select(ReconciliationDrift)
-        .where(ReconciliationDrift.run_id == run.id)
-        .order_by(
-            ReconciliationDrift.tenant_id,
-            ReconciliationDrift.meter_key,
-            ReconciliationDrift.period_start,
-        )
-    ).all()
+    run, drifts = report
     return ReconciliationPublic(
         run_id=run.id,
         run_at=run.run_at,
