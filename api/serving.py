@@ -1,6 +1,16 @@
-"""What routes share to read the serving snapshot: where clauses from optional filters."""
+"""What routes share to read the serving snapshot: where clauses from optional filters, and
+response rows from mart rows."""
 
 from __future__ import annotations
+
+from decimal import Decimal
+from typing import TypeVar
+
+from pydantic import BaseModel
+
+from billing.rules.pricing import money_text
+
+M = TypeVar("M", bound=BaseModel)
 
 
 def where_clause(*filters: tuple[str, str, str, object]) -> tuple[str, dict]:
@@ -11,3 +21,18 @@ def where_clause(*filters: tuple[str, str, str, object]) -> tuple[str, dict]:
             clauses.append(f"{column} {operator} :{name}")
             params[name] = value
     return (" where " + " and ".join(clauses)) if clauses else "", params
+
+
+def plain_number(value) -> str:
+    """A decimal as plain text without trailing zeros (not money: quantities, cloud costs)."""
+    return format(Decimal(value).normalize(), "f")
+
+
+def row_of(model: type[M], row: dict, *money: str, fmt=money_text, **columns: str) -> M:
+    """A response row from a mart row: fields named like columns are taken as they are,
+    ``columns`` maps the others (field=column), and the ``money`` fields (from ``<field>_amount``
+    unless mapped) are formatted in the row's currency."""
+    values = {**row, **{field: row[column] for field, column in columns.items()}}
+    for field in money:
+        values[field] = fmt(row[columns.get(field, f"{field}_amount")], row["currency"])
+    return model.model_validate(values)

@@ -4,7 +4,6 @@ from the serving snapshot (fct_cost_center_costs, fct_cost_allocation_coverage).
 from __future__ import annotations
 
 from datetime import date
-from decimal import Decimal
 from typing import Annotated
 
 from fastapi import APIRouter, Query
@@ -17,12 +16,21 @@ from api.schemas.costs import (
     CostCoveragePublic,
     CostCoveragesPublic,
 )
-from api.serving import where_clause
+from api.serving import plain_number, row_of, where_clause
 from billing.rules.periods import check_period_start
 from billing.rules.pricing import money_text
 from billing.timeutil import IsoDate
 
 router = APIRouter(prefix="/costs", tags=["cloud costs"])
+
+CENTER_MONEY = (
+    "direct",
+    "shared",
+    "total",
+    "rolled_up_direct",
+    "rolled_up_shared",
+    "rolled_up_total",
+)
 
 PeriodQuery = Annotated[IsoDate | None, Query(description="A billing period's first day.")]
 
@@ -69,20 +77,16 @@ def cost_center_costs(
         return CostCenterCostsPublic(data=[], count=0)
     rows, info = served
     data = [
-        CostCenterCostPublic(
-            cost_center=r["cost_center_code"],
-            name=r["cost_center_name"],
-            parent_code=r["parent_cost_center_code"],
-            period_start=r["billing_period_start"],
-            currency=r["currency"],
-            direct=_money(r["direct_amount"], r["currency"]),
-            shared=_money(r["shared_amount"], r["currency"]),
-            total=_money(r["total_amount"], r["currency"]),
-            rolled_up_direct=_money(r["rolled_up_direct_amount"], r["currency"]),
-            rolled_up_shared=_money(r["rolled_up_shared_amount"], r["currency"]),
-            rolled_up_total=_money(r["rolled_up_total_amount"], r["currency"]),
-            monthly_budget=r["monthly_budget_amount"],
-            budget_currency=r["budget_currency"],
+        row_of(
+            CostCenterCostPublic,
+            r,
+            *CENTER_MONEY,
+            fmt=_money,
+            cost_center="cost_center_code",
+            name="cost_center_name",
+            parent_code="parent_cost_center_code",
+            period_start="billing_period_start",
+            monthly_budget="monthly_budget_amount",
         )
         for r in rows
     ]
@@ -108,16 +112,16 @@ def allocation_coverage(
         return CostCoveragesPublic(data=[], count=0)
     rows, info = served
     data = [
-        CostCoveragePublic(
-            period_start=r["billing_period_start"],
-            currency=r["currency"],
-            line_count=r["line_count"],
-            source_effective_cost=format(Decimal(r["source_effective_cost"]).normalize(), "f"),
-            source_billed_cost=format(Decimal(r["source_billed_cost"]).normalize(), "f"),
-            allocated=_money(r["allocated_amount"], r["currency"]),
-            unallocated=_money(r["unallocated_amount"], r["currency"]),
-            allocated_to_centers=_money(r["allocated_to_centers_amount"], r["currency"]),
-            coverage_ratio=r["coverage_ratio"],
+        row_of(
+            CostCoveragePublic,
+            {
+                **r,
+                "source_effective_cost": plain_number(r["source_effective_cost"]),
+                "source_billed_cost": plain_number(r["source_billed_cost"]),
+            },
+            *("allocated", "unallocated", "allocated_to_centers"),
+            fmt=_money,
+            period_start="billing_period_start",
         )
         for r in rows
     ]

@@ -32,7 +32,7 @@ from api.schemas.cost_dashboard import (
     MonthlyPublic,
     Series,
 )
-from api.serving import where_clause
+from api.serving import row_of, where_clause
 from billing.rules.periods import check_period_start
 from billing.rules.pricing import money_text
 from billing.services.cost_centers import check_center_filter
@@ -129,14 +129,14 @@ def cost_monthly(
     of_month = [r for r in rows if r["month_start"] == chosen]
 
     def cost_row(r) -> CostRow:
-        cur = r["currency"]
-        return CostRow(
-            provider=r["provider_name"],
-            service=r["service_name"],
-            currency=cur,
-            cost=money_text(r["effective_cost_amount"], cur),
-            previous_cost=money_text(r["previous_effective_cost_amount"], cur),
-            change=money_text(r["change_amount"], cur),
+        return row_of(
+            CostRow,
+            r,
+            *("cost", "previous_cost", "change"),
+            cost="effective_cost_amount",
+            previous_cost="previous_effective_cost_amount",
+            provider="provider_name",
+            service="service_name",
         )
 
     movers = sorted(
@@ -161,18 +161,11 @@ def cost_monthly(
 
 
 def _forecast_row(r: dict, provider: str, service: str) -> ForecastRow:
-    cur = r["currency"]
-    return ForecastRow(
-        provider=provider,
-        service=service,
-        currency=cur,
-        month_start=r["month_start"],
-        as_of=r["as_of_date"],
-        days_elapsed=r["days_elapsed"],
-        days_remaining=r["days_remaining"],
-        month_to_date=money_text(r["month_to_date_amount"], cur),
-        run_rate=money_text(r["run_rate_amount"], cur),
-        forecast=money_text(r["forecast_amount"], cur),
+    return row_of(
+        ForecastRow,
+        {**r, "provider": provider, "service": service},
+        *("month_to_date", "run_rate", "forecast"),
+        as_of="as_of_date",
     )
 
 
@@ -277,16 +270,14 @@ def cost_anomalies(
         if rows
         else [],
         anomalies=[
-            AnomalyRow(
-                provider=r["provider_name"],
-                service=r["service_name"],
-                cost_center=r["cost_center_code"],
-                currency=r["currency"],
-                day=r["day"],
-                cost=money_text(r["amount"], r["currency"]),
-                baseline=money_text(r["baseline_amount"], r["currency"]),
-                mad=money_text(r["mad_amount"], r["currency"]),
-                deviation=money_text(r["deviation_amount"], r["currency"]),
+            row_of(
+                AnomalyRow,
+                r,
+                *("cost", "baseline", "mad", "deviation"),
+                cost="amount",
+                provider="provider_name",
+                service="service_name",
+                cost_center="cost_center_code",
             )
             for r in rows
             if r["is_anomaly"]
@@ -336,15 +327,13 @@ def cost_by_center(
         ],
         period_start=chosen,
         rows=[
-            CostCenterRow(
-                cost_center=r["cost_center_code"],
-                name=r["cost_center_name"],
-                parent=r["parent_cost_center_code"],
-                currency=r["currency"],
-                direct=money_text(r["direct_amount"], r["currency"]),
-                shared=money_text(r["shared_amount"], r["currency"]),
-                total=money_text(r["total_amount"], r["currency"]),
-                rolled_up_total=money_text(r["rolled_up_total_amount"], r["currency"]),
+            row_of(
+                CostCenterRow,
+                r,
+                *("direct", "shared", "total", "rolled_up_total"),
+                cost_center="cost_center_code",
+                name="cost_center_name",
+                parent="parent_cost_center_code",
             )
             for r in rows
         ],

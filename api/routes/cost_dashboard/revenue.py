@@ -31,7 +31,7 @@ from api.schemas.cost_dashboard import (
     UnitCostRow,
     UnitCostsPublic,
 )
-from api.serving import where_clause
+from api.serving import plain_number, row_of, where_clause
 from billing.rules.periods import check_period_start
 from billing.rules.pricing import money_text
 from billing.services import invoices as invoice_logic
@@ -73,16 +73,7 @@ def revenue(
         labels=labels,
         series=series_of(values, labels),
         rows=[
-            RevenueRow(
-                tenant_id=r["tenant_id"],
-                period_start=r["period_start"],
-                currency=r["currency"],
-                invoice_count=r["invoice_count"],
-                revenue=money_text(r["revenue_amount"], r["currency"]),
-                tax=money_text(r["tax_amount"], r["currency"]),
-                credits=money_text(r["credit_amount"], r["currency"]),
-                billed=money_text(r["billed_amount"], r["currency"]),
-            )
+            row_of(RevenueRow, r, "revenue", "tax", "credits", "billed", credits="credit_amount")
             for r in rows
         ],
         as_of=info.published_at,
@@ -148,16 +139,7 @@ def invoice_status(
             for (s, c), (n, total) in sorted(totals.items())
         ],
         invoices=[
-            InvoiceRow(
-                id=r["invoice_id"],
-                number=r["invoice_number"],
-                status=r["status"],
-                payment_status=r["payment_status"],
-                tenant_id=r["tenant_id"],
-                period_start=r["period_start"],
-                currency=r["currency"],
-                total=money_text(r["total_amount"], r["currency"]),
-            )
+            row_of(InvoiceRow, r, "total", id="invoice_id", number="invoice_number")
             for r in rows[:limit]
         ],
         as_of=info.published_at,
@@ -251,14 +233,10 @@ def tenant_margin(
         return str(value.quantize(Decimal("0.01"), rounding="ROUND_HALF_UP"))
 
     out = [
-        MarginRow(
-            tenant_id=r["tenant_id"],
-            period_start=r["period_start"],
-            currency=r["currency"],
-            revenue=money_text(r["revenue_amount"], r["currency"]),
-            allocated_cost=money_text(r["allocated_cost_amount"], r["currency"]),
-            gross_margin=money_text(r["gross_margin_amount"], r["currency"]),
-            gross_margin_percentage=percentage(r),
+        row_of(
+            MarginRow,
+            {**r, "gross_margin_percentage": percentage(r)},
+            *("revenue", "allocated_cost", "gross_margin"),
         )
         for r in rows
     ]
@@ -273,11 +251,6 @@ def tenant_margin(
         rows=out,
         as_of=info.published_at,
     )
-
-
-def _quantity(value) -> str:
-    text = format(Decimal(value).normalize(), "f")
-    return text
 
 
 @router.get("/unit-costs", response_model=UnitCostsPublic)
@@ -318,7 +291,7 @@ def unit_costs(
                 unit=r["unit"],
                 rule=r["rule_name"],
                 allocated_cost=money_text(cost, r["currency"]),
-                quantity=_quantity(quantity),
+                quantity=plain_number(quantity),
                 tenants=r["tenant_count"],
                 unit_cost=None
                 if quantity == 0
