@@ -15,6 +15,7 @@ from api.schemas.alerts import (
     MilestonePublic,
     MilestonesPublic,
 )
+from api.schemas.common import from_attrs
 from api.schemas.costs import CostLinePublic, DriftPublic, RealtimeCostMetric, ReconciliationPublic
 from billing.control_plane.commands import MAX_DB_INTEGER, MilestoneCreate, RowId
 from billing.control_plane.models import (
@@ -33,12 +34,8 @@ router = APIRouter(tags=["alerts"])
 
 
 def _milestone_public(row: UsageMilestone) -> MilestonePublic:
-    return MilestonePublic(
-        id=row.id,
-        meter=row.meter_key,
-        tenant_id=row.tenant_id,
-        levels=[Decimal(v) for v in row.levels],
-        created_at=row.created_at,
+    return from_attrs(
+        MilestonePublic, row, meter=row.meter_key, levels=[Decimal(v) for v in row.levels]
     )
 
 
@@ -67,28 +64,16 @@ def delete_milestone(milestone_id: RowId, session: SessionDep, _admin: AdminDep)
 
 
 def _alert_public(alert: BillingAlert, delivery: NotificationDelivery | None) -> AlertPublic:
-    return AlertPublic(
-        id=alert.id,
-        kind=alert.kind,
-        scope=alert.scope,
-        tenant_id=alert.tenant_id,
+    return from_attrs(
+        AlertPublic,
+        alert,
         meter=alert.meter_key or None,
-        period_start=alert.period_start,
-        threshold=alert.threshold,
-        value=alert.value,
-        limit=alert.limit,
-        source=alert.source,
-        fired_at=alert.fired_at,
         details=alert.details or {},
         delivery=(
-            DeliveryPublic(
-                status=delivery.status,
-                attempts=delivery.attempts,
-                published_at=delivery.published_at,
-                delivered_at=delivery.delivered_at,
+            from_attrs(
+                DeliveryPublic,
+                delivery,
                 next_attempt_at=delivery.next_attempt_at if delivery.status == "pending" else None,
-                last_status_code=delivery.last_status_code,
-                last_error=delivery.last_error,
             )
             if delivery is not None
             else None
@@ -133,15 +118,10 @@ def realtime_cost(
     if period.day != 1:
         raise Invalid("must be the first day of a month", "period_start")
     cost = tenant_cost(session, tenant_id, period, now)
-    return RealtimeCostMetric(
+    return from_attrs(
+        RealtimeCostMetric,
+        cost,
         tenant_id=tenant_id,
-        period_start=cost.period_start,
-        period_end=cost.period_end,
-        as_of=cost.as_of,
-        currency=cost.currency,
-        month_to_date=cost.month_to_date,
-        projected_month_end=cost.projected_month_end,
-        usage=cost.usage,
         lines=[CostLinePublic(**line.__dict__) for line in cost.lines],
     )
 
@@ -155,21 +135,9 @@ def latest_reconciliation(session: SessionDep, _admin: AdminDep):
             run_id=None, run_at=None, snapshot=None, compared=0, drifted=0, drifts=[]
         )
     run, drifts = report
-    return ReconciliationPublic(
+    return from_attrs(
+        ReconciliationPublic,
+        run,
         run_id=run.id,
-        run_at=run.run_at,
-        snapshot=run.snapshot,
-        compared=run.compared,
-        drifted=run.drifted,
-        drifts=[
-            DriftPublic(
-                tenant_id=d.tenant_id,
-                meter=d.meter_key,
-                period_start=d.period_start,
-                realtime_quantity=d.realtime_quantity,
-                warehouse_quantity=d.warehouse_quantity,
-                difference=d.difference,
-            )
-            for d in drifts
-        ],
+        drifts=[from_attrs(DriftPublic, d, meter=d.meter_key) for d in drifts],
     )

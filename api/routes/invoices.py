@@ -11,17 +11,17 @@ from fastapi.responses import HTMLResponse
 
 from adapters.warehouse.serving import NoSnapshot
 from api.deps import AdminDep, CallerDep, ClockDep, ReaderDep, SessionDep, scoped_tenant
-from api.schemas.common import JSON_ERROR_RESPONSES
+from api.schemas.common import JSON_ERROR_RESPONSES, from_attrs
 from api.schemas.invoices import (
     InvoiceLinePublic,
     InvoicePublic,
     InvoicesPublic,
     PaymentAttemptPublic,
 )
+from api.serving import row_of
 from billing.control_plane.commands import MAX_DB_INTEGER, VoidIn
 from billing.control_plane.models import InvoicePayment, InvoiceVoid
 from billing.errors import NotFound
-from billing.rules.pricing import money_text
 from billing.services import invoices as logic
 from billing.timeutil import IsoDate
 
@@ -34,55 +34,38 @@ def _public(
     lines: list[dict] | None = None,
     payment: tuple[InvoicePayment, list] | None = None,
 ) -> InvoicePublic:
-    currency = row["currency"]
     status, voided_at, reason = logic.shown_status(row, void)
-    return InvoicePublic(
-        id=row["invoice_id"],
-        number=row["invoice_number"],
-        status=status,
-        subscription_id=row["subscription_id"],
-        tenant_id=row["tenant_id"],
-        period_start=row["period_start"],
-        period_end=row["period_end"],
-        issue_number=row["issue_number"],
-        currency=currency,
-        subtotal=money_text(row["subtotal_amount"], currency),
-        discount=money_text(row["discount_amount"], currency),
-        tax_rate_percentage=row["tax_rate_percentage"],
-        tax=money_text(row["tax_amount"], currency),
-        credits=money_text(row["credit_amount"], currency),
-        total=money_text(row["total_amount"], currency),
-        finalized_at=row["finalized_at"],
-        voided_at=voided_at,
-        void_reason=reason,
-        payment_status=payment[0].status if payment else None,
-        attempts=[
-            PaymentAttemptPublic(
-                attempt=a.attempt_number,
-                status=a.status,
-                payment_intent_id=a.payment_intent_id,
-                amount_minor=a.amount_minor,
-                failure_code=a.failure_code,
-                failure_message=a.failure_message,
-                created_at=a.created_at,
-                updated_at=a.updated_at,
-            )
+    shown = {
+        **row,
+        "status": status,
+        "voided_at": voided_at,
+        "void_reason": reason,
+        "payment_status": payment[0].status if payment else None,
+        "attempts": [
+            from_attrs(PaymentAttemptPublic, a, attempt=a.attempt_number)
             for a in (payment[1] if payment else [])
         ],
-        lines=None
+        "lines": None
         if lines is None
         else [
-            InvoiceLinePublic(
-                line_number=line["line_number"],
-                kind=line["line_kind"],
-                description=line["description"],
-                service_period_start=line["service_period_start"],
-                meter=line["meter_key"],
-                quantity=line["quantity"],
-                amount=money_text(line["amount"], currency),
+            row_of(
+                InvoiceLinePublic,
+                {**line, "currency": row["currency"]},
+                "amount",
+                amount="amount",
+                kind="line_kind",
+                meter="meter_key",
             )
             for line in lines
         ],
+    }
+    return row_of(
+        InvoicePublic,
+        shown,
+        *("subtotal", "discount", "tax", "credits", "total"),
+        credits="credit_amount",
+        id="invoice_id",
+        number="invoice_number",
     )
 
 

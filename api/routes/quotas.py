@@ -20,6 +20,7 @@ from api.deps import (
     scoped_tenant,
 )
 from api.schemas.alerts import BudgetPublic, BudgetsPublic
+from api.schemas.common import from_attrs
 from api.schemas.quotas import QuotaCheck, QuotaPublic, QuotasPublic, QuotaStatus, QuotaStatusPublic
 from billing import security
 from billing.control_plane.commands import BudgetIn, QuotaCreate, QuotaUpdate, RowId
@@ -31,18 +32,12 @@ from billing.services import quotas as logic
 router = APIRouter(tags=["quotas"])
 
 
+def _levels(row: ResourceQuota | TenantBudget) -> list[Decimal]:
+    return [Decimal(t) for t in row.alert_thresholds]
+
+
 def _public(row: ResourceQuota) -> QuotaPublic:
-    return QuotaPublic(
-        id=row.id,
-        tenant_id=row.tenant_id,
-        meter=row.meter_key,
-        period=row.period,
-        limit=row.limit,
-        enforcement=row.enforcement,
-        alert_thresholds=[Decimal(t) for t in row.alert_thresholds],
-        created_at=row.created_at,
-        updated_at=row.updated_at,
-    )
+    return from_attrs(QuotaPublic, row, meter=row.meter_key, alert_thresholds=_levels(row))
 
 
 @router.get("/quotas", response_model=QuotasPublic)
@@ -174,14 +169,7 @@ def quota_status(tenant_id: str, session: SessionDep, caller: CallerDep, clock: 
 
 # ----------------------------------------------------------------------------- budgets
 def _budget_public(row: TenantBudget) -> BudgetPublic:
-    return BudgetPublic(
-        tenant_id=row.tenant_id,
-        currency=row.currency,
-        amount=row.amount,
-        alert_thresholds=[Decimal(t) for t in row.alert_thresholds],
-        created_at=row.created_at,
-        updated_at=row.updated_at,
-    )
+    return from_attrs(BudgetPublic, row, alert_thresholds=_levels(row))
 
 
 @router.get("/budgets", response_model=BudgetsPublic)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, Field
 
@@ -63,3 +63,17 @@ class Page(BaseModel, Generic[T]):
 
 class Message(BaseModel):
     detail: str
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def from_attrs(model: type[M], obj: object, **values: Any) -> M:
+    """A response model from an object's attributes of the same names (an ORM row, a
+    dataclass); ``values`` gives the fields named otherwise or computed."""
+    taken = {
+        name: getattr(obj, name)
+        for name in model.model_fields
+        if name not in values and hasattr(obj, name)
+    }
+    return model.model_validate({**taken, **values})

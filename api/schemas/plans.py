@@ -6,6 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel
 
+from api.schemas.common import from_attrs
 from billing.control_plane.commands import Plain, plain_decimal
 from billing.control_plane.models import Plan
 from billing.rules.pricing import Price
@@ -64,16 +65,10 @@ def price_public(price: Price) -> dict:
 
 
 def plan_public(plan: Plan) -> PlanPublic:
-    return PlanPublic(
-        id=plan.id,
-        code=plan.code,
-        version=plan.version,
-        name=plan.name,
-        description=plan.description,
-        currency=plan.currency,
-        interval=plan.interval,
+    return from_attrs(
+        PlanPublic,
+        plan,
         base_fee={"amount": plan.base_fee_amount, "timing": plan.base_fee_timing},
-        trial_days=plan.trial_days,
         charges=[
             ChargePublic(
                 meter=c.meter_key,
@@ -82,8 +77,5 @@ def plan_public(plan: Plan) -> PlanPublic:
             )
             for c in plan.charges
         ],
-        created_at=plan.created_at,
-        superseded_at=plan.superseded_at,
-        archived_at=plan.archived_at,
         is_current=plan.superseded_at is None and plan.archived_at is None,
     )

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from datetime import date
 from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from api.schemas.common import from_attrs
 from billing.services.subscriptions import ProrationLine, SubscriptionView
 from billing.timeutil import UtcDateTime
 
@@ -75,48 +75,24 @@ def subscription_public(
     view: SubscriptionView, proration: list[ProrationLine] | None = None
 ) -> SubscriptionPublic:
     sub, plan, pending, period = view.subscription, view.plan, view.pending, view.period
-    return SubscriptionPublic(
-        id=sub.id,
-        tenant_id=sub.tenant_id,
-        status=view.status,  # type: ignore[arg-type]
+    return from_attrs(
+        SubscriptionPublic,
+        sub,
+        status=view.status,
         plan_code=plan.code,
         plan_version=plan.version,
         currency=plan.currency,
-        started_at=sub.started_at,
-        trial_ends_at=sub.trial_ends_at,
-        cancel_at=sub.cancel_at,
-        canceled_at=sub.canceled_at,
         current_period_start=period[0],
         current_period_end=period[1],
         pending_plan_code=pending.plan.code if pending else None,
         pending_change_at=pending.starts_at if pending else None,
         phases=[
-            PhasePublic(
-                plan_code=p.plan.code,
-                plan_version=p.plan.version,
-                starts_at=p.starts_at,
-                ends_at=p.ends_at,
-                reason=p.reason,
-            )
+            from_attrs(PhasePublic, p, plan_code=p.plan.code, plan_version=p.plan.version)
             for p in sub.phases
         ],
         coupons=[
-            RedemptionPublic(
-                coupon_code=r.coupon.code,
-                redeemed_at=r.redeemed_at,
-                first_period_start=r.first_period_start,
-                periods=r.periods,
-            )
-            for r in view.redemptions
+            from_attrs(RedemptionPublic, r, coupon_code=r.coupon.code) for r in view.redemptions
         ],
-        events=[
-            SubscriptionEventPublic(
-                kind=e.kind,
-                occurred_at=e.occurred_at,
-                effective_at=e.effective_at,
-                details=e.details,
-            )
-            for e in sub.events
-        ],
-        proration=[ProrationLinePublic(**asdict(line)) for line in proration or []],
+        events=[from_attrs(SubscriptionEventPublic, e) for e in sub.events],
+        proration=[from_attrs(ProrationLinePublic, line) for line in proration or []],
     )
