@@ -8,6 +8,7 @@ from typing import TypeVar
 
 from pydantic import BaseModel
 
+from billing.ports import MartReader, NoSnapshot
 from billing.rules.pricing import money_text
 
 M = TypeVar("M", bound=BaseModel)
@@ -36,3 +37,14 @@ def row_of(model: type[M], row: dict, *money: str, fmt=money_text, **columns: st
     for field in money:
         values[field] = fmt(row[columns.get(field, f"{field}_amount")], row["currency"])
     return model.model_validate(values)
+
+
+def read_mart(reader: MartReader, sql: str, *filters, missing=(NoSnapshot,), **equal):
+    """(rows, snapshot info) of ``sql``, where ``{where}`` stands for the where clause of the
+    filters, (column, operator, parameter, value) tuples and column=value equalities, None
+    values skipped; None while nothing (or, with ``missing``, not this mart) is published."""
+    where, params = where_clause(*filters, *((c, "=", c, v) for c, v in equal.items()))
+    try:
+        return reader.query(sql.replace("{where}", where), params)
+    except missing:
+        return None

@@ -16,7 +16,7 @@ from api.schemas.costs import (
     CostCoveragePublic,
     CostCoveragesPublic,
 )
-from api.serving import plain_number, row_of, where_clause
+from api.serving import plain_number, read_mart, row_of
 from billing.rules.periods import check_period_start
 from billing.rules.pricing import money_text
 from billing.timeutil import IsoDate
@@ -39,14 +39,15 @@ def _money(amount, currency: str) -> str:
     return money_text(amount, currency, unknown_currency_as_is=True)
 
 
-def _served(reader, table: str, order: str, *filters) -> tuple[list[dict], object] | None:
-    """The rows of a cost mart matching (column, operator, parameter, value) filters, or None
-    before it is published."""
-    where, params = where_clause(*filters)
-    try:
-        return reader.query(f"select * from {{{table}}}{where} order by {order}", params)
-    except (NoSnapshot, MissingTable):
-        return None
+def _served(reader, table: str, order: str, *filters, **equal):
+    """The rows of a cost mart, or None before it is published."""
+    return read_mart(
+        reader,
+        f"select * from {{{table}}}{{where}} order by {order}",
+        *filters,
+        missing=(NoSnapshot, MissingTable),
+        **equal,
+    )
 
 
 def _filters(period_start: date | None, currency: str | None) -> tuple:

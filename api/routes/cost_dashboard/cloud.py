@@ -9,7 +9,6 @@ from typing import Annotated, Literal
 
 from fastapi import Query
 
-from adapters.warehouse.serving import NoSnapshot
 from api.deps import ReaderDep, SessionDep
 from api.routes.cost_dashboard.shared import (
     CostCenterQuery,
@@ -32,7 +31,7 @@ from api.schemas.cost_dashboard import (
     MonthlyPublic,
     Series,
 )
-from api.serving import row_of, where_clause
+from api.serving import read_mart, row_of
 from billing.rules.periods import check_period_start
 from billing.rules.pricing import money_text
 from billing.services.cost_centers import check_center_filter
@@ -57,12 +56,6 @@ def cost_daily(
     split by day; the centers of a day add up to the day's cost."""
     check_days(start, end)
     by_center = group_by == "cost_center" or cost_center is not None
-    where, params = where_clause(
-        ("charge_date", ">=", "start", start),
-        ("charge_date", "<=", "end", end),
-        *cost_filters(provider, service, currency),
-        ("cost_center_code", "=", "cost_center", check_center_filter(session, cost_center)),
-    )
     group = {
         "provider": "provider_name",
         "service": "service_name",
@@ -75,14 +68,18 @@ def cost_daily(
         if by_center
         else ("fct_cloud_costs_daily", "effective_cost")
     )
-    try:
-        rows, info = reader.query(
-            f"select charge_date, {column} as name, currency, sum({amount}) as cost "
-            f"from {{{table}}}{where} group by 1, 2, 3 order by 1, 2, 3",
-            params,
-        )
-    except NoSnapshot:
+    served = read_mart(
+        reader,
+        f"select charge_date, {column} as name, currency, sum({amount}) as cost "
+        f"from {{{table}}}{{where}} group by 1, 2, 3 order by 1, 2, 3",
+        ("charge_date", ">=", "start", start),
+        ("charge_date", "<=", "end", end),
+        **cost_filters(provider, service, currency),
+        cost_center_code=check_center_filter(session, cost_center),
+    )
+    if served is None:
         return ChartPublic(labels=[], series=[])
+    rows, info = served
     labels = sorted({r["charge_date"].isoformat() for r in rows})
     values: dict[tuple[str, str], dict[str, str]] = defaultdict(dict)
     for r in rows:
@@ -110,16 +107,16 @@ def cost_monthly(
     """Month over month: cost per month and provider (chart), the month's services with the
     previous month's cost and the change, and the top movers by absolute change."""
     check_period_start(month, "month")
-    where, params = where_clause(*cost_filters(provider, service, currency))
-    try:
-        rows, info = reader.query(
-            "select month_start, provider_name, service_name, currency, effective_cost_amount, "
-            f"previous_effective_cost_amount, change_amount from {{fct_cloud_cost_monthly}}{where} "
-            "order by month_start, provider_name, service_name, currency",
-            params,
-        )
-    except NoSnapshot:
+    served = read_mart(
+        reader,
+        "select month_start, provider_name, service_name, currency, effective_cost_amount, "
+        "previous_effective_cost_amount, change_amount from {fct_cloud_cost_monthly}{where} "
+        "order by month_start, provider_name, service_name, currency",
+        **cost_filters(provider, service, currency),
+    )
+    if served is None:
         return MonthlyPublic(labels=[], series=[], month_start=month, rows=[], movers=[])
+    rows, info = served
     labels = sorted({r["month_start"].isoformat() for r in rows})
     totals: dict[tuple[str, str], dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
     for r in rows:
@@ -178,17 +175,16 @@ def cost_forecast(
 ):
     """Month to date and the month-end forecast (MTD + median daily cost of the last 7 days
     x days left), per provider and service and in total per currency."""
-    where, params = where_clause(*cost_filters(provider, service, currency))
-    try:
-        rows, info = reader.query(
-            "select provider_name, service_name, currency, month_start, as_of_date, "
-            "days_elapsed, days_remaining, month_to_date_amount, run_rate_amount, "
-            f"forecast_amount from {{fct_cloud_cost_forecast}}{where} "
-            "order by currency, provider_name, service_name",
-            params,
-        )
-    except NoSnapshot:
+    served = read_mart(
+        reader,
+        "select provider_name, service_name, currency, month_start, as_of_date, days_elapsed, "
+        "days_remaining, month_to_date_amount, run_rate_amount, forecast_amount "
+        "from {fct_cloud_cost_forecast}{where} order by currency, provider_name, service_name",
+        **cost_filters(provider, service, currency),
+    )
+    if served is None:
         return ForecastPublic(totals=[], rows=[])
+    rows, info = served
     sums: dict[str, dict] = {}
     for r in rows:
         total = sums.setdefault(
@@ -225,25 +221,24 @@ def cost_anomalies(
     and service; with ``cost_center``, per provider, service and that center (its own daily
     cost of each service, where a spike the service's total hides still shows)."""
     check_days(start, end)
-    where, params = where_clause(
-        ("day", ">=", "start", start),
-        ("day", "<=", "end", end),
-        *cost_filters(provider, service, currency),
-        ("cost_center_code", "=", "cost_center", check_center_filter(session, cost_center)),
-    )
+    center = check_center_filter(session, cost_center)
     if cost_center is None:
         table, center_column = "fct_cloud_cost_anomalies", "null as cost_center_code"
     else:
         table, center_column = "fct_cloud_cost_center_anomalies", "cost_center_code"
-    try:
-        rows, info = reader.query(
-            f"select provider_name, service_name, {center_column}, currency, day, amount, "
-            "baseline_amount, mad_amount, deviation_amount, is_anomaly "
-            f"from {{{table}}}{where} order by day, provider_name, service_name, currency",
-            params,
-        )
-    except NoSnapshot:
+    served = read_mart(
+        reader,
+        f"select provider_name, service_name, {center_column}, currency, day, amount, "
+        "baseline_amount, mad_amount, deviation_amount, is_anomaly "
+        f"from {{{table}}}{{where}} order by day, provider_name, service_name, currency",
+        ("day", ">=", "start", start),
+        ("day", "<=", "end", end),
+        **cost_filters(provider, service, currency),
+        cost_center_code=center,
+    )
+    if served is None:
         return AnomaliesPublic(labels=[], series=[], anomalies=[])
+    rows, info = served
     labels = sorted({r["day"].isoformat() for r in rows})
     total: dict[str, Decimal] = defaultdict(Decimal)
     flagged: dict[str, Decimal] = {}
@@ -296,20 +291,18 @@ def cost_by_center(
     """Allocated cloud cost per cost center for a billing period (default: the latest with
     costs): direct and shared, and rolled up over the center's descendants."""
     check_period_start(period_start, "period_start")
-    where, params = where_clause(
-        ("cost_center_code", "=", "cost_center", cost_center),
-        ("currency", "=", "currency", currency),
+    served = read_mart(
+        reader,
+        "select billing_period_start, cost_center_code, cost_center_name, "
+        "parent_cost_center_code, currency, direct_amount, shared_amount, total_amount, "
+        "rolled_up_total_amount from {fct_cost_center_costs}{where} "
+        "order by billing_period_start, currency, cost_center_code",
+        cost_center_code=cost_center,
+        currency=currency,
     )
-    try:
-        rows, info = reader.query(
-            "select billing_period_start, cost_center_code, cost_center_name, "
-            "parent_cost_center_code, currency, direct_amount, shared_amount, total_amount, "
-            f"rolled_up_total_amount from {{fct_cost_center_costs}}{where} "
-            "order by billing_period_start, currency, cost_center_code",
-            params,
-        )
-    except NoSnapshot:
+    if served is None:
         return CostCentersPublic(labels=[], series=[], period_start=period_start, rows=[])
+    rows, info = served
     chosen = latest(rows, "billing_period_start", period_start)
     rows = [r for r in rows if r["billing_period_start"] == chosen]
     labels = [

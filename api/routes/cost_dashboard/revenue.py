@@ -9,7 +9,6 @@ from typing import Annotated, Literal
 
 from fastapi import Query
 
-from adapters.warehouse.serving import NoSnapshot
 from api.deps import ClockDep, ReaderDep, SessionDep
 from api.routes.cost_dashboard.shared import (
     PeriodQuery,
@@ -31,7 +30,7 @@ from api.schemas.cost_dashboard import (
     UnitCostRow,
     UnitCostsPublic,
 )
-from api.serving import plain_number, row_of, where_clause
+from api.serving import plain_number, read_mart, row_of
 from billing.rules.periods import check_period_start
 from billing.rules.pricing import money_text
 from billing.services import invoices as invoice_logic
@@ -48,21 +47,19 @@ def revenue(
 ):
     """Revenue (subtotal − discounts of invoices that are not void) per tenant and period:
     labels are periods from ``start`` to ``end`` (inclusive), one series per tenant."""
-    where, params = where_clause(
+    served = read_mart(
+        reader,
+        "select tenant_id, period_start, currency, invoice_count, revenue_amount, tax_amount, "
+        "credit_amount, billed_amount from {fct_tenant_revenue}{where} "
+        "order by period_start, tenant_id, currency",
         ("period_start", ">=", "start", check_period_start(start, "start")),
         ("period_start", "<=", "end", check_period_start(end, "end")),
-        ("tenant_id", "=", "tenant_id", tenant_id),
-        ("currency", "=", "currency", currency),
+        tenant_id=tenant_id,
+        currency=currency,
     )
-    try:
-        rows, info = reader.query(
-            "select tenant_id, period_start, currency, invoice_count, revenue_amount, "
-            f"tax_amount, credit_amount, billed_amount from {{fct_tenant_revenue}}{where} "
-            "order by period_start, tenant_id, currency",
-            params,
-        )
-    except NoSnapshot:
+    if served is None:
         return RevenuePublic(labels=[], series=[], rows=[])
+    rows, info = served
     labels = sorted({r["period_start"].isoformat() for r in rows})
     values: dict[tuple[str, str], dict[str, str]] = defaultdict(dict)
     for r in rows:
@@ -94,21 +91,18 @@ def invoice_status(
     collection has started (`paid`, `payment_failed`, `uncollectible`, ...), otherwise its
     lifecycle status (`draft`, `finalized`, `void`, voids applied as soon as they are made).
     `status` filters on the lifecycle status."""
-    where, params = where_clause(
-        ("period_start", "=", "period_start", check_period_start(period_start, "period_start")),
-        ("tenant_id", "=", "tenant_id", tenant_id),
+    served = read_mart(
+        reader,
+        "select invoice_id, invoice_number, status, tenant_id, period_start, currency, "
+        "total_amount from {fct_invoices}{where} order by period_start desc, tenant_id, invoice_id",
+        period_start=check_period_start(period_start),
+        tenant_id=tenant_id,
     )
-    try:
-        rows, info = reader.query(
-            "select invoice_id, invoice_number, status, tenant_id, period_start, currency, "
-            f"total_amount from {{fct_invoices}}{where} "
-            "order by period_start desc, tenant_id, invoice_id",
-            params,
-        )
-    except NoSnapshot:
+    if served is None:
         return InvoiceStatusPublic(
             labels=[], series=[], period_start=period_start, by_status=[], invoices=[]
         )
+    rows, info = served
     voided = invoice_logic.voided_ids(session)
     for r in rows:
         if r["status"] == "finalized" and r["invoice_id"] in voided:
@@ -151,17 +145,17 @@ def overview(reader: ReaderDep, session: SessionDep, clock: ClockDep, period: Pe
     """The tiles: revenue, billed amount, tenants and invoices of a period (default: the
     current one)."""
     start = check_period_start(period, "period") or period_of(clock())[0]
-    try:
-        revenue_rows, info = reader.query(
-            "select currency, sum(revenue_amount) as revenue_amount, "
-            "sum(billed_amount) as billed_amount, count(distinct tenant_id) as tenants, "
-            "sum(invoice_count) as invoices, sum(draft_invoice_count) as drafts "
-            "from {fct_tenant_revenue} where period_start = :start group by currency "
-            "order by currency",
-            {"start": start},
-        )
-    except NoSnapshot:
+    served = read_mart(
+        reader,
+        "select currency, sum(revenue_amount) as revenue_amount, "
+        "sum(billed_amount) as billed_amount, count(distinct tenant_id) as tenants, "
+        "sum(invoice_count) as invoices, sum(draft_invoice_count) as drafts "
+        "from {fct_tenant_revenue}{where} group by currency order by currency",
+        period_start=start,
+    )
+    if served is None:
         return OverviewPublic(period_start=start, tiles=[])
+    revenue_rows, info = served
     tiles = []
     for r in revenue_rows:
         cur = r["currency"]
@@ -208,20 +202,18 @@ def tenant_margin(
 ):
     """Revenue vs allocated cloud cost per tenant for a billing period (default: the latest),
     gross margin and margin percentage (of revenue)."""
-    where, params = where_clause(
-        ("period_start", "=", "period_start", check_period_start(period_start, "period_start")),
-        ("tenant_id", "=", "tenant_id", tenant_id),
-        ("currency", "=", "currency", currency),
+    served = read_mart(
+        reader,
+        "select tenant_id, period_start, currency, revenue_amount, allocated_cost_amount, "
+        "gross_margin_amount from {fct_tenant_margin}{where} "
+        "order by period_start, tenant_id, currency",
+        period_start=check_period_start(period_start),
+        tenant_id=tenant_id,
+        currency=currency,
     )
-    try:
-        rows, info = reader.query(
-            "select tenant_id, period_start, currency, revenue_amount, allocated_cost_amount, "
-            f"gross_margin_amount from {{fct_tenant_margin}}{where} "
-            "order by period_start, tenant_id, currency",
-            params,
-        )
-    except NoSnapshot:
+    if served is None:
         return MarginPublic(labels=[], series=[], period_start=period_start, rows=[])
+    rows, info = served
     chosen = latest(rows, "period_start", period_start)
     rows = [r for r in rows if r["period_start"] == chosen]
 
@@ -262,20 +254,18 @@ def unit_costs(
 ):
     """Unit economics: for each cost pool split by a meter's usage, allocated cost ÷ the
     meter's quantity in the period = cost per unit (6 decimals, half-up)."""
-    where, params = where_clause(
-        ("period_start", "=", "period_start", check_period_start(period_start, "period_start")),
-        ("meter_key", "=", "meter", meter),
-        ("currency", "=", "currency", currency),
+    served = read_mart(
+        reader,
+        "select period_start, currency, meter_key, unit, rule_name, allocated_cost_amount, "
+        "quantity, tenant_count from {fct_meter_unit_costs}{where} "
+        "order by period_start, meter_key, currency, rule_name",
+        period_start=check_period_start(period_start),
+        meter_key=meter,
+        currency=currency,
     )
-    try:
-        rows, info = reader.query(
-            "select period_start, currency, meter_key, unit, rule_name, allocated_cost_amount, "
-            f"quantity, tenant_count from {{fct_meter_unit_costs}}{where} "
-            "order by period_start, meter_key, currency, rule_name",
-            params,
-        )
-    except NoSnapshot:
+    if served is None:
         return UnitCostsPublic(labels=[], series=[], period_start=period_start, rows=[])
+    rows, info = served
     chosen = latest(rows, "period_start", period_start)
     out = []
     for r in rows:

@@ -42,12 +42,8 @@ def latest(rows: list[dict], column: str, chosen: date | None) -> date | None:
     return chosen or (max(r[column] for r in rows) if rows else None)
 
 
-def cost_filters(provider: str | None, service: str | None, currency: str | None):
-    return (
-        ("provider_name", "=", "provider", provider),
-        ("service_name", "=", "service", service),
-        ("currency", "=", "currency", currency),
-    )
+def cost_filters(provider: str | None, service: str | None, currency: str | None) -> dict:
+    return {"provider_name": provider, "service_name": service, "currency": currency}
 
 
 def check_days(start: date | None, end: date | None) -> None:
