@@ -57,10 +57,7 @@ def create_milestone(body: MilestoneCreate, session: SessionDep, _admin: AdminDe
 
 @router.delete("/milestones/{milestone_id}", response_model=MilestonePublic)
 def delete_milestone(milestone_id: RowId, session: SessionDep, _admin: AdminDep):
-    row = logic.get_milestone(session, milestone_id)
-    public = _milestone_public(row)
-    logic.delete_milestone(session, row)
-    return public
+    return _milestone_public(logic.delete_milestone(session, milestone_id))
 
 
 def _alert_public(alert: BillingAlert, delivery: NotificationDelivery | None) -> AlertPublic:

@@ -16,6 +16,7 @@ from fastapi import APIRouter, Response, UploadFile
 from adapters.warehouse.serving import MissingTable, NoSnapshot, ServingReader
 from api.deps import AdminDep, ReaderDep, SettingsDep
 from api.schemas.costs import CostFilePublic, CostFilesPublic
+from api.serving import row_of
 from ingestion.costs import uploads
 
 router = APIRouter(prefix="/cost-ingestion", tags=["cloud costs"])
@@ -38,21 +39,16 @@ def _reported(
     except (NoSnapshot, MissingTable):
         rows = []
     reported = {
-        row["file_id"]: CostFilePublic(
-            file_id=row["file_id"],
-            file_name=row["file_name"],
-            status=row["status"],
-            format=row["source_format"],
-            provider=row["provider_name"],
-            row_count=row["row_count"],
-            error=row["error_message"],
-            billing_period_start=row["billing_period_start"],
-            billing_period_end=row["billing_period_end"],
-            currencies=row["billing_currencies"],
-            billed_cost=row["billed_cost_total"],
-            effective_cost=row["effective_cost_total"],
-            landed_at=row["landed_at"],
-            superseded_by=row["superseded_by_file_id"],
+        row["file_id"]: row_of(
+            CostFilePublic,
+            row,
+            format="source_format",
+            provider="provider_name",
+            error="error_message",
+            currencies="billing_currencies",
+            billed_cost="billed_cost_total",
+            effective_cost="effective_cost_total",
+            superseded_by="superseded_by_file_id",
         )
         for row in rows
     }

@@ -79,11 +79,9 @@ def update_quota(
 
 @router.delete("/quotas/{quota_id}", response_model=QuotaPublic)
 def delete_quota(quota_id: RowId, request: Request, session: SessionDep, _admin: AdminDep):
-    row = logic.get_quota(session, quota_id)
-    public = _public(row)
-    logic.delete(session, row)
+    row = logic.delete_quota(session, quota_id)
     request.app.state.quota_cache.refresh()
-    return public
+    return _public(row)
 
 
 def _presented_key(request: Request) -> str | None:
@@ -189,7 +187,4 @@ def put_budget(
 
 @router.delete("/budgets/{tenant_id}", response_model=BudgetPublic)
 def delete_budget(tenant_id: str, session: SessionDep, _admin: AdminDep):
-    row = logic.get_budget(session, tenant_id)
-    public = _budget_public(row)
-    logic.delete(session, row)
-    return public
+    return _budget_public(logic.delete_budget(session, tenant_id))

@@ -32,6 +32,7 @@ from api.schemas.usage import (
     UsagePublic,
     UsagesPublic,
 )
+from api.serving import row_of
 from billing.control_plane.commands import MAX_DB_INTEGER
 from billing.rules.events import RejectCode, Rejection, UsageEvent, utc_now
 from billing.rules.periods import next_period
@@ -131,20 +132,18 @@ def read_usage(
     except NoSnapshot:
         return UsagesPublic(data=[], count=0, limit=limit, offset=offset, as_of=None)
     data = [
-        UsagePublic(
-            tenant_id=r["tenant_id"],
-            meter=r["meter_key"],
-            granularity=granularity,
-            start=r["start_date"],
-            end=(r["start_date"] + timedelta(days=1))
-            if granularity == "day"
-            else next_period(r["start_date"]),
-            group_key=r.get("group_key"),
-            aggregation=r["aggregation"],
-            quantity=r["quantity"],
-            unit=r["unit"],
-            event_count=r["event_count"],
-            late_event_count=r["late_event_count"],
+        row_of(
+            UsagePublic,
+            {
+                **r,
+                "granularity": granularity,
+                "end": (r["start_date"] + timedelta(days=1))
+                if granularity == "day"
+                else next_period(r["start_date"]),
+                "group_key": r.get("group_key"),
+            },
+            meter="meter_key",
+            start="start_date",
         )
         for r in rows
     ]

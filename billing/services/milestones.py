@@ -54,9 +54,12 @@ def get_milestone(session: Session, milestone_id: int) -> UsageMilestone:
     return row
 
 
-def delete_milestone(session: Session, row: UsageMilestone) -> None:
+def delete_milestone(session: Session, milestone_id: int) -> UsageMilestone:
+    """Delete a milestone; the row keeps the values it had (to answer with)."""
+    row = get_milestone(session, milestone_id)
     session.delete(row)
     session.commit()
+    return row
 
 
 def alert_page(

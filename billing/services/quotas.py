@@ -98,9 +98,12 @@ def update_quota(
     return row
 
 
-def delete(session: Session, row: ResourceQuota | TenantBudget) -> None:
+def delete_quota(session: Session, quota_id: int) -> ResourceQuota:
+    """Delete a quota; the row keeps the values it had (to answer with)."""
+    row = get_quota(session, quota_id)
     session.delete(row)
     session.commit()
+    return row
 
 
 @dataclass(frozen=True)
@@ -174,8 +177,11 @@ def put_budget(session: Session, tenant_id: str, body: BudgetIn, now: datetime) 
     return row
 
 
-def get_budget(session: Session, tenant_id: str) -> TenantBudget:
+def delete_budget(session: Session, tenant_id: str) -> TenantBudget:
+    """Delete a tenant's budget; the row keeps the values it had (to answer with)."""
     row = session.get(TenantBudget, tenant_id)
     if row is None:
         raise NotFound(f"tenant {tenant_id!r} has no budget")
+    session.delete(row)
+    session.commit()
     return row

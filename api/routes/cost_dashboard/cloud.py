@@ -16,8 +16,8 @@ from api.routes.cost_dashboard.shared import (
     check_days,
     cost_filters,
     latest,
+    money_chart,
     router,
-    series_of,
 )
 from api.schemas.cost_dashboard import (
     AnomaliesPublic,
@@ -80,15 +80,10 @@ def cost_daily(
     if served is None:
         return ChartPublic(labels=[], series=[])
     rows, info = served
-    labels = sorted({r["charge_date"].isoformat() for r in rows})
-    values: dict[tuple[str, str], dict[str, str]] = defaultdict(dict)
-    for r in rows:
-        values[(r["name"], r["currency"])][r["charge_date"].isoformat()] = money_text(
-            r["cost"], r["currency"]
-        )
+    labels, series = money_chart(rows, "charge_date", "name", "cost")
     return ChartPublic(
         labels=labels,
-        series=series_of(values, labels),
+        series=series,
         as_of=info.published_at,
     )
 

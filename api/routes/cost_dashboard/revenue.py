@@ -13,8 +13,8 @@ from api.deps import ClockDep, ReaderDep, SessionDep
 from api.routes.cost_dashboard.shared import (
     PeriodQuery,
     latest,
+    money_chart,
     router,
-    series_of,
 )
 from api.schemas.cost_dashboard import (
     InvoiceRow,
@@ -60,15 +60,10 @@ def revenue(
     if served is None:
         return RevenuePublic(labels=[], series=[], rows=[])
     rows, info = served
-    labels = sorted({r["period_start"].isoformat() for r in rows})
-    values: dict[tuple[str, str], dict[str, str]] = defaultdict(dict)
-    for r in rows:
-        values[(r["tenant_id"], r["currency"])][r["period_start"].isoformat()] = money_text(
-            r["revenue_amount"], r["currency"]
-        )
+    labels, series = money_chart(rows, "period_start", "tenant_id", "revenue_amount")
     return RevenuePublic(
         labels=labels,
-        series=series_of(values, labels),
+        series=series,
         rows=[
             row_of(RevenueRow, r, "revenue", "tax", "credits", "billed", credits="credit_amount")
             for r in rows

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from datetime import date
 from typing import Annotated
 
@@ -10,6 +11,7 @@ from fastapi import APIRouter, Depends, Query
 from api.deps import require_admin
 from api.schemas.cost_dashboard import Series
 from billing.errors import Invalid
+from billing.rules.pricing import money_text
 from billing.timeutil import IsoDate
 
 router = APIRouter(
@@ -27,6 +29,18 @@ CostCenterQuery = Annotated[
         "shares of shared pools (not its descendants')."
     ),
 ]
+
+
+def money_chart(rows: list[dict], label: str, name: str, amount: str):
+    """(labels, series) of money over days or periods: the ``label`` column's dates, one series
+    per ``name`` and currency with the ``amount`` of each label, rounded in its currency."""
+    labels = sorted({r[label].isoformat() for r in rows})
+    values: dict[tuple[str, str], dict[str, str]] = defaultdict(dict)
+    for r in rows:
+        values[(r[name], r["currency"])][r[label].isoformat()] = money_text(
+            r[amount], r["currency"]
+        )
+    return labels, series_of(values, labels)
 
 
 def series_of(values: dict[tuple[str, str], dict[str, str]], labels: list[str]) -> list[Series]:
