@@ -1,8 +1,5 @@
-"""Cost centers (hierarchy, owner, monthly budget) and the cost center of each tenant.
-
-Control-plane records written by the admin; the pipeline snapshots them before allocating
-cloud cost. `unallocated` is reserved: it is the explicit center of cost no rule claims.
-"""
+"""Cost centers and the cost center of each tenant, over HTTP (admin key). What they are and
+the rules they follow: ``billing.services.cost_centers``."""
 
 from __future__ import annotations
 

@@ -21,6 +21,17 @@ from ingestion.costs import uploads
 
 router = APIRouter(prefix="/cost-ingestion", tags=["cloud costs"])
 
+# CostFilePublic fields named otherwise in fct_cost_files.
+REPORTED_COLUMNS = {
+    "format": "source_format",
+    "provider": "provider_name",
+    "error": "error_message",
+    "currencies": "billing_currencies",
+    "billed_cost": "billed_cost_total",
+    "effective_cost": "effective_cost_total",
+    "superseded_by": "superseded_by_file_id",
+}
+
 
 def _reported(
     reader: ServingReader, file_id: str | None = None
@@ -42,13 +53,7 @@ def _reported(
         row["file_id"]: row_of(
             CostFilePublic,
             row,
-            format="source_format",
-            provider="provider_name",
-            error="error_message",
-            currencies="billing_currencies",
-            billed_cost="billed_cost_total",
-            effective_cost="effective_cost_total",
-            superseded_by="superseded_by_file_id",
+            **REPORTED_COLUMNS,
         )
         for row in rows
     }

@@ -97,12 +97,7 @@ def read_usage(
         raise HTTPException(422, "group_by is only available with granularity=period")
     if granularity == "day":
         table, order = "fct_usage_daily", "usage_date, tenant_id, meter_key"
-        filters = [
-            ("tenant_id", "=", tenant),
-            ("meter_key", "=", meter),
-            ("usage_date", ">=", start),
-            ("usage_date", "<", end),
-        ]
+        day_column, first_day = "usage_date", start
         columns = (
             "tenant_id, meter_key, usage_date as start_date, aggregation, quantity, unit, "
             "event_count, late_event_count"
@@ -111,13 +106,7 @@ def read_usage(
         table = "fct_usage_period_by_group" if group_by else "fct_usage_period"
         order = "period_start, tenant_id, meter_key" + (", group_key" if group_by else "")
         # Periods overlapping [start, end).
-        first_period = date(start.year, start.month, 1) if start else None
-        filters = [
-            ("tenant_id", "=", tenant),
-            ("meter_key", "=", meter),
-            ("period_start", ">=", first_period),
-            ("period_start", "<", end),
-        ]
+        day_column, first_day = "period_start", date(start.year, start.month, 1) if start else None
         columns = (
             "tenant_id, meter_key, period_start as start_date, aggregation, quantity, "
             "event_count, "
@@ -127,6 +116,12 @@ def read_usage(
                 else "unit, late_event_count"
             )
         )
+    filters = [
+        ("tenant_id", "=", tenant),
+        ("meter_key", "=", meter),
+        (day_column, ">=", first_day),
+        (day_column, "<", end),
+    ]
     try:
         count, rows, info = _page(reader, table, columns, filters, order, limit, offset)
     except NoSnapshot:
