@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
-from sqlalchemy import select
 
 from api.deps import AdminDep, CallerDep, SessionDep
 from api.schemas.plans import PlanPublic, PlansPublic, plan_public
 from billing.control_plane.commands import PlanCreate, PlanDefinition, RowId
-from billing.control_plane.models import Plan
-from billing.errors import NotFound
 from billing.services import plans as logic
 
 router = APIRouter(prefix="/plans", tags=["plans"])
@@ -18,10 +15,7 @@ router = APIRouter(prefix="/plans", tags=["plans"])
 @router.get("", response_model=PlansPublic)
 def list_plans(session: SessionDep, _caller: CallerDep, include_history: bool = False):
     """Current plan versions (all versions with `include_history=true`)."""
-    query = select(Plan).order_by(Plan.code, Plan.version)
-    if not include_history:
-        query = query.where(Plan.superseded_at.is_(None), Plan.archived_at.is_(None))
-    rows = session.scalars(query).all()
+    rows = logic.list_plans(session, include_history)
     return PlansPublic(data=[plan_public(p) for p in rows], count=len(rows))
 
 
@@ -39,10 +33,7 @@ def get_plan(code: str, session: SessionDep, _caller: CallerDep):
 
 @router.get("/{code}/versions/{version}", response_model=PlanPublic)
 def get_plan_version(code: str, version: RowId, session: SessionDep, _caller: CallerDep):
-    plan = session.scalars(select(Plan).where(Plan.code == code, Plan.version == version)).first()
-    if plan is None:
-        raise NotFound(f"plan {code!r} has no version {version}")
-    return plan_public(plan)
+    return plan_public(logic.plan_version(session, code, version))
 
 
 @router.put("/{code}", response_model=PlanPublic)

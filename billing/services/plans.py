@@ -188,3 +188,18 @@ def archive_plan(session: Session, code: str) -> Plan:
     plan = current_plan(session, code)
     plan.archived_at = utc_now()
     return plan
+
+
+def list_plans(session: Session, include_history: bool = False) -> list[Plan]:
+    """Current plan versions (every version with ``include_history``), by code and version."""
+    query = select(Plan).order_by(Plan.code, Plan.version)
+    if not include_history:
+        query = query.where(Plan.superseded_at.is_(None), Plan.archived_at.is_(None))
+    return list(session.scalars(query).all())
+
+
+def plan_version(session: Session, code: str, version: int) -> Plan:
+    plan = session.scalars(select(Plan).where(Plan.code == code, Plan.version == version)).first()
+    if plan is None:
+        raise NotFound(f"plan {code!r} has no version {version}")
+    return plan
