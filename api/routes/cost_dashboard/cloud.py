@@ -7,7 +7,7 @@ from collections import defaultdict
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from fastapi import Query
+from fastapi import APIRouter, Query
 
 from api.deps import ReaderDep, SessionDep
 from api.routes.cost_dashboard.shared import (
@@ -17,7 +17,6 @@ from api.routes.cost_dashboard.shared import (
     cost_filters,
     latest,
     money_chart,
-    router,
 )
 from api.schemas.cost_dashboard import (
     AnomaliesPublic,
@@ -36,6 +35,8 @@ from billing.rules.periods import check_period_start
 from billing.rules.pricing import money_text
 from billing.services.cost_centers import check_center_filter
 from billing.timeutil import IsoDate
+
+router = APIRouter()
 
 
 @router.get("/costs/daily", response_model=ChartPublic)

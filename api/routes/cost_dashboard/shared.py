@@ -1,4 +1,4 @@
-"""The cost dashboard's router and what its views share: the period query, series, filters."""
+"""What the cost dashboard's views share: the period and cost center queries, series, filters."""
 
 from __future__ import annotations
 
@@ -6,17 +6,12 @@ from collections import defaultdict
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import Query
 
-from api.deps import require_admin
 from api.schemas.cost_dashboard import Series
 from billing.errors import Invalid
 from billing.rules.pricing import money_text
 from billing.timeutil import IsoDate
-
-router = APIRouter(
-    prefix="/cost-dashboard", tags=["cost dashboard"], dependencies=[Depends(require_admin)]
-)
 
 PeriodQuery = Annotated[
     IsoDate | None, Query(description="A billing period's first day (UTC calendar month).")
