@@ -18,18 +18,7 @@ from api.routes.cost_dashboard.shared import (
     latest,
     money_chart,
 )
-from api.schemas.cost_dashboard import (
-    AnomaliesPublic,
-    AnomalyRow,
-    ChartPublic,
-    CostCenterRow,
-    CostCentersPublic,
-    CostRow,
-    ForecastPublic,
-    ForecastRow,
-    MonthlyPublic,
-    Series,
-)
+from api.schemas import cost_dashboard as schemas
 from api.serving import read_mart, row_of
 from billing.rules.periods import check_period_start
 from billing.rules.pricing import money_text
@@ -39,7 +28,7 @@ from billing.timeutil import IsoDate
 router = APIRouter()
 
 
-@router.get("/costs/daily", response_model=ChartPublic)
+@router.get("/costs/daily", response_model=schemas.ChartPublic)
 def cost_daily(
     reader: ReaderDep,
     session: SessionDep,
@@ -79,17 +68,17 @@ def cost_daily(
         cost_center_code=check_center_filter(session, cost_center),
     )
     if served is None:
-        return ChartPublic(labels=[], series=[])
+        return schemas.ChartPublic(labels=[], series=[])
     rows, info = served
     labels, series = money_chart(rows, "charge_date", "name", "cost")
-    return ChartPublic(
+    return schemas.ChartPublic(
         labels=labels,
         series=series,
         as_of=info.published_at,
     )
 
 
-@router.get("/costs/monthly", response_model=MonthlyPublic)
+@router.get("/costs/monthly", response_model=schemas.MonthlyPublic)
 def cost_monthly(
     reader: ReaderDep,
     month: Annotated[
@@ -111,7 +100,7 @@ def cost_monthly(
         **cost_filters(provider, service, currency),
     )
     if served is None:
-        return MonthlyPublic(labels=[], series=[], month_start=month, rows=[], movers=[])
+        return schemas.MonthlyPublic(labels=[], series=[], month_start=month, rows=[], movers=[])
     rows, info = served
     labels = sorted({r["month_start"].isoformat() for r in rows})
     totals: dict[tuple[str, str], dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
@@ -121,9 +110,9 @@ def cost_monthly(
     chosen = latest(rows, "month_start", month)
     of_month = [r for r in rows if r["month_start"] == chosen]
 
-    def cost_row(r) -> CostRow:
+    def cost_row(r) -> schemas.CostRow:
         return row_of(
-            CostRow,
+            schemas.CostRow,
             r,
             *("cost", "previous_cost", "change"),
             cost="effective_cost_amount",
@@ -136,10 +125,10 @@ def cost_monthly(
         of_month,
         key=lambda r: (-abs(Decimal(r["change_amount"])), r["provider_name"], r["service_name"]),
     )[:top]
-    return MonthlyPublic(
+    return schemas.MonthlyPublic(
         labels=labels,
         series=[
-            Series(
+            schemas.Series(
                 name=name,
                 currency=cur,
                 data=[money_text(by_month[m], cur) if m in by_month else None for m in labels],
@@ -153,16 +142,16 @@ def cost_monthly(
     )
 
 
-def _forecast_row(r: dict, provider: str, service: str) -> ForecastRow:
+def _forecast_row(r: dict, provider: str, service: str) -> schemas.ForecastRow:
     return row_of(
-        ForecastRow,
+        schemas.ForecastRow,
         {**r, "provider": provider, "service": service},
         *("month_to_date", "run_rate", "forecast"),
         as_of="as_of_date",
     )
 
 
-@router.get("/costs/forecast", response_model=ForecastPublic)
+@router.get("/costs/forecast", response_model=schemas.ForecastPublic)
 def cost_forecast(
     reader: ReaderDep,
     provider: str | None = None,
@@ -179,7 +168,7 @@ def cost_forecast(
         **cost_filters(provider, service, currency),
     )
     if served is None:
-        return ForecastPublic(totals=[], rows=[])
+        return schemas.ForecastPublic(totals=[], rows=[])
     rows, info = served
     sums: dict[str, dict] = {}
     for r in rows:
@@ -194,14 +183,14 @@ def cost_forecast(
         )
         for name in ("month_to_date_amount", "run_rate_amount", "forecast_amount"):
             total[name] += Decimal(r[name])
-    return ForecastPublic(
+    return schemas.ForecastPublic(
         totals=[_forecast_row(t, provider or "all", service or "all") for t in sums.values()],
         rows=[_forecast_row(r, r["provider_name"], r["service_name"]) for r in rows],
         as_of=info.published_at,
     )
 
 
-@router.get("/costs/anomalies", response_model=AnomaliesPublic)
+@router.get("/costs/anomalies", response_model=schemas.AnomaliesPublic)
 def cost_anomalies(
     reader: ReaderDep,
     session: SessionDep,
@@ -233,7 +222,7 @@ def cost_anomalies(
         cost_center_code=center,
     )
     if served is None:
-        return AnomaliesPublic(labels=[], series=[], anomalies=[])
+        return schemas.AnomaliesPublic(labels=[], series=[], anomalies=[])
     rows, info = served
     labels = sorted({r["day"].isoformat() for r in rows})
     total: dict[str, Decimal] = defaultdict(Decimal)
@@ -248,11 +237,13 @@ def cost_anomalies(
             day = r["day"].isoformat()
             flagged[day] = flagged.get(day, Decimal(0)) + Decimal(r["amount"])
     cur = currencies[0] if currencies else "USD"
-    return AnomaliesPublic(
+    return schemas.AnomaliesPublic(
         labels=labels,
         series=[
-            Series(name="cost", currency=cur, data=[money_text(total[d], cur) for d in labels]),
-            Series(
+            schemas.Series(
+                name="cost", currency=cur, data=[money_text(total[d], cur) for d in labels]
+            ),
+            schemas.Series(
                 name="anomalous services",
                 currency=cur,
                 data=[money_text(flagged[d], cur) if d in flagged else None for d in labels],
@@ -262,7 +253,7 @@ def cost_anomalies(
         else [],
         anomalies=[
             row_of(
-                AnomalyRow,
+                schemas.AnomalyRow,
                 r,
                 *("cost", "baseline", "mad", "deviation"),
                 cost="amount",
@@ -277,7 +268,7 @@ def cost_anomalies(
     )
 
 
-@router.get("/costs/cost-centers", response_model=CostCentersPublic)
+@router.get("/costs/cost-centers", response_model=schemas.CostCentersPublic)
 def cost_by_center(
     reader: ReaderDep,
     period_start: PeriodQuery = None,
@@ -297,27 +288,27 @@ def cost_by_center(
         currency=currency,
     )
     if served is None:
-        return CostCentersPublic(labels=[], series=[], period_start=period_start, rows=[])
+        return schemas.CostCentersPublic(labels=[], series=[], period_start=period_start, rows=[])
     rows, info = served
     chosen = latest(rows, "billing_period_start", period_start)
     rows = [r for r in rows if r["billing_period_start"] == chosen]
     labels = [
         r["cost_center_code"] + (f" ({r['currency']})" if currency is None else "") for r in rows
     ]
-    return CostCentersPublic(
+    return schemas.CostCentersPublic(
         labels=labels,
         series=[
-            Series(
+            schemas.Series(
                 name="direct", data=[money_text(r["direct_amount"], r["currency"]) for r in rows]
             ),
-            Series(
+            schemas.Series(
                 name="shared", data=[money_text(r["shared_amount"], r["currency"]) for r in rows]
             ),
         ],
         period_start=chosen,
         rows=[
             row_of(
-                CostCenterRow,
+                schemas.CostCenterRow,
                 r,
                 *("direct", "shared", "total", "rolled_up_total"),
                 cost_center="cost_center_code",

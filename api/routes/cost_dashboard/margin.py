@@ -8,17 +8,8 @@ from decimal import Decimal
 from fastapi import APIRouter
 
 from api.deps import ReaderDep
-from api.routes.cost_dashboard.shared import (
-    PeriodQuery,
-    latest,
-)
-from api.schemas.cost_dashboard import (
-    MarginPublic,
-    MarginRow,
-    Series,
-    UnitCostRow,
-    UnitCostsPublic,
-)
+from api.routes.cost_dashboard.shared import PeriodQuery, latest
+from api.schemas.cost_dashboard import MarginPublic, MarginRow, Series, UnitCostRow, UnitCostsPublic
 from api.serving import plain_number, read_mart, row_of
 from billing.rules.periods import check_period_start
 from billing.rules.pricing import money_text
