@@ -6,10 +6,10 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 
 from adapters.warehouse.serving import MissingTable, NoSnapshot
-from api.deps import AdminDep, ReaderDep
+from api.deps import ReaderDep, require_admin
 from api.schemas.costs import (
     CostCenterCostPublic,
     CostCenterCostsPublic,
@@ -21,7 +21,7 @@ from billing.rules.periods import check_period_start
 from billing.rules.pricing import money_text
 from billing.timeutil import IsoDate
 
-router = APIRouter(prefix="/costs", tags=["cloud costs"])
+router = APIRouter(prefix="/costs", tags=["cloud costs"], dependencies=[Depends(require_admin)])
 
 CENTER_MONEY = (
     "direct",
@@ -60,7 +60,6 @@ def _filters(period_start: date | None, currency: str | None) -> tuple:
 @router.get("/cost-centers", response_model=CostCenterCostsPublic)
 def cost_center_costs(
     reader: ReaderDep,
-    _admin: AdminDep,
     period_start: PeriodQuery = None,
     currency: str | None = None,
     cost_center: Annotated[str | None, Query(description="One center (rolled up).")] = None,
@@ -97,7 +96,6 @@ def cost_center_costs(
 @router.get("/coverage", response_model=CostCoveragesPublic)
 def allocation_coverage(
     reader: ReaderDep,
-    _admin: AdminDep,
     period_start: PeriodQuery = None,
     currency: str | None = None,
 ):
