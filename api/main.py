@@ -39,10 +39,10 @@ from api.routes import (
     tenants,
     usage,
 )
+from api.schemas.common import ERROR_RESPONSES
 from billing.control_plane.db import migrate
 from billing.errors import ApiError, error_body, status_code_name, validation_body
 from billing.rules.events import utc_now
-from billing.schemas import ERROR_RESPONSES
 from billing.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)

@@ -37,6 +37,13 @@ class Conflict(ApiError):
     code = "conflict"
 
 
+class Unavailable(ApiError):
+    """A dependency (the broker, a database) cannot be reached: nothing was done."""
+
+    status = 503
+    code = "unavailable"
+
+
 class Invalid(ApiError):
     """422: the request is well-formed but a field's value is not acceptable."""
 

@@ -8,8 +8,8 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from billing.control_plane.commands import CouponCreate, PlanCreate, SubscriptionCreate
 from billing.control_plane.models import Coupon, Plan, Subscription
-from billing.schemas import CouponCreate, PlanCreate, SubscriptionCreate
 from billing.services.plans import create_plan
 from billing.services.subscriptions import create_subscription
 
@@ -196,8 +196,8 @@ def demo_focus_file(period_start: datetime) -> str:
 def seed_demo_costs(session: Session, tenants: list[str]) -> bool:
     """Create the demo cost centers, allocation rules and tenant cost centers once (through
     the services' validation). Returns whether anything was created."""
+    from billing.control_plane.commands import AllocationRuleIn, CostCenterCreate
     from billing.control_plane.models import CostCenter, TenantCostCenter
-    from billing.schemas import AllocationRuleIn, CostCenterCreate
     from billing.services.allocation_rules import create_rule
     from billing.services.cost_centers import create_center
 

@@ -14,16 +14,14 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 
 from api.deps import AdminDep, SessionDep
-from billing.control_plane.models import CostAllocationRule
-from billing.schemas import (
-    AllocationRuleIn,
+from api.schemas.allocation_rules import (
     AllocationRulePublic,
     AllocationRulesPublic,
-    RowId,
-    RuleMatch,
     RuleSplitPublic,
     SplitTargetPublic,
 )
+from billing.control_plane.commands import AllocationRuleIn, RowId, RuleMatch
+from billing.control_plane.models import CostAllocationRule
 from billing.services import allocation_rules as rules
 from billing.services.allocation_rules import MATCH_FIELDS
 

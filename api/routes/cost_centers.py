@@ -1,23 +1,18 @@
-"""Cost centers (hierarchy, owner, monthly budget) and the cost center of each tenant.
-
-Control-plane records written by the admin; the pipeline snapshots them before allocating
-cloud cost. `unallocated` is reserved: it is the explicit center of cost no rule claims.
-"""
+"""Cost centers and the cost center of each tenant, over HTTP (admin key). What they are and
+the rules they follow: ``billing.services.cost_centers``."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
 from api.deps import AdminDep, SessionDep
-from billing.schemas import (
-    CostCenterCreate,
+from api.schemas.cost_centers import (
     CostCenterPublic,
     CostCentersPublic,
-    CostCenterUpdate,
-    TenantCostCenterIn,
     TenantCostCenterPublic,
     TenantCostCentersPublic,
 )
+from billing.control_plane.commands import CostCenterCreate, CostCenterUpdate, TenantCostCenterIn
 from billing.services import cost_centers as centers
 
 router = APIRouter(prefix="/cost-centers", tags=["cloud costs"])

@@ -3,25 +3,13 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
-from pydantic import BaseModel, Field
 from sqlalchemy import text
 
 from adapters.warehouse.serving import NoSnapshot
 from api.deps import CallerDep, ReaderDep, SessionDep, SettingsDep
-from billing.timeutil import UtcDateTime
+from api.schemas.health import StatusPublic
 
 router = APIRouter(tags=["status"])
-
-
-class StatusPublic(BaseModel):
-    status: str
-    control_plane: str
-    snapshot: str | None
-    published_at: UtcDateTime | None
-    tables: list[str]
-    payment_collection: str = Field(
-        description="`on` (Stripe key set) or why Stripe collection is off"
-    )
 
 
 @router.get("/status", response_model=StatusPublic)

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
-from sqlalchemy import select
 
 from api.deps import AdminDep, CallerDep, SessionDep
-from billing.control_plane.models import Plan
-from billing.errors import NotFound
-from billing.schemas import PlanCreate, PlanDefinition, PlanPublic, PlansPublic, RowId
+from api.schemas.plans import PlanPublic, PlansPublic, plan_public
+from billing.control_plane.commands import PlanCreate, PlanDefinition, RowId
 from billing.services import plans as logic
 
 router = APIRouter(prefix="/plans", tags=["plans"])
@@ -17,31 +15,25 @@ router = APIRouter(prefix="/plans", tags=["plans"])
 @router.get("", response_model=PlansPublic)
 def list_plans(session: SessionDep, _caller: CallerDep, include_history: bool = False):
     """Current plan versions (all versions with `include_history=true`)."""
-    query = select(Plan).order_by(Plan.code, Plan.version)
-    if not include_history:
-        query = query.where(Plan.superseded_at.is_(None), Plan.archived_at.is_(None))
-    rows = session.scalars(query).all()
-    return PlansPublic(data=[logic.plan_public(p) for p in rows], count=len(rows))
+    rows = logic.list_plans(session, include_history)
+    return PlansPublic(data=[plan_public(p) for p in rows], count=len(rows))
 
 
 @router.post("", response_model=PlanPublic, status_code=201)
 def create_plan(body: PlanCreate, session: SessionDep, _admin: AdminDep):
     plan = logic.create_plan(session, body)
     session.commit()
-    return logic.plan_public(plan)
+    return plan_public(plan)
 
 
 @router.get("/{code}", response_model=PlanPublic)
 def get_plan(code: str, session: SessionDep, _caller: CallerDep):
-    return logic.plan_public(logic.current_plan(session, code))
+    return plan_public(logic.current_plan(session, code))
 
 
 @router.get("/{code}/versions/{version}", response_model=PlanPublic)
 def get_plan_version(code: str, version: RowId, session: SessionDep, _caller: CallerDep):
-    plan = session.scalars(select(Plan).where(Plan.code == code, Plan.version == version)).first()
-    if plan is None:
-        raise NotFound(f"plan {code!r} has no version {version}")
-    return logic.plan_public(plan)
+    return plan_public(logic.plan_version(session, code, version))
 
 
 @router.put("/{code}", response_model=PlanPublic)
@@ -50,7 +42,7 @@ def replace_plan(code: str, body: PlanDefinition, session: SessionDep, _admin: A
     edit becomes version + 1 and new subscriptions get it; existing ones keep theirs."""
     plan = logic.replace_plan(session, code, body)
     session.commit()
-    return logic.plan_public(plan)
+    return plan_public(plan)
 
 
 @router.delete("/{code}", response_model=PlanPublic)
@@ -58,4 +50,4 @@ def archive_plan(code: str, session: SessionDep, _admin: AdminDep):
     """Archive a plan: no new subscriptions; existing ones keep it."""
     plan = logic.archive_plan(session, code)
     session.commit()
-    return logic.plan_public(plan)
+    return plan_public(plan)

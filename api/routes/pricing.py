@@ -8,11 +8,9 @@ from dataclasses import asdict
 from fastapi import APIRouter
 
 from api.deps import CallerDep, ClockDep, SessionDep
-from billing.errors import Invalid
-from billing.rules.pricing import PricingError, calculate
-from billing.schemas import CalculateIn, CalculatePublic, PriceLinePublic, QuoteIn, QuotePublic
-from billing.services.plans import check_currency, to_price
-from billing.services.quotes import quote
+from api.schemas.pricing import CalculatePublic, PriceLinePublic, QuotePublic
+from billing.control_plane.commands import CalculateIn, QuoteIn
+from billing.services import quotes
 
 router = APIRouter(prefix="/pricing", tags=["pricing"])
 
@@ -21,14 +19,7 @@ router = APIRouter(prefix="/pricing", tags=["pricing"])
 def calculate_price(body: CalculateIn, _caller: CallerDep):
     """Price a quantity: one line per tier or package step; the amount is rounded half-up to
     the currency's minor unit once, at the end."""
-    check_currency(body.currency)
-    price = to_price(body.price)
-    try:
-        result = calculate(price, body.quantity, body.currency)
-    except PricingError as exc:
-        raise Invalid(
-            exc.message, "quantity" if exc.field.startswith("quantity") else exc.field
-        ) from None
+    result = quotes.calculate_price(body.currency, body.quantity, body.price)
     return CalculatePublic(
         amount=str(result.amount),
         currency=result.currency,
@@ -40,4 +31,4 @@ def calculate_price(body: CalculateIn, _caller: CallerDep):
 def quote_plan(body: QuoteIn, session: SessionDep, _caller: CallerDep, clock: ClockDep):
     """Price a plan for a usage map (meter -> quantity) and an optional coupon, line by line,
     as one full billing period's invoice would."""
-    return quote(session, body, clock())
+    return QuotePublic.model_validate(asdict(quotes.quote(session, body, clock())))

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from decimal import Decimal
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, Request, Security
 from fastapi.concurrency import run_in_threadpool
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
 from api.deps import (
     OWN_TENANT_ONLY,
@@ -20,65 +19,30 @@ from api.deps import (
     _bearer,
     scoped_tenant,
 )
+from api.schemas.alerts import BudgetPublic, BudgetsPublic
+from api.schemas.common import from_attrs
+from api.schemas.quotas import QuotaCheck, QuotaPublic, QuotasPublic, QuotaStatus, QuotaStatusPublic
 from billing import security
-from billing.control_plane.models import Meter, RealtimeUsage, ResourceQuota, TenantBudget
-from billing.errors import Conflict, Invalid, NotFound
-from billing.rules.alerts import period_bounds, quota_decision, remaining
-from billing.rules.pricing import QUANTITY_PLACES
-from billing.schemas import (
-    BudgetIn,
-    BudgetPublic,
-    BudgetsPublic,
-    QuotaCheck,
-    QuotaCreate,
-    QuotaPublic,
-    QuotasPublic,
-    QuotaStatus,
-    QuotaStatusPublic,
-    QuotaUpdate,
-    RowId,
-)
-from billing.services.alerts import decimal_text
-from billing.services.plans import check_amount, check_currency
+from billing.control_plane.commands import BudgetIn, QuotaCreate, QuotaUpdate, RowId
+from billing.control_plane.models import ResourceQuota, TenantBudget
+from billing.errors import NotFound
+from billing.rules.alerts import period_bounds
+from billing.services import quotas as logic
 
 router = APIRouter(tags=["quotas"])
 
-MAX_QUANTITY = Decimal(10) ** 29
 
-
-def _check_quantity(value: Decimal, field: str) -> Decimal:
-    if not value.is_finite() or value < 0 or value >= MAX_QUANTITY:
-        raise Invalid("must be a non-negative decimal below 10^29", field)
-    if value.normalize().as_tuple().exponent < -QUANTITY_PLACES:
-        raise Invalid(f"has more than {QUANTITY_PLACES} decimal places", field)
-    return value
-
-
-def _thresholds(values: list[Decimal]) -> list[str]:
-    return sorted({decimal_text(v) for v in values}, key=Decimal)
+def _levels(row: ResourceQuota | TenantBudget) -> list[Decimal]:
+    return [Decimal(t) for t in row.alert_thresholds]
 
 
 def _public(row: ResourceQuota) -> QuotaPublic:
-    return QuotaPublic(
-        id=row.id,
-        tenant_id=row.tenant_id,
-        meter=row.meter_key,
-        period=row.period,
-        limit=row.limit,
-        enforcement=row.enforcement,
-        alert_thresholds=[Decimal(t) for t in row.alert_thresholds],
-        created_at=row.created_at,
-        updated_at=row.updated_at,
-    )
+    return from_attrs(QuotaPublic, row, meter=row.meter_key, alert_thresholds=_levels(row))
 
 
 @router.get("/quotas", response_model=QuotasPublic)
 def list_quotas(session: SessionDep, caller: CallerDep, tenant_id: str | None = None):
-    tenant = scoped_tenant(caller, tenant_id)
-    query = select(ResourceQuota).order_by(ResourceQuota.tenant_id, ResourceQuota.meter_key)
-    if tenant is not None:
-        query = query.where(ResourceQuota.tenant_id == tenant)
-    rows = session.scalars(query).all()
+    rows = logic.list_quotas(session, scoped_tenant(caller, tenant_id))
     return QuotasPublic(data=[_public(r) for r in rows], count=len(rows))
 
 
@@ -86,49 +50,14 @@ def list_quotas(session: SessionDep, caller: CallerDep, tenant_id: str | None = 
 def create_quota(
     body: QuotaCreate, request: Request, session: SessionDep, _admin: AdminDep, clock: ClockDep
 ):
-    if session.get(Meter, body.meter) is None:
-        raise Invalid(f"unknown meter {body.meter!r}", "meter")
-    _check_quantity(body.limit, "limit")
-    existing = session.scalars(
-        select(ResourceQuota)
-        .where(ResourceQuota.tenant_id == body.tenant_id)
-        .where(ResourceQuota.meter_key == body.meter)
-    ).first()
-    if existing is not None:
-        raise Conflict(
-            f"tenant {body.tenant_id!r} already has a quota on {body.meter!r} (id {existing.id})"
-        )
-    now = clock()
-    row = ResourceQuota(
-        tenant_id=body.tenant_id,
-        meter_key=body.meter,
-        period=body.period,
-        limit=body.limit,
-        enforcement=body.enforcement,
-        alert_thresholds=_thresholds(body.alert_thresholds),
-        created_at=now,
-        updated_at=now,
-    )
-    session.add(row)
-    try:
-        session.commit()
-    except IntegrityError:
-        session.rollback()
-        raise Conflict(f"tenant {body.tenant_id!r} already has a quota on {body.meter!r}") from None
+    row = logic.create_quota(session, body, clock())
     request.app.state.quota_cache.refresh()
     return _public(row)
 
 
-def _get(session, quota_id: int) -> ResourceQuota:
-    row = session.get(ResourceQuota, quota_id)
-    if row is None:
-        raise NotFound(f"quota {quota_id} not found")
-    return row
-
-
 @router.get("/quotas/{quota_id}", response_model=QuotaPublic)
 def get_quota(quota_id: RowId, session: SessionDep, caller: CallerDep):
-    row = _get(session, quota_id)
+    row = logic.get_quota(session, quota_id)
     if not caller.can_see(row.tenant_id):
         raise NotFound(f"quota {quota_id} not found")
     return _public(row)
@@ -143,27 +72,16 @@ def update_quota(
     _admin: AdminDep,
     clock: ClockDep,
 ):
-    row = _get(session, quota_id)
-    if body.limit is not None:
-        row.limit = _check_quantity(body.limit, "limit")
-    if body.enforcement is not None:
-        row.enforcement = body.enforcement
-    if body.alert_thresholds is not None:
-        row.alert_thresholds = _thresholds(body.alert_thresholds)
-    row.updated_at = clock()
-    session.commit()
+    row = logic.update_quota(session, quota_id, body, clock())
     request.app.state.quota_cache.refresh()
     return _public(row)
 
 
 @router.delete("/quotas/{quota_id}", response_model=QuotaPublic)
 def delete_quota(quota_id: RowId, request: Request, session: SessionDep, _admin: AdminDep):
-    row = _get(session, quota_id)
-    public = _public(row)
-    session.delete(row)
-    session.commit()
+    row = logic.delete_quota(session, quota_id)
     request.app.state.quota_cache.refresh()
-    return public
+    return _public(row)
 
 
 def _presented_key(request: Request) -> str | None:
@@ -207,7 +125,7 @@ async def check_quota(
             )
         if tenant != tenant_id:
             raise HTTPException(403, OWN_TENANT_ONLY)
-    quantity = _check_quantity(quantity, "quantity")
+    quantity = logic.check_quantity(quantity, "quantity")
     period, _ = period_bounds(state.clock())
     if cache.is_stale():
         await run_in_threadpool(cache.refresh)
@@ -215,32 +133,14 @@ async def check_quota(
     if quota is None and used is None and not meter_exists:
         raise NotFound(f"meter {meter!r} not found")
     used = used if used is not None else Decimal(0)
-    if quota is None:
-        return QuotaCheck(
-            tenant_id=tenant_id,
-            meter=meter,
-            period_start=period,
-            allowed=True,
-            warning=False,
-            used=used,
-            quantity=quantity,
-            remaining=None,
-            limit=None,
-            enforcement=None,
-        )
-    limit, enforcement = quota
-    allowed, warning = quota_decision(enforcement, limit, used, quantity)
+    decision = logic.decide(quota, used, quantity)
     return QuotaCheck(
         tenant_id=tenant_id,
         meter=meter,
         period_start=period,
-        allowed=allowed,
-        warning=warning,
         used=used,
         quantity=quantity,
-        remaining=remaining(limit, used),
-        limit=limit,
-        enforcement=enforcement,
+        **asdict(decision),
     )
 
 
@@ -249,52 +149,30 @@ def quota_status(tenant_id: str, session: SessionDep, caller: CallerDep, clock: 
     """Every quota of the tenant with this period's real-time usage."""
     scoped_tenant(caller, tenant_id)
     period, _ = period_bounds(clock())
-    quotas = session.scalars(
-        select(ResourceQuota)
-        .where(ResourceQuota.tenant_id == tenant_id)
-        .order_by(ResourceQuota.meter_key)
-    ).all()
-    data = []
-    for q in quotas:
-        usage = session.get(RealtimeUsage, (tenant_id, q.meter_key, period))
-        used = usage.quantity if usage is not None else Decimal(0)
-        percent = (used * 100 / q.limit).quantize(Decimal("0.01")) if q.limit else Decimal(0)
-        data.append(
-            QuotaStatus(
-                id=q.id,
-                meter=q.meter_key,
-                limit=q.limit,
-                enforcement=q.enforcement,
-                used=used,
-                remaining=remaining(q.limit, used),
-                percent_used=percent,
-                thresholds_reached=[
-                    Decimal(t) for t in q.alert_thresholds if used * 100 >= q.limit * Decimal(t)
-                ],
-            )
+    data = [
+        QuotaStatus(
+            id=u.quota.id,
+            meter=u.quota.meter_key,
+            limit=u.quota.limit,
+            enforcement=u.quota.enforcement,
+            used=u.used,
+            remaining=u.remaining,
+            percent_used=u.percent_used,
+            thresholds_reached=u.thresholds_reached,
         )
+        for u in logic.quota_status(session, tenant_id, period)
+    ]
     return QuotaStatusPublic(tenant_id=tenant_id, period_start=period, data=data)
 
 
 # ----------------------------------------------------------------------------- budgets
 def _budget_public(row: TenantBudget) -> BudgetPublic:
-    return BudgetPublic(
-        tenant_id=row.tenant_id,
-        currency=row.currency,
-        amount=row.amount,
-        alert_thresholds=[Decimal(t) for t in row.alert_thresholds],
-        created_at=row.created_at,
-        updated_at=row.updated_at,
-    )
+    return from_attrs(BudgetPublic, row, alert_thresholds=_levels(row))
 
 
 @router.get("/budgets", response_model=BudgetsPublic)
 def list_budgets(session: SessionDep, caller: CallerDep, tenant_id: str | None = None):
-    tenant = scoped_tenant(caller, tenant_id)
-    query = select(TenantBudget).order_by(TenantBudget.tenant_id)
-    if tenant is not None:
-        query = query.where(TenantBudget.tenant_id == tenant)
-    rows = session.scalars(query).all()
+    rows = logic.list_budgets(session, scoped_tenant(caller, tenant_id))
     return BudgetsPublic(data=[_budget_public(r) for r in rows], count=len(rows))
 
 
@@ -303,27 +181,10 @@ def put_budget(
     tenant_id: str, body: BudgetIn, session: SessionDep, _admin: AdminDep, clock: ClockDep
 ):
     """Set a tenant's monthly budget (replaces the previous one)."""
-    currency = check_currency(body.currency)
-    check_amount(body.amount, "amount")
-    now = clock()
-    row = session.get(TenantBudget, tenant_id)
-    if row is None:
-        row = TenantBudget(tenant_id=tenant_id, created_at=now)
-        session.add(row)
-    row.currency = currency
-    row.amount = body.amount
-    row.alert_thresholds = _thresholds(body.alert_thresholds)
-    row.updated_at = now
-    session.commit()
+    row = logic.put_budget(session, tenant_id, body, clock())
     return _budget_public(row)
 
 
 @router.delete("/budgets/{tenant_id}", response_model=BudgetPublic)
 def delete_budget(tenant_id: str, session: SessionDep, _admin: AdminDep):
-    row = session.get(TenantBudget, tenant_id)
-    if row is None:
-        raise NotFound(f"tenant {tenant_id!r} has no budget")
-    public = _budget_public(row)
-    session.delete(row)
-    session.commit()
-    return public
+    return _budget_public(logic.delete_budget(session, tenant_id))

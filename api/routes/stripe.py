@@ -7,32 +7,19 @@ import logging
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
 from adapters.stripe.gateway import WebhookRejected, verify_webhook
 from api.deps import CallerDep, ClockDep, SessionDep, SettingsDep, get_producer, scoped_tenant
+from api.schemas.common import Error
+from api.schemas.payments import StripeCustomerPublic, WebhookResult
 from billing.control_plane.models import StripeCustomer
 from billing.errors import NotFound, error_body
-from billing.schemas import Error
 from billing.services.payments import WebhookReplay, handle_webhook_event, publish_status_events
-from billing.timeutil import UtcDateTime
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/stripe", tags=["stripe"])
 PUBLISH_TIMEOUT_SECONDS = 5.0
-
-
-class StripeCustomerPublic(BaseModel):
-    tenant_id: str
-    customer_id: str
-    created_at: UtcDateTime
-
-
-class WebhookResult(BaseModel):
-    received: bool
-    event_id: str
-    result: str
 
 
 @router.post(

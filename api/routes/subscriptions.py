@@ -3,26 +3,39 @@ Tenant keys read their own; changes need the admin key."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
-from sqlalchemy import select
 
 from api.deps import AdminDep, CallerDep, ClockDep, SessionDep, scoped_tenant
-from billing.control_plane.models import Subscription
-from billing.errors import NotFound
-from billing.schemas import (
+from api.schemas.subscriptions import SubscriptionPublic, SubscriptionsPublic, subscription_public
+from billing.control_plane.commands import (
     MAX_DB_INTEGER,
     CancelIn,
     CouponApply,
     PlanChangeIn,
     SubscriptionCreate,
-    SubscriptionPublic,
-    SubscriptionsPublic,
 )
+from billing.control_plane.models import Subscription
+from billing.errors import NotFound
 from billing.services import subscriptions as logic
 
 router = APIRouter(prefix="/subscriptions", tags=["subscriptions"])
+
+
+def _public(session, sub: Subscription, now: datetime, proration=None) -> SubscriptionPublic:
+    return subscription_public(logic.subscription_view(session, sub, now), proration)
+
+
+def _changed(session, caller, subscription_id: str, clock, change, body) -> SubscriptionPublic:
+    """Apply ``change(session, sub, body, now)`` to the locked subscription, commit, and answer
+    with the subscription and the proration preview the change returned."""
+    now = clock()
+    sub = _visible(session, caller, subscription_id, lock=True)
+    preview = change(session, sub, body, now)
+    session.commit()
+    return _public(session, sub, now, preview)
 
 
 def _visible(session, caller, subscription_id: str, lock: bool = False) -> Subscription:
@@ -42,20 +55,10 @@ def list_subscriptions(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Annotated[int, Query(ge=0, le=MAX_DB_INTEGER)] = 0,
 ):
-    tenant = scoped_tenant(caller, tenant_id)
-    query = select(Subscription).order_by(Subscription.created_at, Subscription.id)
-    if tenant is not None:
-        query = query.where(Subscription.tenant_id == tenant)
     now = clock()
-    rows = [
-        s
-        for s in session.scalars(query).all()
-        if status is None or logic.status_at(s, now) == status
-    ]
+    rows = logic.list_subscriptions(session, scoped_tenant(caller, tenant_id), status, now)
     page = rows[offset : offset + limit]
-    return SubscriptionsPublic(
-        data=[logic.subscription_public(session, s, now) for s in page], count=len(rows)
-    )
+    return SubscriptionsPublic(data=[_public(session, s, now) for s in page], count=len(rows))
 
 
 @router.post("", response_model=SubscriptionPublic, status_code=201)
@@ -65,12 +68,12 @@ def create_subscription(
     now = clock()
     sub = logic.create_subscription(session, body, now)
     session.commit()
-    return logic.subscription_public(session, sub, now)
+    return _public(session, sub, now)
 
 
 @router.get("/{subscription_id}", response_model=SubscriptionPublic)
 def get_subscription(subscription_id: str, session: SessionDep, caller: CallerDep, clock: ClockDep):
-    return logic.subscription_public(session, _visible(session, caller, subscription_id), clock())
+    return _public(session, _visible(session, caller, subscription_id), clock())
 
 
 @router.post("/{subscription_id}/cancel", response_model=SubscriptionPublic)
@@ -83,11 +86,7 @@ def cancel_subscription(
 ):
     """Cancel at the end of the current period (default) or immediately (`at_period_end:
     false`, optionally `at` a time in the current period), crediting the unused base fee."""
-    now = clock()
-    sub = _visible(session, caller, subscription_id, lock=True)
-    preview = logic.cancel_subscription(session, sub, body, now)
-    session.commit()
-    return logic.subscription_public(session, sub, now, preview)
+    return _changed(session, caller, subscription_id, clock, logic.cancel_subscription, body)
 
 
 @router.post("/{subscription_id}/change-plan", response_model=SubscriptionPublic)
@@ -100,11 +99,7 @@ def change_plan(
 ):
     """Move to another plan: upgrades take effect immediately with proration, downgrades at
     the end of the period, unless `timing` says otherwise."""
-    now = clock()
-    sub = _visible(session, caller, subscription_id, lock=True)
-    preview = logic.change_plan(session, sub, body, now)
-    session.commit()
-    return logic.subscription_public(session, sub, now, preview)
+    return _changed(session, caller, subscription_id, clock, logic.change_plan, body)
 
 
 @router.post("/{subscription_id}/coupons", response_model=SubscriptionPublic)
@@ -119,4 +114,4 @@ def apply_coupon(
     sub = _visible(session, caller, subscription_id, lock=True)
     logic.redeem_coupon(session, sub, body.code, now)
     session.commit()
-    return logic.subscription_public(session, sub, now)
+    return _public(session, sub, now)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import date, timedelta
 from typing import Annotated, Any, Literal
 
@@ -10,7 +11,6 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from adapters.kafka import KafkaUnavailable
 from adapters.warehouse.serving import MissingTable, NoSnapshot
 from api.deps import (
     AdminDep,
@@ -22,19 +22,19 @@ from api.deps import (
     SettingsDep,
     scoped_tenant,
 )
-from billing.rules.events import RejectCode, Rejection, UsageEvent, utc_now
-from billing.rules.periods import next_period
-from billing.schemas import (
-    MAX_DB_INTEGER,
+from api.schemas.common import Error
+from api.schemas.usage import (
     DeadLettersPublic,
-    Error,
     IngestResponse,
-    IngestResult,
-    MeterVerdict,
     NotCountedsPublic,
     UsagePublic,
     UsagesPublic,
 )
+from api.serving import row_of
+from billing.control_plane.commands import MAX_DB_INTEGER
+from billing.rules.events import utc_now
+from billing.rules.periods import next_period
+from billing.services import usage
 from billing.timeutil import IsoDate
 
 router = APIRouter(prefix="/usage", tags=["usage"])
@@ -96,12 +96,7 @@ def read_usage(
         raise HTTPException(422, "group_by is only available with granularity=period")
     if granularity == "day":
         table, order = "fct_usage_daily", "usage_date, tenant_id, meter_key"
-        filters = [
-            ("tenant_id", "=", tenant),
-            ("meter_key", "=", meter),
-            ("usage_date", ">=", start),
-            ("usage_date", "<", end),
-        ]
+        day_column, first_day = "usage_date", start
         columns = (
             "tenant_id, meter_key, usage_date as start_date, aggregation, quantity, unit, "
             "event_count, late_event_count"
@@ -110,13 +105,7 @@ def read_usage(
         table = "fct_usage_period_by_group" if group_by else "fct_usage_period"
         order = "period_start, tenant_id, meter_key" + (", group_key" if group_by else "")
         # Periods overlapping [start, end).
-        first_period = date(start.year, start.month, 1) if start else None
-        filters = [
-            ("tenant_id", "=", tenant),
-            ("meter_key", "=", meter),
-            ("period_start", ">=", first_period),
-            ("period_start", "<", end),
-        ]
+        day_column, first_day = "period_start", date(start.year, start.month, 1) if start else None
         columns = (
             "tenant_id, meter_key, period_start as start_date, aggregation, quantity, "
             "event_count, "
@@ -126,25 +115,29 @@ def read_usage(
                 else "unit, late_event_count"
             )
         )
+    filters = [
+        ("tenant_id", "=", tenant),
+        ("meter_key", "=", meter),
+        (day_column, ">=", first_day),
+        (day_column, "<", end),
+    ]
     try:
         count, rows, info = _page(reader, table, columns, filters, order, limit, offset)
     except NoSnapshot:
         return UsagesPublic(data=[], count=0, limit=limit, offset=offset, as_of=None)
     data = [
-        UsagePublic(
-            tenant_id=r["tenant_id"],
-            meter=r["meter_key"],
-            granularity=granularity,
-            start=r["start_date"],
-            end=(r["start_date"] + timedelta(days=1))
-            if granularity == "day"
-            else next_period(r["start_date"]),
-            group_key=r.get("group_key"),
-            aggregation=r["aggregation"],
-            quantity=r["quantity"],
-            unit=r["unit"],
-            event_count=r["event_count"],
-            late_event_count=r["late_event_count"],
+        row_of(
+            UsagePublic,
+            {
+                **r,
+                "granularity": granularity,
+                "end": (r["start_date"] + timedelta(days=1))
+                if granularity == "day"
+                else next_period(r["start_date"]),
+                "group_key": r.get("group_key"),
+            },
+            meter="meter_key",
+            start="start_date",
         )
         for r in rows
     ]
@@ -208,67 +201,13 @@ async def ingest_usage(
 
 
 def _ingest(events, caller, session, settings, producer, meters):
-    validator = meters.validator(session)
-    payloads = [orjson.dumps(e) if isinstance(e, dict) else b"" for e in events]
-    checked = validator.validate(payloads, utc_now())
-    results: list[IngestResult] = []
-    outgoing: list[tuple[bytes, bytes]] = []
-    for i, (event, verdict) in enumerate(zip(events, checked, strict=True)):
-        if not isinstance(event, dict):
-            verdict = Rejection(RejectCode.NOT_AN_OBJECT, "event must be a JSON object")
-        elif isinstance(verdict, UsageEvent) and not caller.can_see(verdict.tenant_id):
-            verdict = Rejection(
-                RejectCode.FORBIDDEN_TENANT,
-                f"this key may not send events for tenant {verdict.tenant_id!r}",
-            )
-        if isinstance(verdict, UsageEvent):
-            results.append(_accepted(i, verdict, validator.meter_keys(verdict.event_type)))
-            outgoing.append((verdict.tenant_id.encode(), payloads[i]))
-        else:
-            event_id = event.get("id") if isinstance(event, dict) else None
-            results.append(
-                IngestResult(
-                    index=i,
-                    id=event_id if isinstance(event_id, str) else None,
-                    status="rejected",
-                    code=verdict.code,
-                    reason=verdict.message,
-                )
-            )
-    if outgoing:
-        try:
-            producer.send(settings.usage_topic, outgoing)
-        except KafkaUnavailable as exc:
-            raise HTTPException(503, f"events were not accepted: {exc}") from None
-    response = IngestResponse(
-        accepted=len(outgoing),
-        rejected=len(results) - len(outgoing),
-        not_counted=sum(len(e.not_counted) for e in checked if isinstance(e, UsageEvent)),
-        results=results,
+    outcome = usage.ingest_events(
+        events, caller.can_see, meters.validator(session), producer, settings.usage_topic, utc_now()
     )
-    if not outgoing:
+    response = IngestResponse.model_validate(asdict(outcome))
+    if not outcome.accepted:
         return JSONResponse(status_code=422, content=response.model_dump(mode="json"))
     return response
-
-
-def _accepted(index: int, event: UsageEvent, meter_keys: tuple[str, ...]) -> IngestResult:
-    """An accepted event's answer: counted or not, per meter of its type (Lago, OpenMeter)."""
-    missed = {n.meter_key: n for n in event.not_counted}
-    meters = {
-        key: MeterVerdict(counted=True)
-        if key not in missed
-        else MeterVerdict(counted=False, code=missed[key].code, reason=missed[key].reason)
-        for key in meter_keys
-    }
-    reason = None
-    if missed:
-        counted = ", ".join(k for k in meter_keys if k not in missed)
-        reason = f"accepted for {counted}; " + "; ".join(
-            f"not counted for {n.meter_key}: {n.reason}" for n in event.not_counted
-        )
-    return IngestResult(
-        index=index, id=event.event_id, status="accepted", reason=reason, meters=meters
-    )
 
 
 @router.get("/dead-letters", response_model=DeadLettersPublic)

@@ -4,11 +4,20 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
+from billing.errors import Invalid
 from billing.ports import WarehouseConnection
 
 
 def period_start(moment: date | datetime) -> date:
     return date(moment.year, moment.month, 1)
+
+
+def check_period_start(value: date | None, field: str = "period_start") -> date | None:
+    """A period given as its start must be the first day of a billing period (a UTC calendar
+    month); None passes (no filter). A 422 naming ``field`` otherwise."""
+    if value is not None and value.day != 1:
+        raise Invalid("must be the first day of a billing period", field)
+    return value
 
 
 def next_period(start: date) -> date:

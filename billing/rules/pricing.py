@@ -216,6 +216,18 @@ def round_money(amount: Decimal, currency: str) -> Decimal:
     return rounded.copy_abs() if rounded.is_zero() else rounded  # no "-0.00"
 
 
+def money_text(amount, currency: str, *, unknown_currency_as_is: bool = False) -> str:
+    """An amount as the API shows money: rounded half-up to the currency's minor unit, as text
+    (``41.5`` USD -> ``"41.50"``). With ``unknown_currency_as_is``, an amount in a currency
+    the engine does not know (a cloud bill's) is shown unrounded instead of failing."""
+    try:
+        return str(round_money(Decimal(amount), currency))
+    except PricingError:
+        if not unknown_currency_as_is:
+            raise
+        return format(Decimal(amount), "f")
+
+
 # ---------------------------------------------------------------------------------------------
 # calculation
 

@@ -16,9 +16,9 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from billing.control_plane.commands import AllocationRuleIn
 from billing.control_plane.models import CostAllocationRule, CostAllocationTarget, Meter
 from billing.errors import Conflict, Invalid, NotFound
-from billing.schemas import AllocationRuleIn
 from billing.services.cost_centers import get_center
 
 MATCH_FIELDS = (

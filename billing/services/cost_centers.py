@@ -9,6 +9,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from billing.control_plane.commands import CostCenterCreate, CostCenterUpdate
 from billing.control_plane.models import (
     UNALLOCATED,
     CostAllocationRule,
@@ -17,7 +18,6 @@ from billing.control_plane.models import (
     TenantCostCenter,
 )
 from billing.errors import Conflict, Invalid, NotFound
-from billing.schemas import CostCenterCreate, CostCenterUpdate
 from billing.services.plans import check_amount, check_currency
 
 
@@ -136,3 +136,11 @@ def delete_tenant_center(session: Session, tenant_id: str) -> None:
         raise NotFound(f"tenant {tenant_id!r} has no cost center")
     session.delete(row)
     session.commit()
+
+
+def check_center_filter(session, code: str | None, field: str = "cost_center") -> str | None:
+    """A cost center filter, checked against the control plane (422 if unknown);
+    ``unallocated`` (what no rule claimed) and None pass."""
+    if code is not None and code != UNALLOCATED:
+        get_center(session, code, field)
+    return code

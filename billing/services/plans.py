@@ -12,19 +12,16 @@ from decimal import Decimal
 from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session
 
+from billing.control_plane.commands import (
+    MONEY_LIMIT,
+    PlanCreate,
+    PlanDefinition,
+    PriceIn,
+)
 from billing.control_plane.models import Meter, Plan, PlanCharge, PlanChargeTier, SubscriptionPhase
 from billing.errors import Conflict, Invalid, NotFound
 from billing.rules.events import utc_now
 from billing.rules.pricing import Price, PriceModel, PricingError, Tier, minor_units
-from billing.schemas import (
-    MONEY_LIMIT,
-    ChargePublic,
-    PlanCreate,
-    PlanDefinition,
-    PlanPublic,
-    PriceIn,
-    plain_decimal,
-)
 
 MAX_MONEY_SCALE = 12
 
@@ -95,49 +92,6 @@ def charge_price(charge: PlanCharge) -> Price:
         package_size=charge.package_size,
         flat_amount=charge.flat_amount,
         free_units=charge.free_units or Decimal(0),
-    )
-
-
-def price_public(price: Price) -> dict:
-    out: dict = {"model": price.model.value, "free_units": plain_decimal(price.free_units)}
-    for name in ("unit_amount", "package_size", "flat_amount"):
-        if getattr(price, name) is not None:
-            out[name] = plain_decimal(getattr(price, name))
-    if price.tiers:
-        out["tiers"] = [
-            {
-                "up_to": plain_decimal(t.up_to),
-                "unit_amount": plain_decimal(t.unit_amount),
-                "flat_amount": plain_decimal(t.flat_amount),
-            }
-            for t in price.tiers
-        ]
-    return out
-
-
-def plan_public(plan: Plan) -> PlanPublic:
-    return PlanPublic(
-        id=plan.id,
-        code=plan.code,
-        version=plan.version,
-        name=plan.name,
-        description=plan.description,
-        currency=plan.currency,
-        interval=plan.interval,
-        base_fee={"amount": plan.base_fee_amount, "timing": plan.base_fee_timing},
-        trial_days=plan.trial_days,
-        charges=[
-            ChargePublic(
-                meter=c.meter_key,
-                price=price_public(charge_price(c)),
-                minimum_amount=c.minimum_amount,
-            )
-            for c in plan.charges
-        ],
-        created_at=plan.created_at,
-        superseded_at=plan.superseded_at,
-        archived_at=plan.archived_at,
-        is_current=plan.superseded_at is None and plan.archived_at is None,
     )
 
 
@@ -233,4 +187,19 @@ def replace_plan(session: Session, code: str, body: PlanDefinition) -> Plan:
 def archive_plan(session: Session, code: str) -> Plan:
     plan = current_plan(session, code)
     plan.archived_at = utc_now()
+    return plan
+
+
+def list_plans(session: Session, include_history: bool = False) -> list[Plan]:
+    """Current plan versions (every version with ``include_history``), by code and version."""
+    query = select(Plan).order_by(Plan.code, Plan.version)
+    if not include_history:
+        query = query.where(Plan.superseded_at.is_(None), Plan.archived_at.is_(None))
+    return list(session.scalars(query).all())
+
+
+def plan_version(session: Session, code: str, version: int) -> Plan:
+    plan = session.scalars(select(Plan).where(Plan.code == code, Plan.version == version)).first()
+    if plan is None:
+        raise NotFound(f"plan {code!r} has no version {version}")
     return plan

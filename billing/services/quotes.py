@@ -3,18 +3,52 @@ would price one full billing period (tax and credits are the invoice's business)
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from billing.control_plane.commands import PriceIn, QuoteIn
 from billing.control_plane.models import Coupon
 from billing.errors import Conflict, Invalid, NotFound
-from billing.rules.pricing import PricingError, calculate, round_money
-from billing.schemas import PriceLinePublic, QuoteIn, QuoteLinePublic, QuotePublic
-from billing.services.plans import charge_price, current_plan
+from billing.rules.pricing import PriceLine, PriceResult, PricingError, calculate, round_money
+from billing.services.plans import charge_price, check_currency, current_plan, to_price
+
+
+@dataclass(frozen=True)
+class QuoteLine:
+    kind: str  # base_fee, usage, minimum_commitment or discount
+    description: str
+    amount: str
+    meter: str | None = None
+    quantity: Decimal | None = None
+    detail: tuple[PriceLine, ...] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True)
+class Quote:
+    plan_code: str
+    plan_version: int
+    currency: str
+    lines: list[QuoteLine]
+    subtotal: str
+    discount: str
+    total: str
+
+
+def calculate_price(currency: str, quantity: Decimal, price: PriceIn) -> PriceResult:
+    """Price a quantity with the one pricing engine; a pricing error is a 422 naming the
+    field (``quantity`` for any quantity problem)."""
+    check_currency(currency)
+    engine_price = to_price(price)
+    try:
+        return calculate(engine_price, quantity, currency)
+    except PricingError as exc:
+        raise Invalid(
+            exc.message, "quantity" if exc.field.startswith("quantity") else exc.field
+        ) from None
 
 
 def coupon_discount(coupon: Coupon, subtotal: Decimal, currency: str) -> Decimal:
@@ -25,17 +59,17 @@ def coupon_discount(coupon: Coupon, subtotal: Decimal, currency: str) -> Decimal
     return min(round_money(coupon.amount_off or Decimal(0), currency), subtotal)
 
 
-def quote(session: Session, body: QuoteIn, now: datetime) -> QuotePublic:
+def quote(session: Session, body: QuoteIn, now: datetime) -> Quote:
     plan = current_plan(session, body.plan_code)
     currency = plan.currency
     charges = {c.meter_key: c for c in plan.charges}
     for meter in body.usage:
         if meter not in charges:
             raise Invalid(f"plan {plan.code!r} has no charge for meter {meter!r}", f"usage.{meter}")
-    lines: list[QuoteLinePublic] = []
+    lines: list[QuoteLine] = []
     if plan.base_fee_amount:
         lines.append(
-            QuoteLinePublic(
+            QuoteLine(
                 kind="base_fee",
                 description=f"{plan.name} base fee",
                 amount=str(round_money(plan.base_fee_amount, currency)),
@@ -48,20 +82,20 @@ def quote(session: Session, body: QuoteIn, now: datetime) -> QuotePublic:
         except PricingError as exc:
             raise Invalid(exc.message, f"usage.{charge.meter_key}") from None
         lines.append(
-            QuoteLinePublic(
+            QuoteLine(
                 kind="usage",
                 description=f"{charge.meter_key} ({charge.price_model})",
                 meter=charge.meter_key,
                 quantity=quantity,
                 amount=str(result.amount),
-                detail=[PriceLinePublic(**asdict(line)) for line in result.lines],
+                detail=result.lines,
             )
         )
         if charge.minimum_amount is not None:
             minimum = round_money(charge.minimum_amount, currency)
             if result.amount < minimum:
                 lines.append(
-                    QuoteLinePublic(
+                    QuoteLine(
                         kind="minimum_commitment",
                         description=f"{charge.meter_key} minimum commitment true-up",
                         meter=charge.meter_key,
@@ -90,13 +124,13 @@ def quote(session: Session, body: QuoteIn, now: datetime) -> QuotePublic:
             )
         discount = coupon_discount(coupon, subtotal, currency)
         lines.append(
-            QuoteLinePublic(
+            QuoteLine(
                 kind="discount",
                 description=f"Coupon {coupon.code}",
                 amount=str(-discount),
             )
         )
-    return QuotePublic(
+    return Quote(
         plan_code=plan.code,
         plan_version=plan.version,
         currency=currency,
@@ -105,10 +139,3 @@ def quote(session: Session, body: QuoteIn, now: datetime) -> QuotePublic:
         discount=str(discount),
         total=str(round_money(subtotal - discount, currency)),
     )
-
-
-def get_coupon(session: Session, code: str) -> Coupon:
-    coupon = session.scalars(select(Coupon).where(Coupon.code == code)).first()
-    if coupon is None:
-        raise NotFound(f"coupon {code!r} not found")
-    return coupon

@@ -139,3 +139,21 @@ def reconcile_caught_up(
     with session_scope(settings) as session:
         run, drifts = reconcile(session, reader, now, periods)
         return Outcome(run.id, run.compared, run.snapshot, periods, drifts)
+
+
+def latest_report(session) -> tuple[ReconciliationRun, list[ReconciliationDrift]] | None:
+    """The latest comparison of real-time totals with the warehouse and its drifts (by tenant,
+    meter, period), or None before the first."""
+    run = session.scalars(select(ReconciliationRun).order_by(ReconciliationRun.id.desc())).first()
+    if run is None:
+        return None
+    drifts = session.scalars(
+        select(ReconciliationDrift)
+        .where(ReconciliationDrift.run_id == run.id)
+        .order_by(
+            ReconciliationDrift.tenant_id,
+            ReconciliationDrift.meter_key,
+            ReconciliationDrift.period_start,
+        )
+    ).all()
+    return run, list(drifts)

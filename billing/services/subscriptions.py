@@ -11,6 +11,7 @@ rounded on its own.
 from __future__ import annotations
 
 import secrets
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
@@ -18,6 +19,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from billing.control_plane.commands import CancelIn, PlanChangeIn, SubscriptionCreate
 from billing.control_plane.models import (
     Coupon,
     CouponRedemption,
@@ -29,16 +31,6 @@ from billing.control_plane.models import (
 from billing.errors import Conflict, Invalid, NotFound
 from billing.rules.pricing import round_money
 from billing.rules.proration import proration_lines
-from billing.schemas import (
-    CancelIn,
-    PhasePublic,
-    PlanChangeIn,
-    ProrationLinePublic,
-    RedemptionPublic,
-    SubscriptionCreate,
-    SubscriptionEventPublic,
-    SubscriptionPublic,
-)
 from billing.services.plans import current_plan
 from billing.timeutil import as_datetime, period_of, to_utc, utc_text
 
@@ -92,9 +84,30 @@ def _event(sub: Subscription, kind: str, effective_at: datetime, now: datetime, 
     )
 
 
+@dataclass(frozen=True)
+class ProrationLine:
+    """A proration preview line: credit for the unused part of the old base fee, or the charge
+    for the rest of the period on the new one."""
+
+    period_start: date
+    kind: str  # proration_credit or proration_charge
+    description: str
+    amount: str
+    currency: str
+
+    def as_json(self) -> dict:
+        return {
+            "period_start": self.period_start.isoformat(),
+            "kind": self.kind,
+            "description": self.description,
+            "amount": self.amount,
+            "currency": self.currency,
+        }
+
+
 def _proration_preview(
     sub: Subscription, old: Plan, new: Plan | None, at: datetime
-) -> list[ProrationLinePublic]:
+) -> list[ProrationLine]:
     """Credit for the unused part of the old base fee, charge for the new one, in the period
     of ``at``. Nothing when the change falls on the very start of the period (the period simply
     begins on the new plan), of the old plan, or of the base fee (scheduled, in trial)."""
@@ -120,7 +133,7 @@ def _proration_preview(
     days = (end - start).days
     if credit:
         lines.append(
-            ProrationLinePublic(
+            ProrationLine(
                 period_start=start,
                 kind="proration_credit",
                 currency=old.currency,
@@ -130,7 +143,7 @@ def _proration_preview(
         )
     if new is not None and charge:
         lines.append(
-            ProrationLinePublic(
+            ProrationLine(
                 period_start=start,
                 kind="proration_charge",
                 currency=new.currency,
@@ -176,7 +189,7 @@ def create_subscription(session: Session, body: SubscriptionCreate, now: datetim
 # ----------------------------------------------------------------------------- cancel
 def cancel_subscription(
     session: Session, sub: Subscription, body: CancelIn, now: datetime
-) -> list[ProrationLinePublic]:
+) -> list[ProrationLine]:
     if status_at(sub, now) == "canceled":
         raise Conflict(f"subscription {sub.id} is already canceled")
     if body.at_period_end:
@@ -190,7 +203,7 @@ def cancel_subscription(
         _check_not_backdated(cancel_at, now)
     if sub.cancel_at is not None and sub.cancel_at <= cancel_at:
         raise Conflict(f"subscription {sub.id} is already set to end at {sub.cancel_at}")
-    preview: list[ProrationLinePublic] = []
+    preview: list[ProrationLine] = []
     in_force = phase_at(sub, cancel_at)
     if not body.at_period_end and in_force is not None:
         preview = _proration_preview(sub, in_force.plan, None, cancel_at)
@@ -202,7 +215,7 @@ def cancel_subscription(
         kind,
         cancel_at,
         now,
-        proration=[line.model_dump(mode="json") for line in preview] or None,
+        proration=[line.as_json() for line in preview] or None,
     )
     return preview
 
@@ -229,7 +242,7 @@ def _check_not_backdated(at: datetime, now: datetime, field: str = "at") -> None
 # ----------------------------------------------------------------------------- plan change
 def change_plan(
     session: Session, sub: Subscription, body: PlanChangeIn, now: datetime
-) -> list[ProrationLinePublic]:
+) -> list[ProrationLine]:
     if status_at(sub, now) == "canceled":
         raise Conflict(f"subscription {sub.id} is canceled")
     new = current_plan(session, body.plan_code)
@@ -286,7 +299,7 @@ def change_plan(
         from_plan=f"{old.code} v{old.version}",
         to_plan=f"{new.code} v{new.version}",
         timing=timing,
-        proration=[line.model_dump(mode="json") for line in preview] or None,
+        proration=[line.as_json() for line in preview] or None,
     )
     return preview
 
@@ -351,12 +364,31 @@ def redeem_coupon(
 
 
 # ----------------------------------------------------------------------------- views
-def subscription_public(
-    session: Session,
-    sub: Subscription,
-    now: datetime,
-    proration: list[ProrationLinePublic] | None = None,
-) -> SubscriptionPublic:
+def list_subscriptions(
+    session: Session, tenant_id: str | None, status: str | None, now: datetime
+) -> list[Subscription]:
+    """Subscriptions in creation order, of one tenant (or all), in one status (or any)."""
+    query = select(Subscription).order_by(Subscription.created_at, Subscription.id)
+    if tenant_id is not None:
+        query = query.where(Subscription.tenant_id == tenant_id)
+    rows = session.scalars(query).all()
+    return [s for s in rows if status is None or status_at(s, now) == status]
+
+
+@dataclass(frozen=True)
+class SubscriptionView:
+    """A subscription as of ``now``: the plan in force (or the last one), the pending change,
+    the status, the current period (while trialing or active) and the coupons redeemed."""
+
+    subscription: Subscription
+    plan: Plan
+    pending: SubscriptionPhase | None
+    status: str
+    period: tuple[date, date] | tuple[None, None]
+    redemptions: list[CouponRedemption]
+
+
+def subscription_view(session: Session, sub: Subscription, now: datetime) -> SubscriptionView:
     in_force = phase_at(sub, max(now, sub.started_at))
     plan = (
         in_force.plan if in_force is not None else (sub.phases[-1].plan if sub.phases else sub.plan)
@@ -371,51 +403,7 @@ def subscription_public(
         .where(CouponRedemption.subscription_id == sub.id)
         .order_by(CouponRedemption.id)
     ).all()
-    return SubscriptionPublic(
-        id=sub.id,
-        tenant_id=sub.tenant_id,
-        status=status,  # type: ignore[arg-type]
-        plan_code=plan.code,
-        plan_version=plan.version,
-        currency=plan.currency,
-        started_at=sub.started_at,
-        trial_ends_at=sub.trial_ends_at,
-        cancel_at=sub.cancel_at,
-        canceled_at=sub.canceled_at,
-        current_period_start=period[0],
-        current_period_end=period[1],
-        pending_plan_code=pending.plan.code if pending else None,
-        pending_change_at=pending.starts_at if pending else None,
-        phases=[
-            PhasePublic(
-                plan_code=p.plan.code,
-                plan_version=p.plan.version,
-                starts_at=p.starts_at,
-                ends_at=p.ends_at,
-                reason=p.reason,
-            )
-            for p in sub.phases
-        ],
-        coupons=[
-            RedemptionPublic(
-                coupon_code=r.coupon.code,
-                redeemed_at=r.redeemed_at,
-                first_period_start=r.first_period_start,
-                periods=r.periods,
-            )
-            for r in redemptions
-        ],
-        events=[
-            SubscriptionEventPublic(
-                kind=e.kind,
-                occurred_at=e.occurred_at,
-                effective_at=e.effective_at,
-                details=e.details,
-            )
-            for e in sub.events
-        ],
-        proration=proration or [],
-    )
+    return SubscriptionView(sub, plan, pending, status, period, list(redemptions))
 
 
 __all__ = [
@@ -423,8 +411,9 @@ __all__ = [
     "change_plan",
     "create_subscription",
     "get_subscription",
+    "list_subscriptions",
     "redeem_coupon",
     "round_money",
     "status_at",
-    "subscription_public",
+    "subscription_view",
 ]

@@ -1,0 +1,98 @@
+"""Response schemas (``*Public``): subscriptions."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from api.schemas.common import from_attrs
+from billing.services.subscriptions import ProrationLine, SubscriptionView
+from billing.timeutil import UtcDateTime
+
+
+class PhasePublic(BaseModel):
+    plan_code: str
+    plan_version: int
+    starts_at: UtcDateTime
+    ends_at: UtcDateTime | None
+    reason: str
+
+
+class SubscriptionEventPublic(BaseModel):
+    kind: str
+    occurred_at: UtcDateTime
+    effective_at: UtcDateTime
+    details: dict
+
+
+class ProrationLinePublic(BaseModel):
+    period_start: date
+    kind: Literal["proration_credit", "proration_charge"]
+    description: str
+    amount: str
+    currency: str
+
+
+class RedemptionPublic(BaseModel):
+    coupon_code: str
+    redeemed_at: UtcDateTime
+    first_period_start: date
+    periods: int | None
+
+
+class SubscriptionPublic(BaseModel):
+    id: str
+    tenant_id: str
+    status: Literal["scheduled", "trialing", "active", "canceled"]
+    plan_code: str
+    plan_version: int
+    currency: str
+    started_at: UtcDateTime
+    trial_ends_at: UtcDateTime | None
+    cancel_at: UtcDateTime | None
+    canceled_at: UtcDateTime | None
+    current_period_start: date | None
+    current_period_end: date | None
+    pending_plan_code: str | None = Field(None, description="Plan that takes over at a later date.")
+    pending_change_at: UtcDateTime | None = None
+    phases: list[PhasePublic]
+    coupons: list[RedemptionPublic]
+    events: list[SubscriptionEventPublic]
+    proration: list[ProrationLinePublic] = Field(
+        default_factory=list,
+        description="Proration lines caused by this request (plan changes, cancellations).",
+    )
+
+
+class SubscriptionsPublic(BaseModel):
+    data: list[SubscriptionPublic]
+    count: int
+
+
+def subscription_public(
+    view: SubscriptionView, proration: list[ProrationLine] | None = None
+) -> SubscriptionPublic:
+    sub, plan, pending, period = view.subscription, view.plan, view.pending, view.period
+    return from_attrs(
+        SubscriptionPublic,
+        sub,
+        status=view.status,
+        plan_code=plan.code,
+        plan_version=plan.version,
+        currency=plan.currency,
+        current_period_start=period[0],
+        current_period_end=period[1],
+        pending_plan_code=pending.plan.code if pending else None,
+        pending_change_at=pending.starts_at if pending else None,
+        phases=[
+            from_attrs(PhasePublic, p, plan_code=p.plan.code, plan_version=p.plan.version)
+            for p in sub.phases
+        ],
+        coupons=[
+            from_attrs(RedemptionPublic, r, coupon_code=r.coupon.code) for r in view.redemptions
+        ],
+        events=[from_attrs(SubscriptionEventPublic, e) for e in sub.events],
+        proration=[from_attrs(ProrationLinePublic, line) for line in proration or []],
+    )
