@@ -55,17 +55,7 @@ def to_price(body: PriceIn, field: str = "price") -> Price:
             f"unknown price model {body.model!r} (use {', '.join(m.value for m in PriceModel)})",
             f"{field}.model",
         ) from None
-    price = Price(
-        model=model,
-        unit_amount=body.unit_amount,
-        tiers=tuple(
-            Tier(up_to=t.up_to, unit_amount=t.unit_amount, flat_amount=t.flat_amount)
-            for t in body.tiers
-        ),
-        package_size=body.package_size,
-        flat_amount=body.flat_amount,
-        free_units=body.free_units,
-    )
+    price = _price(model, body, body.free_units)
     try:
         price.validate(field)
     except PricingError as exc:
@@ -81,18 +71,23 @@ def check_currency(currency: str, field: str = "currency") -> str:
     return currency
 
 
-def charge_price(charge: PlanCharge) -> Price:
+def _price(model: PriceModel, source, free_units) -> Price:
+    """A price from anything with the price's fields and tiers (a command or a stored charge)."""
     return Price(
-        model=PriceModel(charge.price_model),
-        unit_amount=charge.unit_amount,
+        model=model,
+        unit_amount=source.unit_amount,
         tiers=tuple(
             Tier(up_to=t.up_to, unit_amount=t.unit_amount, flat_amount=t.flat_amount)
-            for t in charge.tiers
+            for t in source.tiers
         ),
-        package_size=charge.package_size,
-        flat_amount=charge.flat_amount,
-        free_units=charge.free_units or Decimal(0),
+        package_size=source.package_size,
+        flat_amount=source.flat_amount,
+        free_units=free_units,
     )
+
+
+def charge_price(charge: PlanCharge) -> Price:
+    return _price(PriceModel(charge.price_model), charge, charge.free_units or Decimal(0))
 
 
 def validate_definition(session: Session, body: PlanDefinition) -> list[Price]:

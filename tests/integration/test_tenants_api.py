@@ -19,22 +19,9 @@ def client(settings):
 
 
 def test_tax_rates_and_tenant_profiles(client):
-    assert (
-        client.post(
-            f"{BASE}/tax-rates",
-            headers=ADMIN,
-            json={"code": "VAT20", "name": "VAT", "percentage": "20"},
-        ).status_code
-        == 201
-    )
-    assert (
-        client.post(
-            f"{BASE}/tax-rates",
-            headers=ADMIN,
-            json={"code": "VAT20", "name": "VAT", "percentage": "20"},
-        ).status_code
-        == 409
-    )
+    vat20 = {"code": "VAT20", "name": "VAT", "percentage": "20"}
+    assert client.post(f"{BASE}/tax-rates", headers=ADMIN, json=vat20).status_code == 201
+    assert client.post(f"{BASE}/tax-rates", headers=ADMIN, json=vat20).status_code == 409
     too_much = client.post(
         f"{BASE}/tax-rates", headers=ADMIN, json={"code": "X", "name": "X", "percentage": "101"}
     )
