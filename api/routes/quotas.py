@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from decimal import Decimal
 from typing import Annotated
 
@@ -140,7 +139,11 @@ async def check_quota(
         period_start=period,
         used=used,
         quantity=quantity,
-        **asdict(decision),
+        allowed=decision.allowed,
+        warning=decision.warning,
+        remaining=decision.remaining,
+        limit=decision.limit,
+        enforcement=decision.enforcement,
     )
 
 

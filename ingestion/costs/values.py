@@ -10,8 +10,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal, localcontext
 from typing import Any
 
-NULLS = {"", "NULL", "null", "Null", "None", "NaN", "nan"}
-from billing.rules.cost_lines import (  # noqa: E402, F401  (the cost line contract, re-exported)
+from billing.rules.cost_lines import (  # noqa: F401  (the cost line contract, re-exported)
     _STORAGE_QUANTUM,
     COST_CONTEXT,
     COST_INTEGER_DIGITS,
@@ -20,6 +19,8 @@ from billing.rules.cost_lines import (  # noqa: E402, F401  (the cost line contr
     ROW_COLUMNS,
     ROW_NAMES,
 )
+
+NULLS = {"", "NULL", "null", "Null", "None", "NaN", "nan"}
 
 
 class CostFileError(ValueError):
