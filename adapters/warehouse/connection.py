@@ -210,6 +210,25 @@ def _as_arrow(columns: ColumnTypes, data: Any):
     return table.cast(pa.schema(fields))
 
 
+def _raise_for_nul(name: str, table) -> None:
+    """PostgreSQL text cannot hold U+0000: name the column and row instead of a COPY error."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    for field in table.schema:
+        if pa.types.is_string(field.type) or pa.types.is_large_string(field.type):
+            hits = pc.indices_nonzero(
+                pc.fill_null(pc.match_substring(table[field.name], "\x00"), False)
+            )
+            if len(hits):
+                row = hits[0].as_py()
+                raise ValueError(
+                    f"{name}.{field.name} row {row} contains a NUL character, which PostgreSQL "
+                    f"cannot store: {table[field.name][row].as_py()!r:.200}"
+                )
+    raise ValueError(f"{name} contains a NUL character, which PostgreSQL cannot store")
+
+
 class DuckDBConnection(WarehouseConnection):
     kind = "duckdb"
 
@@ -309,11 +328,14 @@ class PostgresConnection(WarehouseConnection):
             buffer,
             pacsv.WriteOptions(include_header=False, quoting_style="all_valid"),
         )
+        data = buffer.getvalue()
+        if b"\x00" in data:
+            _raise_for_nul(name, arrow)
         with self._con.cursor() as cur:
             cur.execute(f"drop table if exists pg_temp.{name}")
             cur.execute(f"create temp table {name} ({cols})")
             with cur.copy(f"copy {name} ({names}) from stdin with (format csv)") as copy:
-                copy.write(buffer.getvalue())
+                copy.write(data)
 
     @property
     def raw(self) -> Any:

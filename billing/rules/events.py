@@ -50,6 +50,9 @@ CORE_ATTRIBUTES = (
 )
 REQUIRED_ATTRIBUTES = ("specversion", "id", "source", "type", "time", "subject", "data")
 TENANT_PATTERN = r"[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}"
+# A JSON \u0000 escape (not preceded by an escaping backslash): PostgreSQL's text and jsonb cannot
+# hold U+0000, so such an event is dead-lettered rather than left to stop the landing.
+NUL_ESCAPE_PATTERN = r"(^|[^\\])(\\\\)*\\u0000"
 
 
 class RejectCode:
@@ -301,6 +304,9 @@ judged as (
                 then ['too_large', 'event is larger than {MAX_PAYLOAD_BYTES} bytes']
             when not is_json then ['invalid_json', 'not valid JSON']
             when root_type <> 'OBJECT' then ['not_an_object', 'event must be a JSON object']
+            when contains(payload, chr(0)) or regexp_matches(payload, {_q(NUL_ESCAPE_PATTERN)})
+                then ['invalid_field', 'the event contains a NUL character (\\u0000), '
+                      || 'which cannot be stored']
             when len(missing) > 0
                 then ['missing_field', 'missing required field(s): ' || array_to_string(missing, ', ')]
             when len(top_keys) <> len(list_distinct(top_keys))

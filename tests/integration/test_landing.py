@@ -254,3 +254,19 @@ def test_landers_can_share_a_topic_by_partition(landing_settings):
     assert first.total("landed") > 0 and second.total("landed") > 0
     assert first.total("landed") + second.total("landed") == 60
     assert land(landing_settings).total("messages") == 0
+
+
+def test_a_nul_character_bound_for_postgresql_is_named_not_a_copy_error(pg_database):
+    import pyarrow as pa
+
+    from adapters.warehouse.connection import PostgresConnection
+
+    con = PostgresConnection(pg_database)
+    try:
+        columns = (("event_id", "varchar", "text"),)
+        with pytest.raises(ValueError, match=r"events\.event_id row 1 contains a NUL"):
+            con.load_temp_table("events", columns, pa.table({"event_id": ["ok", "b\x00c"]}))
+        con.load_temp_table("events", columns, pa.table({"event_id": ["ok", "bc"]}))
+        assert con.fetchall("select event_id from events order by 1") == [("bc",), ("ok",)]
+    finally:
+        con.close()

@@ -71,6 +71,11 @@ def test_valid_event_is_normalised_to_naive_utc():
         (good(time="2019-12-31T23:59:59Z"), RejectCode.BAD_TIME, "before 2020"),
         (good(time="2026-11-10T13:00:00Z"), RejectCode.BAD_TIME, "future"),
         (good(type="unknown.thing"), RejectCode.UNKNOWN_METER, "unknown.thing"),
+        # PostgreSQL's text and jsonb cannot hold U+0000: refused wherever it appears.
+        (good(id="a\u0000b"), RejectCode.INVALID_FIELD, "NUL character"),
+        (good(source="s\u0000"), RejectCode.INVALID_FIELD, "NUL character"),
+        (good(data={"value": 1, "user_id": "u\u0000"}), RejectCode.INVALID_FIELD, "NUL"),
+        (good(tracecontext="\u0000"), RejectCode.INVALID_FIELD, "NUL character"),
     ],
 )
 def test_malformed_events_are_rejected_with_their_reason(payload, code, fragment):
@@ -115,6 +120,12 @@ def test_a_meter_level_problem_is_decided_per_meter(data, code, fragment):
     assert rejected.message.count("(meter '") + rejected.message.count("(required by") == len(
         expected
     )
+
+
+def test_an_escaped_backslash_before_u0000_is_plain_text():
+    result = check(good(id="a\\u0000b"))  # the text a\u0000b: no NUL in it
+    assert isinstance(result, UsageEvent), result
+    assert result.event_id == "a\\u0000b"
 
 
 def test_api_request_without_response_gb_counts_for_api_calls_only():
