@@ -9,6 +9,7 @@ dbt tests become asset checks; they are ``severity: error``, so a failing one fa
 nothing downstream (the serving snapshot, later invoicing and payment collection) proceeds.
 """
 
+import contextlib
 import hashlib
 import json
 import os
@@ -32,6 +33,9 @@ COSTS_SELECTOR = "tag:costs"
 # builds do not (as dbt recommends).
 BUILD_FLAGS = ["--exclude-resource-type", "unit_test"]
 PARTIAL_PARSE = "partial_parse.msgpack"
+# The partition window of a billing-period build (macros/usage_window.sql reads them).
+PERIOD_START_ENV = "BILLING_DBT_PERIOD_START"
+PERIOD_END_ENV = "BILLING_DBT_PERIOD_END"
 
 
 class BillingDbtTranslator(DagsterDbtTranslator):
@@ -72,24 +76,31 @@ translator = BillingDbtTranslator()
 
 
 def _dbt_build(
-    context: dg.AssetExecutionContext, dbt: DbtCliResource, billing: BillingSettings, args: list
+    context: dg.AssetExecutionContext,
+    dbt: DbtCliResource,
+    billing: BillingSettings,
+    args: list,
+    env: Mapping[str, str] | None = None,
 ) -> Iterator:
     """``dbt build`` with ``args``, its artifacts under ``<data dir>/dbt/``.
 
     profiles.yml reads the target from the environment; the dbt subprocess inherits it. dbt
     parses the whole project again whenever its profile (this warehouse) or its ``--vars``
-    differ from the last parse it finds, so each warehouse keeps the last parse of each
-    distinct command (``<data dir>/dbt/<command hash>/partial_parse.msgpack``; dagster-dbt
-    copies it into the invocation's own target directory) and the next identical build parses
-    only what changed. An invocation's directory is removed once it succeeded; a failed one's
-    (dbt.log, run_results.json) is kept."""
+    differ from the last parse it finds (a changed environment variable re-parses only the
+    files that read it; ``env`` is given to this invocation alone), so each warehouse keeps
+    the last parse of each distinct command
+    (``<data dir>/dbt/<command hash>/partial_parse.msgpack``; dagster-dbt copies it into the
+    invocation's own target directory) and the next identical build parses only what changed.
+    An invocation's directory is removed once it succeeded; a failed one's (dbt.log,
+    run_results.json) is kept."""
     settings = billing.get()
     os.environ.update(settings.dbt_env())
     command = hashlib.sha256(json.dumps(args).encode()).hexdigest()[:12]
     parse_cache = settings.data_path / "dbt" / command
     parse_cache.mkdir(parents=True, exist_ok=True)
     os.environ["DBT_TARGET_PATH"] = str(parse_cache)
-    invocation = dbt.cli(args, context=context)
+    with _environment(env or {}):
+        invocation = dbt.cli(args, context=context)  # the dbt process starts here
     yield from invocation.stream()
     parsed = invocation.target_path / PARTIAL_PARSE
     if parsed.exists():
@@ -97,6 +108,21 @@ def _dbt_build(
         shutil.copyfile(parsed, staged)
         os.replace(staged, parse_cache / PARTIAL_PARSE)
     shutil.rmtree(invocation.target_path, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def _environment(values: Mapping[str, str]) -> Iterator[None]:
+    """``values`` in this process's environment for the block, restored afterwards."""
+    saved = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 @dbt_assets(
@@ -118,13 +144,13 @@ def billing_period_models(
     # What is landed now is what this build will include; record it only if dbt succeeds.
     with Warehouse(settings).connection() as con:
         watermarks = {p: period_build_watermark(con, p) for p in periods}
-    dbt_vars = {
-        "period_start": window.start.strftime("%Y-%m-%d"),
-        "period_end": window.end.strftime("%Y-%m-%d"),
+    # The window as environment variables, not --vars: new vars make dbt parse the whole
+    # project again, a changed variable only the models that read it (usage_window_filter).
+    window_env = {
+        PERIOD_START_ENV: window.start.strftime("%Y-%m-%d"),
+        PERIOD_END_ENV: window.end.strftime("%Y-%m-%d"),
     }
-    yield from _dbt_build(
-        context, dbt, billing, ["build", *BUILD_FLAGS, "--vars", json.dumps(dbt_vars)]
-    )
+    yield from _dbt_build(context, dbt, billing, ["build", *BUILD_FLAGS], env=window_env)
     with Warehouse(settings).connection() as con:
         for period, watermark in watermarks.items():
             if watermark is not None:

@@ -1,8 +1,10 @@
 {#-
   The billing periods an incremental usage model rebuilds.
 
-  * With vars `period_start` / `period_end` (Dagster passes the partition window): exactly the
-    periods in [period_start, period_end).
+  * With vars `period_start` / `period_end`, or the environment variables
+    BILLING_DBT_PERIOD_START / BILLING_DBT_PERIOD_END (Dagster passes the partition window so:
+    a changed variable re-parses only the models that read it, new vars the whole project):
+    exactly the periods in [start, end).
   * Otherwise, on an incremental run: every period that received events in a landing batch
     newer than the newest batch the model already holds.
   * Otherwise (first run, --full-refresh, or a model without a batch column): everything.
@@ -10,8 +12,8 @@
   Periods are always rebuilt whole: unique counts and latest values cannot be patched.
 -#}
 {% macro usage_window_filter(period_column='period_start', batch_column='last_landing_batch_id') -%}
-    {%- set start = var('period_start', none) -%}
-    {%- set end = var('period_end', none) -%}
+    {%- set start = var('period_start', none) or env_var('BILLING_DBT_PERIOD_START', '') -%}
+    {%- set end = var('period_end', none) or env_var('BILLING_DBT_PERIOD_END', '') -%}
     {%- if start and end -%}
         {{ period_column }} >= cast('{{ start }}' as date)
         and {{ period_column }} < cast('{{ end }}' as date)
