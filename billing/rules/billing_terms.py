@@ -37,7 +37,7 @@ from enum import StrEnum
 from fractions import Fraction
 from functools import lru_cache
 from typing import Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 
 class Interval(StrEnum):
@@ -82,12 +82,21 @@ def billing_zone(name: str, field_name: str = "time_zone") -> ZoneInfo:
     """The IANA time zone ``name`` (``Asia/Tokyo``); BillingTermsError if there is none."""
     if not isinstance(name, str) or not name or name != name.strip():
         raise BillingTermsError(field_name, "must be an IANA time zone name such as Asia/Tokyo")
+    unknown = BillingTermsError(
+        field_name, f"unknown time zone {name!r}: must be an IANA name such as Asia/Tokyo"
+    )
+    if name not in _known_zones():
+        raise unknown
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError, OSError):
-        raise BillingTermsError(
-            field_name, f"unknown time zone {name!r}: must be an IANA name such as Asia/Tokyo"
-        ) from None
+        raise unknown from None
+
+
+@lru_cache(maxsize=1)
+def _known_zones() -> frozenset[str]:
+    # The names of the time-zone database (not any file under its directory: "posixrules").
+    return frozenset(available_timezones() | {"UTC"})
 
 
 def parse_anchor_date(value: date | str, field_name: str = "anchor_date") -> date:

@@ -3,10 +3,14 @@ comments, not read back from the code."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+import calendar
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
 from fractions import Fraction
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from billing.rules.billing_terms import (
     Anchor,
@@ -18,6 +22,7 @@ from billing.rules.billing_terms import (
     billing_zone,
     local_midnight,
 )
+from billing.rules.proration import prorate
 
 NEW_YORK = "America/New_York"
 
@@ -351,3 +356,63 @@ def test_text_values_are_read():
     assert terms.interval is Interval.HALF_YEAR and terms.anchor is Anchor.ANNIVERSARY
     # 29 February + 6 months = 29 August.
     assert terms.period(1).start_date == date(2024, 8, 29)
+
+
+def test_the_first_period_fraction_is_the_proration_rule():
+    # A 30.00 USD monthly fee from 10 April: 30.00 x 21 / 30 = 21.00, the same as
+    # billing.rules.proration.prorate over the same local dates.
+    first = BillingTerms("month", date(2026, 4, 10)).first_period()
+    fee = Decimal("30.00")
+    assert fee * first.fraction.numerator / first.fraction.denominator == Decimal("21.00")
+    assert prorate(
+        fee, date(2026, 4, 10), first.period.start_date, first.period.end_date, "USD"
+    ) == Decimal("21.00")
+
+
+# --- properties over generated terms -------------------------------------------------------
+
+terms_strategy = st.builds(
+    BillingTerms,
+    interval=st.sampled_from(list(Interval)),
+    anchor_date=st.dates(min_value=date(2000, 1, 1), max_value=date(2040, 12, 31)),
+    interval_count=st.integers(1, 4),
+    anchor=st.sampled_from(list(Anchor)),
+    time_zone=st.sampled_from(
+        ["UTC", "Asia/Tokyo", NEW_YORK, "Australia/Lord_Howe", "America/Santiago", "Europe/London"]
+    ),
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(terms=terms_strategy, index=st.integers(-30, 120), offset=st.floats(0, 1))
+def test_periods_tile_time(terms, index, offset):
+    period, following = terms.period(index), terms.period(index + 1)
+    # Consecutive periods touch: no gap, no overlap; each is non-empty.
+    assert period.end == following.start and period.start < period.end
+    # Any instant inside is found in this period, and only this one.
+    inside = period.start + (period.end - period.start) * offset
+    if inside == period.end:
+        inside = period.end - timedelta(microseconds=1)
+    assert terms.period_at(inside) == period
+    assert terms.period_at(period.end - timedelta(microseconds=1)) == period
+    assert terms.period_at(period.end) == following
+    # Boundaries are local midnights (01:00 on a day whose midnight is skipped, Santiago).
+    local = period.start.astimezone(terms.zone)
+    assert local.date() == period.start_date
+    assert local.time() == time(0) or (terms.time_zone, local.time()) == (
+        "America/Santiago",
+        time(1),
+    )
+
+
+@settings(max_examples=200, deadline=None)
+@given(terms=terms_strategy, index=st.integers(0, 120))
+def test_anniversary_month_ends_clamp_and_return(terms, index):
+    start = terms.period(index).start_date
+    if terms.interval is Interval.WEEK:
+        assert (start - terms.origin).days == 7 * terms.interval_count * index
+        return
+    anchor = terms.origin
+    last_day = calendar.monthrange(start.year, start.month)[1]
+    # The anchor's day, or the month's last day when the month is shorter.
+    assert start.day == min(anchor.day, last_day)
