@@ -132,27 +132,16 @@ _shared_dbt_setup = False
 
 
 def share_dbt_setup() -> None:
-    """Before each dbt command, dagster-dbt asks the dbt executable its version (a subprocess)
-    and loads dbt's and the project's macros into an adapter in this process (seconds each, four
-    times per pipeline run). Both are the same for every command of the session: ask and load
-    once per worker (the macros once per adapter type)."""
+    """Before each dbt command, dagster-dbt loads dbt's and the project's macros into an adapter
+    in this process (seconds, four times per pipeline run). They are the same for every command
+    of the session: load them once per worker and adapter type. (The dbt version it also needs
+    is read from the installed package by the production resource, BillingDbtCliResource.)"""
     global _shared_dbt_setup
     if _shared_dbt_setup:
         return
     _shared_dbt_setup = True
 
-    from dagster_dbt import DbtCliResource
     from dbt.parser.manifest import ManifestLoader
-
-    ask_version = DbtCliResource.__dict__["_cli_version"].func
-    versions: dict[str, object] = {}
-
-    def version_once(self):
-        if self.dbt_executable not in versions:
-            versions[self.dbt_executable] = ask_version(self)
-        return versions[self.dbt_executable]
-
-    DbtCliResource._cli_version = property(version_once)
 
     load_macros = ManifestLoader.load_macros.__func__
     macros: dict[tuple[str, str], object] = {}

@@ -7,10 +7,12 @@ import fcntl
 import os
 import shutil
 import sys
-from functools import cache
+from functools import cache, cached_property
+from importlib import metadata
 from pathlib import Path
 
 from dagster_dbt import DbtCliResource, DbtProject
+from packaging import version
 
 DBT_PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
 
@@ -21,8 +23,21 @@ def dbt_executable() -> str:
     return str(local) if local.exists() else (shutil.which("dbt") or "dbt")
 
 
+class BillingDbtCliResource(DbtCliResource):
+    """dagster-dbt runs ``dbt --version`` (a process of its own, about 2 s) before a run's first
+    dbt command. The dbt beside this interpreter is the dbt-core installed here: its version is
+    read from the package instead. Any other executable is asked, as dagster-dbt does."""
+
+    @cached_property
+    def _cli_version(self) -> version.Version:
+        local = Path(sys.executable).parent / "dbt"
+        if Path(self.dbt_executable) == local:
+            return version.parse(metadata.version("dbt-core"))
+        return DbtCliResource._cli_version.func(self)
+
+
 def dbt_resource() -> DbtCliResource:
-    return DbtCliResource(project_dir=dbt_project(), dbt_executable=dbt_executable())
+    return BillingDbtCliResource(project_dir=dbt_project(), dbt_executable=dbt_executable())
 
 
 @cache

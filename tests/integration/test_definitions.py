@@ -102,3 +102,14 @@ def test_landing_sensor_requests_a_run_only_for_new_events(settings):
         assert run_pipeline(settings, instance).success
         skip = usage_landing_sensor(dg.build_sensor_context(instance=instance, resources=resources))
         assert isinstance(skip, dg.SkipReason) and "no new events" in skip.skip_message
+
+
+def test_the_dbt_resource_knows_the_installed_dbt_version_without_asking_it():
+    import re
+    import subprocess
+
+    from dagster_project.transform.project import dbt_executable, dbt_resource
+
+    asked = subprocess.run([dbt_executable(), "--version"], capture_output=True, text=True)
+    installed = re.search(r"installed:\s*(\d+\.\d+\.\d+)", asked.stdout).group(1)
+    assert str(dbt_resource()._cli_version) == installed
