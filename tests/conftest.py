@@ -204,6 +204,21 @@ def seed_dbt_parse(settings: Settings, cache: Path) -> None:
             shutil.copyfile(parsed, target / parsed.name)
 
 
+def dbt_target_with_parse(settings: Settings, name: str) -> Path:
+    """A new dbt target directory under the data directory for a dbt command a test runs
+    itself, given the pipeline's last parse there (the same project, profile and vars), so
+    the command parses only what changed instead of the whole project."""
+    target = settings.data_path / name
+    target.mkdir(parents=True, exist_ok=True)
+    parses = sorted(
+        (settings.data_path / "dbt").glob("*/partial_parse.msgpack"),
+        key=lambda p: p.stat().st_mtime,
+    )
+    if parses:
+        shutil.copyfile(parses[-1], target / parses[-1].name)
+    return target
+
+
 def keep_dbt_parse(settings: Settings, cache: Path) -> None:
     """Keep the dbt parses of a DuckDB data directory in ``cache`` for the next tests."""
     if settings.warehouse_kind != "duckdb":

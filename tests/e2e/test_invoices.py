@@ -24,7 +24,15 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.main import create_app
-from tests.conftest import ADMIN_KEY, Clock, cloud_event, produce, run_pipeline, seed_meters
+from tests.conftest import (
+    ADMIN_KEY,
+    Clock,
+    cloud_event,
+    dbt_target_with_parse,
+    produce,
+    run_pipeline,
+    seed_meters,
+)
 
 ADMIN = {"X-API-Key": ADMIN_KEY}
 BASE = "/api/v1/billing"
@@ -334,7 +342,7 @@ def test_finalized_invoices_survive_a_full_rebuild(make_settings):
         env = {
             **os.environ,
             **settings.dbt_env(),
-            "DBT_TARGET_PATH": str(settings.data_path / "dbt-full"),
+            "DBT_TARGET_PATH": str(dbt_target_with_parse(settings, "dbt-full")),
         }
         done = subprocess.run(
             [

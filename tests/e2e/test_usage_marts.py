@@ -12,7 +12,14 @@ import pytest
 
 from adapters.warehouse.connection import Warehouse
 from adapters.warehouse.serving import ServingReader
-from tests.conftest import TEST_METERS, cloud_event, produce, run_pipeline, seed_meters
+from tests.conftest import (
+    TEST_METERS,
+    cloud_event,
+    dbt_target_with_parse,
+    produce,
+    run_pipeline,
+    seed_meters,
+)
 
 
 @pytest.fixture(params=["duckdb", "postgres"])
@@ -106,7 +113,7 @@ def test_dbt_unit_tests_pass_on_the_target(target_settings):
     env = {
         **os.environ,
         **target_settings.dbt_env(),
-        "DBT_TARGET_PATH": str(target_settings.data_path / "dbt-unit"),
+        "DBT_TARGET_PATH": str(dbt_target_with_parse(target_settings, "dbt-unit")),
     }
     done = subprocess.run(
         [str(Path(sys.executable).parent / "dbt"), "test", "--select", "test_type:unit"],
