@@ -32,6 +32,7 @@ from billing.control_plane.models import (
 from billing.ports import MartReader, MissingTable
 from billing.rules.alerts import (
     SIGNATURE_HEADER,
+    Crossing,
     alert_cloud_event,
     backoff,
     milestone_levels,
@@ -147,6 +148,19 @@ def fire(
     return alert_id
 
 
+def _fire_reached(
+    session: Session, value: Decimal, levels: Iterable[Crossing], **alert
+) -> list[int]:
+    """Fire (see :func:`fire`) every one of ``levels`` that ``value`` has reached; the ids of
+    the alerts this call recorded."""
+    fired: list[int] = []
+    for crossing in reached(value, levels):
+        alert_id = fire(session, threshold=crossing.threshold, value=value, **alert)
+        if alert_id is not None:
+            fired.append(alert_id)
+    return fired
+
+
 @dataclass
 class AlertRules:
     """Quotas, milestones and budgets, loaded once per batch or sensor tick."""
@@ -181,44 +195,38 @@ def evaluate_usage(
     quota = rules.quotas.get((tenant_id, meter_key))
     if quota is not None:
         levels = threshold_levels(quota.limit, [Decimal(p) for p in quota.alert_thresholds])
-        for crossing in reached(value, levels):
-            alert_id = fire(
-                session,
-                kind="quota",
-                tenant_id=tenant_id,
-                meter_key=meter_key,
-                period_start=period_start,
-                threshold=crossing.threshold,
-                value=value,
-                limit=quota.limit,
-                source=source,
-                now=now,
-                details={"enforcement": quota.enforcement},
-                known=rules.known,
-            )
-            if alert_id is not None:
-                fired.append(alert_id)
+        fired += _fire_reached(
+            session,
+            value,
+            levels,
+            kind="quota",
+            tenant_id=tenant_id,
+            meter_key=meter_key,
+            period_start=period_start,
+            limit=quota.limit,
+            source=source,
+            now=now,
+            details={"enforcement": quota.enforcement},
+            known=rules.known,
+        )
     levels = [
         Decimal(level)
         for m in rules.milestones.get(meter_key, ())
         if m.tenant_id is None or m.tenant_id == tenant_id
         for level in m.levels
     ]
-    for crossing in reached(value, milestone_levels(levels)):
-        alert_id = fire(
-            session,
-            kind="milestone",
-            tenant_id=tenant_id,
-            meter_key=meter_key,
-            period_start=period_start,
-            threshold=crossing.threshold,
-            value=value,
-            source=source,
-            now=now,
-            known=rules.known,
-        )
-        if alert_id is not None:
-            fired.append(alert_id)
+    fired += _fire_reached(
+        session,
+        value,
+        milestone_levels(levels),
+        kind="milestone",
+        tenant_id=tenant_id,
+        meter_key=meter_key,
+        period_start=period_start,
+        source=source,
+        now=now,
+        known=rules.known,
+    )
     return fired
 
 
@@ -236,25 +244,20 @@ def evaluate_budget(
     budget = rules.budgets.get(tenant_id)
     if budget is None or budget.currency != currency:
         return []
-    fired = []
     levels = threshold_levels(budget.amount, [Decimal(p) for p in budget.alert_thresholds])
-    for crossing in reached(cost, levels):
-        alert_id = fire(
-            session,
-            kind="budget",
-            tenant_id=tenant_id,
-            period_start=period_start,
-            threshold=crossing.threshold,
-            value=cost,
-            limit=budget.amount,
-            source=source,
-            now=now,
-            details={"currency": currency},
-            known=rules.known,
-        )
-        if alert_id is not None:
-            fired.append(alert_id)
-    return fired
+    return _fire_reached(
+        session,
+        cost,
+        levels,
+        kind="budget",
+        tenant_id=tenant_id,
+        period_start=period_start,
+        limit=budget.amount,
+        source=source,
+        now=now,
+        details={"currency": currency},
+        known=rules.known,
+    )
 
 
 # Cost centers carry a monthly budget (``/cost-centers``) but no alert percentages of their own.
@@ -279,22 +282,19 @@ def evaluate_cost_center_budgets(
         cost = Decimal(str(row["rolled_up_total_amount"]))
         period = row["billing_period_start"]
         period = period if isinstance(period, date) else date.fromisoformat(str(period)[:10])
-        for crossing in reached(cost, threshold_levels(budget, COST_CENTER_BUDGET_PERCENTS)):
-            alert_id = fire(
-                session,
-                kind="budget",
-                scope=f"cost_center:{row['cost_center_code']}",
-                tenant_id="",
-                period_start=period,
-                threshold=crossing.threshold,
-                value=cost,
-                limit=budget,
-                source=source,
-                now=now,
-                details={"currency": currency, "cost_center": row["cost_center_code"]},
-            )
-            if alert_id is not None:
-                fired.append(alert_id)
+        fired += _fire_reached(
+            session,
+            cost,
+            threshold_levels(budget, COST_CENTER_BUDGET_PERCENTS),
+            kind="budget",
+            scope=f"cost_center:{row['cost_center_code']}",
+            tenant_id="",
+            period_start=period,
+            limit=budget,
+            source=source,
+            now=now,
+            details={"currency": currency, "cost_center": row["cost_center_code"]},
+        )
     return fired
 
 

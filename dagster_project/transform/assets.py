@@ -157,45 +157,38 @@ def billing_period_models(
                 mark_period_built(con, period, watermark)
 
 
-@dbt_assets(
-    manifest=dbt_project().manifest_path,
-    project=dbt_project(),
+def _unpartitioned_models(name: str, description: str, **selection: str) -> dg.AssetsDefinition:
+    """The dbt models of a selection (``select=`` / ``exclude=``), built whole by one run."""
+
+    def models(context: dg.AssetExecutionContext, dbt: DbtCliResource, billing: BillingSettings):
+        yield from _dbt_build(context, dbt, billing, ["build", *BUILD_FLAGS])
+
+    models.__doc__ = description
+    return dbt_assets(
+        manifest=dbt_project().manifest_path,
+        project=dbt_project(),
+        dagster_dbt_translator=translator,
+        name=name,
+        **selection,
+    )(models)
+
+
+warehouse_models = _unpartitioned_models(
+    "warehouse_models",
+    "Seeds, snapshots of the control plane, staging views and dimensions.",
     exclude=f"{BILLING_PERIOD_SELECTOR} {INVOICE_SELECTOR} {COSTS_SELECTOR}",
-    dagster_dbt_translator=translator,
-    name="warehouse_models",
 )
-def warehouse_models(
-    context: dg.AssetExecutionContext, dbt: DbtCliResource, billing: BillingSettings
-):
-    """Seeds, snapshots of the control plane, staging views and dimensions."""
-    yield from _dbt_build(context, dbt, billing, ["build", *BUILD_FLAGS])
-
-
-@dbt_assets(
-    manifest=dbt_project().manifest_path,
-    project=dbt_project(),
+invoice_models = _unpartitioned_models(
+    "invoice_models",
+    "The invoice marts: finalized invoices as finalized, drafts for the rest.",
     select=INVOICE_SELECTOR,
-    dagster_dbt_translator=translator,
-    name="invoice_models",
 )
-def invoice_models(
-    context: dg.AssetExecutionContext, dbt: DbtCliResource, billing: BillingSettings
-):
-    """The invoice marts: finalized invoices as finalized, drafts for the rest."""
-    yield from _dbt_build(context, dbt, billing, ["build", *BUILD_FLAGS])
-
-
-@dbt_assets(
-    manifest=dbt_project().manifest_path,
-    project=dbt_project(),
+cost_models = _unpartitioned_models(
+    "cost_models",
+    "Cloud costs: staging per provider, the unified FOCUS model, daily facts, allocation to\n"
+    "cost centers (its invariants are dbt tests) and coverage.",
     select=COSTS_SELECTOR,
-    dagster_dbt_translator=translator,
-    name="cost_models",
 )
-def cost_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, billing: BillingSettings):
-    """Cloud costs: staging per provider, the unified FOCUS model, daily facts, allocation to
-    cost centers (its invariants are dbt tests) and coverage."""
-    yield from _dbt_build(context, dbt, billing, ["build", *BUILD_FLAGS])
 
 
 def model_key(model: str) -> dg.AssetKey:

@@ -19,35 +19,33 @@ WATERMARKS = dg.AssetKey(["landing", "usage_period_watermarks"])
 NO_METERS = "usage: no meters defined, usage landing skipped"
 
 
+def _landing_spec(key: dg.AssetKey, description: str, **attributes) -> dg.AssetSpec:
+    """A landing table the usage landing writes, after the meters it validates against."""
+    return dg.AssetSpec(
+        key, description=description, group_name="landing", deps=[CONTROL_METERS], **attributes
+    )
+
+
 @dg.multi_asset(
     specs=[
-        dg.AssetSpec(
+        _landing_spec(
             USAGE_EVENTS,
-            description="Usage CloudEvents landed exactly once from Kafka (raw.usage_events).",
-            group_name="landing",
-            deps=[CONTROL_METERS],
+            "Usage CloudEvents landed exactly once from Kafka (raw.usage_events).",
             kinds={"kafka"},
         ),
-        dg.AssetSpec(
+        _landing_spec(
             DEAD_LETTERS,
-            description="Rejected messages with payload and reason (raw.usage_events_dead_letter).",
-            group_name="landing",
-            deps=[CONTROL_METERS],
+            "Rejected messages with payload and reason (raw.usage_events_dead_letter).",
             kinds={"kafka"},
         ),
-        dg.AssetSpec(
+        _landing_spec(
             NOT_COUNTED,
-            description="Landed events not counted for one meter of their type, with the reason "
+            "Landed events not counted for one meter of their type, with the reason "
             "(raw.usage_not_counted).",
-            group_name="landing",
-            deps=[CONTROL_METERS],
             kinds={"kafka"},
         ),
-        dg.AssetSpec(
-            WATERMARKS,
-            description="Newest landing batch per billing period (raw.usage_period_watermarks).",
-            group_name="landing",
-            deps=[CONTROL_METERS],
+        _landing_spec(
+            WATERMARKS, "Newest landing batch per billing period (raw.usage_period_watermarks)."
         ),
     ],
     name="land_usage_events",

@@ -207,31 +207,27 @@ def _cur_required(n: dict[str, str]) -> dict:
     )
 
 
+def _cur(
+    name: str, names: dict[str, str], description: str, *, legacy: bool
+) -> tuple[col.Format, set[str]]:
+    """A CUR format, with the columns it knows."""
+    return (
+        col.Format(
+            name,
+            "aws",
+            "AWS",
+            _aws(names, legacy=legacy),
+            col.REQUIRED,
+            _cur_required(names),
+            description,
+        ),
+        {v for v in names.values() if v},
+    )
+
+
 def candidates() -> list[tuple[col.Format, set[str]]]:
     """The CUR formats, with the columns each knows (detection names the closest format)."""
     return [
-        (
-            col.Format(
-                "aws-cur",
-                "aws",
-                "AWS",
-                _aws(CUR_LEGACY, legacy=True),
-                col.REQUIRED,
-                _cur_required(CUR_LEGACY),
-                "an AWS Cost and Usage Report (legacy)",
-            ),
-            {v for v in CUR_LEGACY.values() if v},
-        ),
-        (
-            col.Format(
-                "aws-cur2",
-                "aws",
-                "AWS",
-                _aws(CUR2, legacy=False),
-                col.REQUIRED,
-                _cur_required(CUR2),
-                "an AWS CUR 2.0 export",
-            ),
-            {v for v in CUR2.values() if v},
-        ),
+        _cur("aws-cur", CUR_LEGACY, "an AWS Cost and Usage Report (legacy)", legacy=True),
+        _cur("aws-cur2", CUR2, "an AWS CUR 2.0 export", legacy=False),
     ]

@@ -7,7 +7,6 @@ midnights that are skipped (Santiago) or repeated (Havana, by hand)."""
 from __future__ import annotations
 
 import random
-import uuid
 from datetime import UTC, date, datetime, timedelta
 from itertools import product
 
@@ -18,7 +17,7 @@ import pytest
 
 from billing.rules.billing_terms import Anchor, BillingTerms, Interval
 from tests.conftest import PG_ADMIN_DSN
-from tests.integration.test_pricing_sql import compile_macro, target_envs
+from tests.integration.test_pricing_sql import compile_macro, target_envs, throwaway_targets
 
 CALL = (
     "select case_id, {{ billing_period_bounds('interval_name', 'interval_count', 'anchor', "
@@ -77,19 +76,13 @@ def generated_cases() -> list[tuple[BillingTerms, int]]:
 
 @pytest.fixture(scope="module")
 def compiled(tmp_path_factory, postgres_available):
-    if not postgres_available:
-        pytest.fail("PostgreSQL is not running at 127.0.0.1:5432 (.ci/run starts it)")
-    root = tmp_path_factory.mktemp("billing-terms")
-    duck_path = root / "terms.duckdb"
-    name = f"billing_test_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as admin:
-        admin.execute(f'create database "{name}"')
-    try:
+    with throwaway_targets(tmp_path_factory, postgres_available, "billing-terms") as (
+        root,
+        duck_path,
+        name,
+    ):
         sql = compile_macro(target_envs(duck_path, name), root, CALL)
         yield sql, duck_path, PG_ADMIN_DSN.rsplit("/", 1)[0] + f"/{name}"
-    finally:
-        with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as admin:
-            admin.execute(f'drop database if exists "{name}" with (force)')
 
 
 def run(compiled, cases) -> dict[str, list[tuple]]:

@@ -31,17 +31,15 @@ fct_cloud_cost_center_anomalies), aws/compute Oct 1-20:
 
 from __future__ import annotations
 
-import uuid
 from datetime import date
 from decimal import Decimal
-from pathlib import Path
 
 import duckdb
 import psycopg
 import pytest
 
 from tests.conftest import PG_ADMIN_DSN
-from tests.integration.test_pricing_sql import compile_macro, target_envs
+from tests.integration.test_pricing_sql import compile_macro, target_envs, throwaway_targets
 
 SPLIT = "-- @@split@@"
 CALL = (
@@ -137,19 +135,12 @@ def run(adapter: str, location: str, sql: str) -> list[list[dict]]:
 
 @pytest.fixture(scope="module")
 def results(tmp_path_factory, postgres_available) -> dict[str, list[list[dict]]]:
-    if not postgres_available:
-        pytest.fail("PostgreSQL is not running at 127.0.0.1:5432 (.ci/run starts it)")
-    root: Path = tmp_path_factory.mktemp("money_series")
-    duckdb_path = root / "series.duckdb"
-    database = f"billing_test_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as con:
-        con.execute(f'create database "{database}"')
-    try:
-        compiled = compile_macro(
-            target_envs(duckdb_path, database),
-            root,
-            CALL,
-        )
+    with throwaway_targets(tmp_path_factory, postgres_available, "money_series") as (
+        root,
+        duckdb_path,
+        database,
+    ):
+        compiled = compile_macro(target_envs(duckdb_path, database), root, CALL)
         return {
             "duckdb": run("duckdb", str(duckdb_path), compiled["duckdb"]),
             "postgres": run(
@@ -158,9 +149,6 @@ def results(tmp_path_factory, postgres_available) -> dict[str, list[list[dict]]]
                 compiled["postgres"],
             ),
         }
-    finally:
-        with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as con:
-            con.execute(f'drop database if exists "{database}" with (force)')
 
 
 ADAPTERS = ["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)]

@@ -74,6 +74,12 @@ def post(client, path, body, status=None):
     return response
 
 
+def subscribe(client, plan_code, tenant_id="t1", **fields) -> dict:
+    """A new subscription (201), as the API answers it."""
+    body = {"tenant_id": tenant_id, "plan_code": plan_code, **fields}
+    return post(client, "/subscriptions", body, 201).json()
+
+
 # ----------------------------------------------------------------------------- pricing
 def test_calculate_reproduces_the_issue_example(client):
     body = {
@@ -300,7 +306,7 @@ def test_amount_coupons_never_take_a_quote_below_zero(client):
 # ----------------------------------------------------------------------------- subscriptions
 def test_trialing_then_active_then_canceled_at_period_end(client, clock):
     post(client, "/plans", plan_body(trial_days=14), 201)
-    sub = post(client, "/subscriptions", {"tenant_id": "t1", "plan_code": "pro"}, 201).json()
+    sub = subscribe(client, "pro")
     assert sub["status"] == "trialing"
     assert sub["trial_ends_at"] == "2026-02-24T12:00:00Z"
     clock.now = datetime(2026, 2, 25)
@@ -337,7 +343,7 @@ def test_upgrades_prorate_by_days(settings, clock, now, credit, charge):
     with make_client(settings, clock) as client:
         post(client, "/plans", plan_body("basic", fee="30"), 201)
         post(client, "/plans", plan_body("pro", fee="60"), 201)
-        sub = post(client, "/subscriptions", {"tenant_id": "t1", "plan_code": "basic"}, 201).json()
+        sub = subscribe(client, "basic")
         clock.now = now
         changed = post(
             client, f"/subscriptions/{sub['id']}/change-plan", {"plan_code": "pro"}, 200
@@ -353,12 +359,7 @@ def test_upgrades_prorate_by_days(settings, clock, now, credit, charge):
 def test_a_change_on_the_period_boundary_is_not_prorated(client, clock):
     post(client, "/plans", plan_body("basic", fee="30"), 201)
     post(client, "/plans", plan_body("pro", fee="60"), 201)
-    sub = post(
-        client,
-        "/subscriptions",
-        {"tenant_id": "t1", "plan_code": "basic", "start_at": "2026-01-15T00:00:00Z"},
-        201,
-    ).json()
+    sub = subscribe(client, "basic", start_at="2026-01-15T00:00:00Z")
     clock.now = datetime(2026, 2, 1, 0, 0)
     changed = post(
         client, f"/subscriptions/{sub['id']}/change-plan", {"plan_code": "pro"}, 200
@@ -369,7 +370,7 @@ def test_a_change_on_the_period_boundary_is_not_prorated(client, clock):
 def test_downgrades_wait_for_the_period_end_unless_asked(client, clock):
     post(client, "/plans", plan_body("basic", fee="30"), 201)
     post(client, "/plans", plan_body("pro", fee="60"), 201)
-    sub = post(client, "/subscriptions", {"tenant_id": "t1", "plan_code": "pro"}, 201).json()
+    sub = subscribe(client, "pro")
     later = post(
         client, f"/subscriptions/{sub['id']}/change-plan", {"plan_code": "basic"}, 200
     ).json()
@@ -391,12 +392,7 @@ def test_downgrades_wait_for_the_period_end_unless_asked(client, clock):
 
 def test_immediate_cancel_credits_the_unused_base_fee(client, clock):
     post(client, "/plans", plan_body("pro", fee="28"), 201)
-    sub = post(
-        client,
-        "/subscriptions",
-        {"tenant_id": "t1", "plan_code": "pro", "start_at": "2026-02-01T00:00:00Z"},
-        201,
-    ).json()
+    sub = subscribe(client, "pro", start_at="2026-02-01T00:00:00Z")
     done = post(client, f"/subscriptions/{sub['id']}/cancel", {"at_period_end": False}, 200).json()
     assert done["status"] == "canceled"
     assert [(p["kind"], p["amount"]) for p in done["proration"]] == [("proration_credit", "-19.00")]
@@ -436,7 +432,7 @@ def test_subscription_errors_write_nothing(client, path, body, status, fragment)
 def test_plan_change_errors(client):
     post(client, "/plans", plan_body("pro"), 201)
     post(client, "/plans", plan_body("euro", currency="EUR"), 201)
-    sub = post(client, "/subscriptions", {"tenant_id": "t1", "plan_code": "pro"}, 201).json()
+    sub = subscribe(client, "pro")
     other = post(client, f"/subscriptions/{sub['id']}/change-plan", {"plan_code": "euro"})
     assert other.status_code == 422 and other.json()["field"] == "plan_code"
     same = post(client, f"/subscriptions/{sub['id']}/change-plan", {"plan_code": "pro"})
@@ -452,8 +448,8 @@ def test_plan_change_errors(client):
 
 def test_tenants_see_only_their_subscriptions(client):
     post(client, "/plans", plan_body(), 201)
-    mine = post(client, "/subscriptions", {"tenant_id": "t1", "plan_code": "pro"}, 201).json()
-    theirs = post(client, "/subscriptions", {"tenant_id": "t2", "plan_code": "pro"}, 201).json()
+    mine = subscribe(client, "pro")
+    theirs = subscribe(client, "pro", tenant_id="t2")
     headers = {"X-API-Key": post(client, "/api-keys", {"tenant_id": "t1"}, 201).json()["key"]}
     listed = client.get(f"{BASE}/subscriptions", headers=headers).json()
     assert [s["id"] for s in listed["data"]] == [mine["id"]]
@@ -519,9 +515,9 @@ def test_coupon_redemption_rules(client, clock):
         },
         201,
     )
-    a = post(client, "/subscriptions", {"tenant_id": "t1", "plan_code": "pro"}, 201).json()
-    b = post(client, "/subscriptions", {"tenant_id": "t2", "plan_code": "pro"}, 201).json()
-    c = post(client, "/subscriptions", {"tenant_id": "t3", "plan_code": "other"}, 201).json()
+    a = subscribe(client, "pro")
+    b = subscribe(client, "pro", tenant_id="t2")
+    c = subscribe(client, "other", tenant_id="t3")
     wrong_plan = post(client, f"/subscriptions/{c['id']}/coupons", {"code": "ONCE"})
     assert wrong_plan.status_code == 422
     applied = post(client, f"/subscriptions/{a['id']}/coupons", {"code": "ONCE"}, 200).json()

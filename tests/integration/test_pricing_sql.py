@@ -11,6 +11,7 @@ import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
 
@@ -218,21 +219,35 @@ def compile_macro(
     return compiled
 
 
-@pytest.fixture(scope="module")
-def sql_raters(tmp_path_factory, postgres_available) -> Iterator[dict[str, SqlRater]]:
-    """The macro compiled by dbt for a throwaway DuckDB file and PostgreSQL database."""
+@contextmanager
+def throwaway_targets(
+    tmp_path_factory, postgres_available: bool, name: str
+) -> Iterator[tuple[Path, Path, str]]:
+    """(target root, DuckDB file, PostgreSQL database) to compile and run a macro on; the
+    database is dropped afterwards."""
     if not postgres_available:
         pytest.fail("PostgreSQL is not running at 127.0.0.1:5432 (.ci/run starts it)")
-    root = tmp_path_factory.mktemp("pricing")
-    duckdb_path = root / "pricing.duckdb"
+    root: Path = tmp_path_factory.mktemp(name)
+    duckdb_path = root / f"{name}.duckdb"
     database = f"billing_test_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as con:
         con.execute(f'create database "{database}"')
     try:
-        compiled = compile_macro(
-            target_envs(duckdb_path, database),
-            root,
-        )
+        yield root, duckdb_path, database
+    finally:
+        with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as con:
+            con.execute(f'drop database if exists "{database}" with (force)')
+
+
+@pytest.fixture(scope="module")
+def sql_raters(tmp_path_factory, postgres_available) -> Iterator[dict[str, SqlRater]]:
+    """The macro compiled by dbt for a throwaway DuckDB file and PostgreSQL database."""
+    with throwaway_targets(tmp_path_factory, postgres_available, "pricing") as (
+        root,
+        duckdb_path,
+        database,
+    ):
+        compiled = compile_macro(target_envs(duckdb_path, database), root)
         yield {
             "duckdb": SqlRater("duckdb", compiled["duckdb"], str(duckdb_path)),
             "postgres": SqlRater(
@@ -241,9 +256,6 @@ def sql_raters(tmp_path_factory, postgres_available) -> Iterator[dict[str, SqlRa
                 psycopg.conninfo.make_conninfo(PG_ADMIN_DSN, dbname=database),
             ),
         }
-    finally:
-        with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as con:
-            con.execute(f'drop database if exists "{database}" with (force)')
 
 
 ADAPTERS = ["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)]

@@ -4,10 +4,12 @@ cost center."""
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 
 from api.deps import ReaderDep, SessionDep
 from api.routes.cost_dashboard.shared import (
@@ -28,24 +30,53 @@ from billing.timeutil import IsoDate
 router = APIRouter()
 
 
-@router.get("/costs/daily", response_model=schemas.ChartPublic)
-def cost_daily(
-    reader: ReaderDep,
-    session: SessionDep,
+@dataclass(frozen=True)
+class CloudCostFilters:
+    """The days, provider, service, currency and cost center a cloud cost view is filtered by."""
+
+    start: date | None
+    end: date | None
+    provider: str | None
+    service: str | None
+    currency: str | None
+    cost_center: str | None
+
+
+def cloud_cost_filters(
     start: Annotated[IsoDate | None, Query(description="First charge day (UTC).")] = None,
     end: Annotated[IsoDate | None, Query(description="Last charge day (inclusive).")] = None,
     provider: str | None = None,
     service: str | None = None,
     currency: str | None = None,
     cost_center: CostCenterQuery = None,
-    group_by: Literal["provider", "service", "currency", "cost_center"] = "provider",
+) -> CloudCostFilters:
+    return CloudCostFilters(start, end, provider, service, currency, cost_center)
+
+
+CloudCostFiltersDep = Annotated[CloudCostFilters, Depends(cloud_cost_filters)]
+
+GroupBy = Literal["provider", "service", "currency", "cost_center"]
+
+
+def daily_group_by(group_by: GroupBy = "provider") -> GroupBy:
+    """The daily view's ``group_by`` query, a dependency of its own so that it follows the
+    filters in the route's parameters."""
+    return group_by
+
+
+@router.get("/costs/daily", response_model=schemas.ChartPublic)
+def cost_daily(
+    reader: ReaderDep,
+    session: SessionDep,
+    filters: CloudCostFiltersDep,
+    group_by: Annotated[GroupBy, Depends(daily_group_by)],
 ):
     """Cloud cost (EffectiveCost) per charge day: one series per provider, service, currency
     or cost center (each series in its currency). By cost center (``group_by=cost_center`` or
     a ``cost_center`` filter) each center has its direct cost and its shares of shared pools
     split by day; the centers of a day add up to the day's cost."""
-    check_days(start, end)
-    by_center = group_by == "cost_center" or cost_center is not None
+    check_days(filters.start, filters.end)
+    by_center = group_by == "cost_center" or filters.cost_center is not None
     group = {
         "provider": "provider_name",
         "service": "service_name",
@@ -62,10 +93,10 @@ def cost_daily(
         reader,
         f"select charge_date, {column} as name, currency, sum({amount}) as cost "
         f"from {{{table}}}{{where}} group by 1, 2, 3 order by 1, 2, 3",
-        ("charge_date", ">=", "start", start),
-        ("charge_date", "<=", "end", end),
-        **cost_filters(provider, service, currency),
-        cost_center_code=check_center_filter(session, cost_center),
+        ("charge_date", ">=", "start", filters.start),
+        ("charge_date", "<=", "end", filters.end),
+        **cost_filters(filters.provider, filters.service, filters.currency),
+        cost_center_code=check_center_filter(session, filters.cost_center),
     )
     if served is None:
         return schemas.ChartPublic(labels=[], series=[])
@@ -191,23 +222,14 @@ def cost_forecast(
 
 
 @router.get("/costs/anomalies", response_model=schemas.AnomaliesPublic)
-def cost_anomalies(
-    reader: ReaderDep,
-    session: SessionDep,
-    start: Annotated[IsoDate | None, Query(description="First charge day (UTC).")] = None,
-    end: Annotated[IsoDate | None, Query(description="Last charge day (inclusive).")] = None,
-    provider: str | None = None,
-    service: str | None = None,
-    currency: str | None = None,
-    cost_center: CostCenterQuery = None,
-):
+def cost_anomalies(reader: ReaderDep, session: SessionDep, filters: CloudCostFiltersDep):
     """Days whose cost departs from the 14-day rolling median by more than 3 x 1.4826 x MAD
     and at least 10 (chart: daily cost with the anomalies as their own series). Per provider
     and service; with ``cost_center``, per provider, service and that center (its own daily
     cost of each service, where a spike the service's total hides still shows)."""
-    check_days(start, end)
-    center = check_center_filter(session, cost_center)
-    if cost_center is None:
+    check_days(filters.start, filters.end)
+    center = check_center_filter(session, filters.cost_center)
+    if filters.cost_center is None:
         table, center_column = "fct_cloud_cost_anomalies", "null as cost_center_code"
     else:
         table, center_column = "fct_cloud_cost_center_anomalies", "cost_center_code"
@@ -216,9 +238,9 @@ def cost_anomalies(
         f"select provider_name, service_name, {center_column}, currency, day, amount, "
         "baseline_amount, mad_amount, deviation_amount, is_anomaly "
         f"from {{{table}}}{{where}} order by day, provider_name, service_name, currency",
-        ("day", ">=", "start", start),
-        ("day", "<=", "end", end),
-        **cost_filters(provider, service, currency),
+        ("day", ">=", "start", filters.start),
+        ("day", "<=", "end", filters.end),
+        **cost_filters(filters.provider, filters.service, filters.currency),
         cost_center_code=center,
     )
     if served is None:

@@ -17,17 +17,16 @@ metered as (
 ),
 
 {%- set latest_order = ['event_at', 'landing_batch_id', 'kafka_partition', 'kafka_offset'] %}
+{#- The grain: one row per these columns. -#}
+{%- set grain = ['tenant_id', 'meter_key', 'aggregation', 'usage_date', 'period_start',
+                 'group_key', 'unique_value'] %}
 
 partials as (
 
     select
-        tenant_id,
-        meter_key,
-        aggregation,
-        usage_date,
-        period_start,
-        group_key,
-        unique_value,
+        {%- for column in grain %}
+        {{ column }},
+        {%- endfor %}
         count(*) as event_count,
         sum(case when is_late then 1 else 0 end) as late_event_count,
         sum(quantity) as sum_quantity,
@@ -39,20 +38,16 @@ partials as (
         max(landing_batch_id) as last_landing_batch_id
 
     from metered
-    group by tenant_id, meter_key, aggregation, usage_date, period_start, group_key, unique_value
+    group by {{ grain | join(', ') }}
 
 ),
 
 final as (
 
     select
-        tenant_id,
-        meter_key,
-        aggregation,
-        usage_date,
-        period_start,
-        group_key,
-        unique_value,
+        {%- for column in grain %}
+        {{ column }},
+        {%- endfor %}
         event_count,
         late_event_count,
         sum_quantity,
