@@ -9,6 +9,8 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -217,6 +219,29 @@ def dbt_target_with_parse(settings: Settings, name: str) -> Path:
     if parses:
         shutil.copyfile(parses[-1], target / parses[-1].name)
     return target
+
+
+def run_dbt(
+    settings: Settings, target: str, args: list[str], timeout: int
+) -> subprocess.CompletedProcess:
+    """A dbt command a test runs itself on the settings' warehouse, in a target directory
+    ``target`` given the pipeline's last parse (see ``dbt_target_with_parse``); it must
+    succeed."""
+    env = {
+        **os.environ,
+        **settings.dbt_env(),
+        "DBT_TARGET_PATH": str(dbt_target_with_parse(settings, target)),
+    }
+    done = subprocess.run(
+        [str(Path(sys.executable).parent / "dbt"), *args],
+        cwd=Path(__file__).resolve().parents[1] / "dbt_project",
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    assert done.returncode == 0, done.stdout[-3000:]
+    return done
 
 
 def keep_dbt_parse(settings: Settings, cache: Path) -> None:

@@ -28,8 +28,8 @@ from tests.conftest import (
     ADMIN_KEY,
     Clock,
     cloud_event,
-    dbt_target_with_parse,
     produce,
+    run_dbt,
     run_pipeline,
     seed_meters,
 )
@@ -316,11 +316,6 @@ def test_invoices_end_to_end(target_settings):
 
 def test_finalized_invoices_survive_a_full_rebuild(make_settings):
     """Rebuild every model from scratch: finalized invoices stay exactly as they were."""
-    import os
-    import subprocess
-    import sys
-    from pathlib import Path
-
     from tests.conftest import ADMIN_KEY as _  # noqa: F401
 
     settings = make_settings()
@@ -338,27 +333,12 @@ def test_finalized_invoices_survive_a_full_rebuild(make_settings):
         produce(settings, events("tenant-b", "x", 7, 20))
         run_pipeline(past_grace(settings))
         before = invoices_by_tenant(client, SEP, "finalized")["tenant-b"]
-        project = Path(__file__).resolve().parents[2] / "dbt_project"
-        env = {
-            **os.environ,
-            **settings.dbt_env(),
-            "DBT_TARGET_PATH": str(dbt_target_with_parse(settings, "dbt-full")),
-        }
-        done = subprocess.run(
-            [
-                str(Path(sys.executable).parent / "dbt"),
-                "build",
-                "--full-refresh",
-                "--exclude-resource-type",
-                "unit_test",
-            ],
-            cwd=project,
-            env=env,
-            capture_output=True,
-            text=True,
+        run_dbt(
+            settings,
+            "dbt-full",
+            ["build", "--full-refresh", "--exclude-resource-type", "unit_test"],
             timeout=600,
         )
-        assert done.returncode == 0, done.stdout[-3000:]
         from adapters.warehouse.serving import publish_snapshot
 
         publish_snapshot(settings)

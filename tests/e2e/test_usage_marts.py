@@ -15,8 +15,8 @@ from adapters.warehouse.serving import ServingReader
 from tests.conftest import (
     TEST_METERS,
     cloud_event,
-    dbt_target_with_parse,
     produce,
+    run_dbt,
     run_pipeline,
     seed_meters,
 )
@@ -101,29 +101,10 @@ def test_a_single_count_meter_reads_no_properties(target_settings):
 
 def test_dbt_unit_tests_pass_on_the_target(target_settings):
     """The YAML unit tests (aggregation rules on hand-made inputs) on DuckDB and PostgreSQL."""
-    import os
-    import subprocess
-    import sys
-    from pathlib import Path
-
     seed_meters(target_settings)
     produce(target_settings, HAND_MADE[:2])
     run_pipeline(target_settings)  # the unit tests read column types from the built models
-    project = Path(__file__).resolve().parents[2] / "dbt_project"
-    env = {
-        **os.environ,
-        **target_settings.dbt_env(),
-        "DBT_TARGET_PATH": str(dbt_target_with_parse(target_settings, "dbt-unit")),
-    }
-    done = subprocess.run(
-        [str(Path(sys.executable).parent / "dbt"), "test", "--select", "test_type:unit"],
-        cwd=project,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert done.returncode == 0, done.stdout[-3000:]
+    done = run_dbt(target_settings, "dbt-unit", ["test", "--select", "test_type:unit"], timeout=300)
     passed = re.search(r"PASS=(\d+) WARN=0 ERROR=0", done.stdout)
     assert passed and int(passed.group(1)) >= 6, done.stdout[-2000:]
 
