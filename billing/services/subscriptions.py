@@ -127,12 +127,13 @@ def _proration_preview(
         return []
     lines = []
     day = at.date()
+    old_amount = old.base_fee_amount if old_fee is None else old_fee
     if new is None:
-        credit, _ = proration_lines(old.base_fee_amount, Decimal(0), day, start, end, old.currency)
+        credit, _ = proration_lines(old_amount, Decimal(0), day, start, end, old.currency)
         charge = None
     else:
         credit, charge = proration_lines(
-            old.base_fee_amount, new.base_fee_amount, day, start, end, old.currency
+            old_amount, new.base_fee_amount, day, start, end, old.currency
         )
     remaining = (end - day).days
     days = (end - start).days

@@ -14,6 +14,8 @@ value 10 in it: calls = 50, value_sum = 500.
             minimum of 10
   tenant-d  std; override calls unit 0.05 and value_sum tiers; on Sep 16 changes to plus, which
             keeps the calls override and drops the value_sum one
+  tenant-e  std; override base fee 8; on Sep 16 changes to plus (the base-fee override goes):
+            the credit for the unused half is of the overridden 8, not the plan's 20
 """
 
 from __future__ import annotations
@@ -132,7 +134,7 @@ def test_overrides_end_to_end(target_settings):
         call("POST", "/plans", PLUS, 201)
         subs = {
             t: call("POST", "/subscriptions", {"tenant_id": t, "plan_code": "std"}, 201)["id"]
-            for t in ("tenant-a", "tenant-b", "tenant-c", "tenant-d")
+            for t in ("tenant-a", "tenant-b", "tenant-c", "tenant-d", "tenant-e")
         }
         a = call(
             "PUT",
@@ -167,6 +169,7 @@ def test_overrides_end_to_end(target_settings):
                 ]
             },
         )
+        call("PUT", f"/subscriptions/{subs['tenant-e']}/overrides", {"base_fee_amount": "8"})
         # An override of a charge std does not have is a 422 naming it.
         bad = client.put(
             f"{BASE}/subscriptions/{subs['tenant-b']}/overrides",
@@ -182,6 +185,11 @@ def test_overrides_end_to_end(target_settings):
         assert changed["dropped_overrides"] == ["value_sum"]
         # std 20 -> plus 30 on Sep 16: 15/30 days left: credit -10.00, charge 15.00
         assert [p["amount"] for p in changed["proration"]] == ["-10.00", "15.00"]
+        changed_e = call(
+            "POST", f"/subscriptions/{subs['tenant-e']}/change-plan", {"plan_code": "plus"}
+        )
+        assert changed_e["dropped_overrides"] == ["base_fee"]
+        assert [p["amount"] for p in changed_e["proration"]] == ["-4.00", "15.00"]
         d_overrides = call("GET", f"/subscriptions/{subs['tenant-d']}/overrides")
         assert d_overrides["current_version"] == 2
         assert [
@@ -228,6 +236,15 @@ def test_overrides_end_to_end(target_settings):
             ("usage", "2.50"),
         ]
         assert drafts["tenant-d"]["total"] == "27.50"
+        # tenant-e: base 8 (override), credit 8 x 15/30 = -4.00, plus 30 x 15/30 = 15.00;
+        # calls on plus 50 x 0.08 = 4.00; total 23.00
+        assert lines(drafts["tenant-e"]) == [
+            ("base_fee", "8.00"),
+            ("proration_credit", "-4.00"),
+            ("proration_charge", "15.00"),
+            ("usage", "4.00"),
+        ]
+        assert drafts["tenant-e"]["total"] == "23.00"
         assert all(ties_out(i) for i in drafts.values())
 
         # Grace over: September is finalized. A later override is a new version from October;
@@ -240,6 +257,7 @@ def test_overrides_end_to_end(target_settings):
             "tenant-b": "37.00",
             "tenant-c": "26.00",
             "tenant-d": "27.50",
+            "tenant-e": "23.00",
         }
         backdated = client.put(
             f"{BASE}/subscriptions/{subs['tenant-a']}/overrides",
