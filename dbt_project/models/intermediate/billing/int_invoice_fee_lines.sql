@@ -25,7 +25,7 @@ with
     'phases': 'stg_control_plane__subscription_phases',
     'plans': 'stg_control_plane__plans',
     'currencies': 'currencies',
-    'override_versions': 'stg_control_plane__subscription_override_versions',
+    'override_versions': 'stg_control_plane__override_versions',
 }, windowed=['subscription_periods']) }}
 
 fee_spans as (

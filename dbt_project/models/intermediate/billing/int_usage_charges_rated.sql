@@ -18,9 +18,9 @@ with
     'subscription_periods': 'int_subscription_periods',
     'charges': 'stg_control_plane__plan_charges',
     'plan_tiers': 'stg_control_plane__plan_charge_tiers',
-    'override_versions': 'stg_control_plane__subscription_override_versions',
-    'charge_overrides': 'stg_control_plane__subscription_charge_overrides',
-    'override_tiers': 'stg_control_plane__subscription_charge_override_tiers',
+    'override_versions': 'stg_control_plane__override_versions',
+    'charge_overrides': 'stg_control_plane__charge_overrides',
+    'override_tiers': 'stg_control_plane__charge_override_tiers',
 }, windowed=['subscription_periods']) }}
 
 period_override_versions as (
