@@ -21,16 +21,18 @@ value 10 in it: calls = 50, value_sum = 500.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from decimal import Decimal
 
 import pytest
 from fastapi.testclient import TestClient
 
 from api.main import create_app
 from tests.conftest import ADMIN_KEY, Clock, cloud_event, produce, run_pipeline, seed_meters
+from tests.e2e.test_invoices import in_grace, invoices_by_tenant, lines, past_grace
 
 ADMIN = {"X-API-Key": ADMIN_KEY}
 BASE = "/api/v1/billing"
-SEP, OCT = "2026-09-01", "2026-10-01"
+SEP, OCT = "2026-09-01", "2026-10-01"  # the periods under test
 
 STD = {
     "code": "std",
@@ -86,34 +88,7 @@ def events(tenant: str, count: int, value: int, month: int = 9) -> list[dict]:
     ]
 
 
-def in_grace(settings):
-    return settings.model_copy(update={"grace_period_hours": 10**6})
-
-
-def past_grace(settings):
-    """September is due for finalization, October is not."""
-    now = datetime.now(UTC).replace(tzinfo=None)
-    hours = int((now - datetime(2026, 10, 1)).total_seconds() // 3600) - 1
-    return settings.model_copy(update={"grace_period_hours": hours})
-
-
-def invoices_by_tenant(client, period: str, status: str | None = None) -> dict[str, dict]:
-    query = f"period_start={period}" + (f"&status={status}" if status else "")
-    listed = client.get(f"{BASE}/invoices?{query}", headers=ADMIN).json()["data"]
-    out = {}
-    for invoice in listed:
-        full = client.get(f"{BASE}/invoices/{invoice['id']}", headers=ADMIN).json()
-        out.setdefault(invoice["tenant_id"], full)
-    return out
-
-
-def lines(invoice: dict) -> list[tuple[str, str]]:
-    return [(line["kind"], line["amount"]) for line in invoice["lines"]]
-
-
 def ties_out(invoice: dict) -> bool:
-    from decimal import Decimal
-
     return sum(Decimal(line["amount"]) for line in invoice["lines"]) == Decimal(invoice["total"])
 
 
