@@ -9,23 +9,35 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 
 from api.deps import AdminDep, CallerDep, ClockDep, SessionDep, scoped_tenant
+from api.schemas.overrides import (
+    OverrideVersionPublic,
+    OverrideVersionsPublic,
+    override_version_public,
+    override_versions_public,
+)
 from api.schemas.subscriptions import SubscriptionPublic, SubscriptionsPublic, subscription_public
 from billing.control_plane.commands import (
     MAX_DB_INTEGER,
     CancelIn,
     CouponApply,
+    OverridesIn,
     PlanChangeIn,
     SubscriptionCreate,
 )
 from billing.control_plane.models import Subscription
 from billing.errors import NotFound
+from billing.services import overrides
 from billing.services import subscriptions as logic
 
 router = APIRouter(prefix="/subscriptions", tags=["subscriptions"])
 
 
-def _public(session, sub: Subscription, now: datetime, proration=None) -> SubscriptionPublic:
-    return subscription_public(logic.subscription_view(session, sub, now), proration)
+def _public(
+    session, sub: Subscription, now: datetime, proration=None, dropped_overrides=None
+) -> SubscriptionPublic:
+    return subscription_public(
+        logic.subscription_view(session, sub, now), proration, dropped_overrides
+    )
 
 
 def _changed(session, caller, subscription_id: str, clock, change, body) -> SubscriptionPublic:
@@ -98,8 +110,41 @@ def change_plan(
     clock: ClockDep,
 ):
     """Move to another plan: upgrades take effect immediately with proration, downgrades at
-    the end of the period, unless `timing` says otherwise."""
-    return _changed(session, caller, subscription_id, clock, logic.change_plan, body)
+    the end of the period, unless `timing` says otherwise. Price overrides of charges the new
+    plan still has are kept; `dropped_overrides` lists the others."""
+    now = clock()
+    sub = _visible(session, caller, subscription_id, lock=True)
+    change = logic.change_plan(session, sub, body, now)
+    session.commit()
+    return _public(session, sub, now, change.proration, change.dropped_overrides)
+
+
+@router.get("/{subscription_id}/overrides", response_model=OverrideVersionsPublic)
+def list_overrides(subscription_id: str, session: SessionDep, caller: CallerDep, clock: ClockDep):
+    """Every version of the subscription's price overrides, oldest first, and the one in force
+    now."""
+    sub = _visible(session, caller, subscription_id)
+    return override_versions_public(
+        overrides.versions(session, sub), overrides.version_at(session, sub, clock())
+    )
+
+
+@router.put("/{subscription_id}/overrides", response_model=OverrideVersionPublic)
+def replace_overrides(
+    subscription_id: str,
+    body: OverridesIn,
+    session: SessionDep,
+    caller: AdminDep,
+    clock: ClockDep,
+):
+    """Replace the subscription's price overrides from `effective_from` (a billing period
+    start, default the current one) on, as a new version. Each charge override sets only the
+    fields of the plan charge's price model it changes; the others keep the plan's value."""
+    now = clock()
+    sub = _visible(session, caller, subscription_id, lock=True)
+    version = overrides.replace_overrides(session, sub, body, now)
+    session.commit()
+    return override_version_public(version)
 
 
 @router.post("/{subscription_id}/coupons", response_model=SubscriptionPublic)

@@ -64,6 +64,11 @@ class SubscriptionPublic(BaseModel):
         default_factory=list,
         description="Proration lines caused by this request (plan changes, cancellations).",
     )
+    dropped_overrides: list[str] = Field(
+        default_factory=list,
+        description="Price overrides this plan change dropped: `base_fee` and the meter keys "
+        "of charges the new plan does not have (or prices differently).",
+    )
 
 
 class SubscriptionsPublic(BaseModel):
@@ -72,7 +77,9 @@ class SubscriptionsPublic(BaseModel):
 
 
 def subscription_public(
-    view: SubscriptionView, proration: list[ProrationLine] | None = None
+    view: SubscriptionView,
+    proration: list[ProrationLine] | None = None,
+    dropped_overrides: list[str] | None = None,
 ) -> SubscriptionPublic:
     sub, plan, pending, period = view.subscription, view.plan, view.pending, view.period
     return from_attrs(
@@ -95,4 +102,5 @@ def subscription_public(
         ],
         events=[from_attrs(SubscriptionEventPublic, e) for e in sub.events],
         proration=[from_attrs(ProrationLinePublic, line) for line in proration or []],
+        dropped_overrides=list(dropped_overrides or []),
     )

@@ -177,6 +177,37 @@ class PlanChangeIn(BaseModel):
     at: UtcDateTime | None = Field(None, description="When an immediate change takes effect.")
 
 
+class ChargeOverrideIn(BaseModel):
+    """One plan charge priced differently for this subscription. Set only the fields the plan
+    charge's price model uses; the others keep the plan's value. ``tiers`` replace all of the
+    plan charge's tiers."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    meter: str = Field(description="The meter of a usage charge of the subscription's plan.")
+    unit_amount: Decimal | None = None
+    package_size: Decimal | None = None
+    flat_amount: Decimal | None = None
+    tiers: list[TierIn] | None = None
+    free_units: Decimal | None = None
+    minimum_amount: Decimal | None = None
+
+
+class OverridesIn(BaseModel):
+    """The whole set of a subscription's overrides from ``effective_from`` on (it replaces the
+    previous set; an empty body removes every override)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    effective_from: UtcDateTime | None = Field(
+        None,
+        description="The start of a billing period, not before the current one (default: the "
+        "start of the current period).",
+    )
+    base_fee_amount: Decimal | None = Field(None, description="Null: the plan's base fee.")
+    charges: list[ChargeOverrideIn] = Field(default_factory=list, max_length=100)
+
+
 class CouponApply(BaseModel):
     model_config = ConfigDict(extra="forbid")
 

@@ -384,6 +384,12 @@ def _check_amount(value: object, path: str) -> None:
     _check_decimal(value, path, AMOUNT_PLACES)
 
 
+def check_money_amount(value: object, path: str) -> None:
+    """Raise PricingError(path) unless ``value`` is a price amount: a Decimal, not negative, at
+    most 12 decimal places (the rule every unit and flat amount follows)."""
+    _check_amount(value, path)
+
+
 def _check_quantity(value: object, path: str, positive: bool = False) -> None:
     _check_decimal(value, path, QUANTITY_PLACES)
     if positive and value == 0:

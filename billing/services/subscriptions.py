@@ -31,6 +31,7 @@ from billing.control_plane.models import (
 from billing.errors import Conflict, Invalid, NotFound
 from billing.rules.pricing import round_money
 from billing.rules.proration import proration_lines
+from billing.services import overrides
 from billing.services.plans import current_plan
 from billing.timeutil import as_datetime, period_of, to_utc, utc_text
 
@@ -54,6 +55,10 @@ def phase_at(sub: Subscription, moment: datetime) -> SubscriptionPhase | None:
         if phase.starts_at <= moment and (phase.ends_at is None or moment < phase.ends_at):
             return phase
     return None
+
+
+def period_start_of(moment: datetime) -> datetime:
+    return as_datetime(period_of(moment)[0])
 
 
 def fee_starts_at(sub: Subscription) -> datetime:
@@ -106,7 +111,7 @@ class ProrationLine:
 
 
 def _proration_preview(
-    sub: Subscription, old: Plan, new: Plan | None, at: datetime
+    sub: Subscription, old: Plan, new: Plan | None, at: datetime, old_fee: Decimal | None = None
 ) -> list[ProrationLine]:
     """Credit for the unused part of the old base fee, charge for the new one, in the period
     of ``at``. Nothing when the change falls on the very start of the period (the period simply
@@ -122,12 +127,13 @@ def _proration_preview(
         return []
     lines = []
     day = at.date()
+    old_amount = old.base_fee_amount if old_fee is None else old_fee
     if new is None:
-        credit, _ = proration_lines(old.base_fee_amount, Decimal(0), day, start, end, old.currency)
+        credit, _ = proration_lines(old_amount, Decimal(0), day, start, end, old.currency)
         charge = None
     else:
         credit, charge = proration_lines(
-            old.base_fee_amount, new.base_fee_amount, day, start, end, old.currency
+            old_amount, new.base_fee_amount, day, start, end, old.currency
         )
     remaining = (end - day).days
     days = (end - start).days
@@ -206,7 +212,9 @@ def cancel_subscription(
     preview: list[ProrationLine] = []
     in_force = phase_at(sub, cancel_at)
     if not body.at_period_end and in_force is not None:
-        preview = _proration_preview(sub, in_force.plan, None, cancel_at)
+        fee_at = max(period_start_of(cancel_at), in_force.starts_at)
+        old_fee = overrides.base_fee_at(session, sub, in_force.plan, fee_at)
+        preview = _proration_preview(sub, in_force.plan, None, cancel_at, old_fee)
     _truncate_phases(sub, cancel_at, now)
     sub.cancel_at = cancel_at
     sub.canceled_at = now
@@ -240,9 +248,18 @@ def _check_not_backdated(at: datetime, now: datetime, field: str = "at") -> None
 
 
 # ----------------------------------------------------------------------------- plan change
+@dataclass(frozen=True)
+class PlanChange:
+    """What a plan change caused: the proration preview and the keys of the overrides the new
+    plan does not keep (``base_fee`` and meter keys)."""
+
+    proration: list[ProrationLine]
+    dropped_overrides: list[str]
+
+
 def change_plan(
     session: Session, sub: Subscription, body: PlanChangeIn, now: datetime
-) -> list[ProrationLine]:
+) -> PlanChange:
     if status_at(sub, now) == "canceled":
         raise Conflict(f"subscription {sub.id} is canceled")
     new = current_plan(session, body.plan_code)
@@ -259,7 +276,8 @@ def change_plan(
         in_force.ends_at = sub.cancel_at
         _truncate_phases(sub, pending[0].starts_at, now)
         in_force.ends_at = sub.cancel_at
-        return []
+        overrides.drop_from(session, sub, pending[0].starts_at, now)
+        return PlanChange([], [])
     if new.currency != old.currency:
         raise Invalid(
             f"plan {new.code!r} is priced in {new.currency}, the subscription in {old.currency}",
@@ -280,7 +298,12 @@ def change_plan(
             old = current.plan
     if sub.cancel_at is not None and at >= sub.cancel_at:
         raise Conflict(f"subscription {sub.id} ends at {sub.cancel_at}, before the change")
-    preview = _proration_preview(sub, old, new, at) if timing == "immediate" else []
+    preview = []
+    if timing == "immediate":
+        before = phase_at(sub, at - timedelta(microseconds=1))
+        fee_at = max(period_start_of(at), before.starts_at if before else sub.started_at)
+        old_fee = overrides.base_fee_at(session, sub, old, fee_at)
+        preview = _proration_preview(sub, old, new, at, old_fee)
     _truncate_phases(sub, at, now)
     sub.phases.append(
         SubscriptionPhase(
@@ -291,6 +314,7 @@ def change_plan(
         )
     )
     sub.plan_id = new.id
+    dropped = overrides.carry_over_plan_change(session, sub, new, at, now)
     _event(
         sub,
         "plan_changed" if timing == "immediate" else "plan_change_scheduled",
@@ -300,8 +324,9 @@ def change_plan(
         to_plan=f"{new.code} v{new.version}",
         timing=timing,
         proration=[line.as_json() for line in preview] or None,
+        dropped_overrides=dropped or None,
     )
-    return preview
+    return PlanChange(preview, dropped)
 
 
 # ----------------------------------------------------------------------------- coupons

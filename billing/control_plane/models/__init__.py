@@ -22,6 +22,11 @@ from billing.control_plane.models.invoicing import (
     TenantTaxRate,
 )
 from billing.control_plane.models.meters import ApiKey, Meter
+from billing.control_plane.models.overrides import (
+    SubscriptionChargeOverride,
+    SubscriptionChargeOverrideTier,
+    SubscriptionOverrideVersion,
+)
 from billing.control_plane.models.payments import (
     InvoicePayment,
     PaymentAttempt,
@@ -85,7 +90,10 @@ __all__ = [
     "StripeCustomer",
     "StripeWebhookEvent",
     "Subscription",
+    "SubscriptionChargeOverride",
+    "SubscriptionChargeOverrideTier",
     "SubscriptionEvent",
+    "SubscriptionOverrideVersion",
     "SubscriptionPhase",
     "TaxRate",
     "Tenant",

@@ -13,6 +13,10 @@
   Proration: remaining days including the change day / days in the period, each line rounded
   half-up on its own (the same rule as ingestion.pricing.prorate). A change exactly at the period
   start is not prorated: the period simply begins on the new plan.
+
+  A phase's base fee is the plan's unless the subscription's override version in force when the
+  phase starts in the period (the latest one, not superseded, effective at or before then) was
+  made for the phase's plan and sets a base fee.
 -#}
 with
 
@@ -21,6 +25,7 @@ with
     'phases': 'stg_control_plane__subscription_phases',
     'plans': 'stg_control_plane__plans',
     'currencies': 'currencies',
+    'override_versions': 'stg_control_plane__override_versions',
 }, windowed=['subscription_periods']) }}
 
 fee_spans as (
@@ -70,10 +75,15 @@ span_phases as (
         phases.ends_at,
         plans.plan_code,
         plans.plan_version,
-        plans.base_fee_amount,
+        plans.base_fee_amount as plan_base_fee_amount,
         plans.base_fee_timing,
         plans.currency,
         currencies.minor_unit,
+        case
+            when phases.starts_at > cast(billable_spans.period_start as timestamp)
+                then phases.starts_at
+            else cast(billable_spans.period_start as timestamp)
+        end as fee_from,
         lag(phases.plan_id) over (
             partition by billable_spans.subscription_id, billable_spans.period_start
             order by phases.starts_at, phases.phase_id
@@ -89,20 +99,65 @@ span_phases as (
 
 ),
 
-with_previous as (
+phase_override_versions as (
+
+    select
+        span_phases.subscription_id,
+        span_phases.period_start,
+        span_phases.phase_id,
+        override_versions.plan_id as override_plan_id,
+        override_versions.base_fee_amount as override_base_fee_amount,
+        row_number() over (
+            partition by span_phases.subscription_id, span_phases.period_start,
+                span_phases.phase_id
+            order by override_versions.effective_from desc, override_versions.override_version desc
+        ) as version_rank
+
+    from span_phases
+    inner join override_versions
+        on override_versions.subscription_id = span_phases.subscription_id
+        and override_versions.superseded_at is null
+        and override_versions.effective_from <= span_phases.fee_from
+
+),
+
+priced_phases as (
 
     select
         span_phases.*,
-        previous_plans.plan_code as previous_plan_code,
-        previous_plans.plan_version as previous_plan_version,
-        previous_plans.base_fee_amount as previous_base_fee_amount,
-        {{ dbt.datediff('cast(span_phases.starts_at as date)', 'span_phases.period_end',
-                        'day') }} as days_from_start,
-        {{ dbt.datediff('cast(span_phases.span_start as date)', 'span_phases.period_end',
-                        'day') }} as days_from_span_start
+        case
+            when phase_override_versions.override_plan_id = span_phases.plan_id
+                and phase_override_versions.override_base_fee_amount is not null
+                then phase_override_versions.override_base_fee_amount
+            else span_phases.plan_base_fee_amount
+        end as base_fee_amount
 
     from span_phases
-    left join plans as previous_plans on previous_plans.plan_id = span_phases.previous_plan_id
+    left join phase_override_versions
+        on phase_override_versions.subscription_id = span_phases.subscription_id
+        and phase_override_versions.period_start = span_phases.period_start
+        and phase_override_versions.phase_id = span_phases.phase_id
+        and phase_override_versions.version_rank = 1
+
+),
+
+with_previous as (
+
+    select
+        priced_phases.*,
+        previous_plans.plan_code as previous_plan_code,
+        previous_plans.plan_version as previous_plan_version,
+        lag(priced_phases.base_fee_amount) over (
+            partition by priced_phases.subscription_id, priced_phases.period_start
+            order by priced_phases.starts_at, priced_phases.phase_id
+        ) as previous_base_fee_amount,
+        {{ dbt.datediff('cast(priced_phases.starts_at as date)', 'priced_phases.period_end',
+                        'day') }} as days_from_start,
+        {{ dbt.datediff('cast(priced_phases.span_start as date)', 'priced_phases.period_end',
+                        'day') }} as days_from_span_start
+
+    from priced_phases
+    left join plans as previous_plans on previous_plans.plan_id = priced_phases.previous_plan_id
 
 ),
 

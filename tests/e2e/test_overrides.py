@@ -1,0 +1,271 @@
+"""Per-subscription price overrides end to end, on DuckDB and PostgreSQL: overrides through the
+API, events on Kafka -> `billing run` -> invoices through the API, totals computed by hand.
+
+September 2026 (30 days) is the period under test; every tenant sends the same 50 events of
+value 10 in it: calls = 50, value_sum = 500.
+
+  std:  base fee 20 (in advance); calls per unit 0.10 with 10 free; value_sum graduated
+        (up to 100 at 0.05, then 0.02)
+  plus: base fee 30; calls per unit 0.08 (no value_sum charge)
+
+  tenant-a  std; override calls: unit 0.05 (half), 20 free
+  tenant-b  std; no override
+  tenant-c  std; override base fee 12, value_sum tiers (up to 200 at 0.03, then 0.01) and a
+            minimum of 10
+  tenant-d  std; override calls unit 0.05 and value_sum tiers; on Sep 16 changes to plus, which
+            keeps the calls override and drops the value_sum one
+  tenant-e  std; override base fee 8; on Sep 16 changes to plus (the base-fee override goes):
+            the credit for the unused half is of the overridden 8, not the plan's 20
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.main import create_app
+from tests.conftest import ADMIN_KEY, Clock, cloud_event, produce, run_pipeline, seed_meters
+from tests.e2e.test_invoices import in_grace, invoices_by_tenant, lines, past_grace
+
+ADMIN = {"X-API-Key": ADMIN_KEY}
+BASE = "/api/v1/billing"
+SEP, OCT = "2026-09-01", "2026-10-01"  # the periods under test
+
+STD = {
+    "code": "std",
+    "name": "Standard",
+    "currency": "USD",
+    "base_fee": {"amount": "20", "timing": "in_advance"},
+    "charges": [
+        {
+            "meter": "calls",
+            "price": {"model": "per_unit", "unit_amount": "0.10", "free_units": "10"},
+        },
+        {
+            "meter": "value_sum",
+            "price": {
+                "model": "graduated",
+                "tiers": [
+                    {"up_to": "100", "unit_amount": "0.05"},
+                    {"up_to": None, "unit_amount": "0.02"},
+                ],
+            },
+        },
+    ],
+}
+PLUS = {
+    "code": "plus",
+    "name": "Plus",
+    "currency": "USD",
+    "base_fee": {"amount": "30", "timing": "in_advance"},
+    "charges": [{"meter": "calls", "price": {"model": "per_unit", "unit_amount": "0.08"}}],
+}
+CHEAP_TIERS = [
+    {"up_to": "200", "unit_amount": "0.03"},
+    {"up_to": None, "unit_amount": "0.01"},
+]
+
+
+@pytest.fixture(params=["duckdb", "postgres"])
+def target_settings(request, make_settings):
+    if request.param == "duckdb":
+        return make_settings()
+    return make_settings(warehouse_url=request.getfixturevalue("pg_database"))
+
+
+def events(tenant: str, count: int, value: int, month: int = 9) -> list[dict]:
+    return [
+        cloud_event(
+            f"{tenant}-{month}-{i}",
+            tenant,
+            datetime(2026, month, 5, 12, i % 60, i // 60),
+            {"value": value, "user_id": "u", "region": "eu"},
+        )
+        for i in range(count)
+    ]
+
+
+def ties_out(invoice: dict) -> bool:
+    return sum(Decimal(line["amount"]) for line in invoice["lines"]) == Decimal(invoice["total"])
+
+
+def test_overrides_end_to_end(target_settings):
+    settings = target_settings
+    seed_meters(settings)
+    clock = Clock(datetime(2026, 9, 1, 0, 0))
+    app = create_app(settings)
+    app.state.clock = clock
+    with TestClient(app) as client:
+
+        def call(method, path, body=None, status=200):
+            response = client.request(method, f"{BASE}{path}", json=body, headers=ADMIN)
+            assert response.status_code == status, response.text
+            return response.json()
+
+        call("POST", "/plans", STD, 201)
+        call("POST", "/plans", PLUS, 201)
+        subs = {
+            t: call("POST", "/subscriptions", {"tenant_id": t, "plan_code": "std"}, 201)["id"]
+            for t in ("tenant-a", "tenant-b", "tenant-c", "tenant-d", "tenant-e")
+        }
+        a = call(
+            "PUT",
+            f"/subscriptions/{subs['tenant-a']}/overrides",
+            {"charges": [{"meter": "calls", "unit_amount": "0.05", "free_units": "20"}]},
+        )
+        assert (a["version"], a["effective_from"], a["base_fee_amount"]) == (
+            1,
+            "2026-09-01T00:00:00Z",
+            None,
+        )
+        assert a["charges"][0]["price"] == {
+            "model": "per_unit",
+            "unit_amount": "0.05",
+            "free_units": "20",
+        }
+        call(
+            "PUT",
+            f"/subscriptions/{subs['tenant-c']}/overrides",
+            {
+                "base_fee_amount": "12",
+                "charges": [{"meter": "value_sum", "tiers": CHEAP_TIERS, "minimum_amount": "10"}],
+            },
+        )
+        call(
+            "PUT",
+            f"/subscriptions/{subs['tenant-d']}/overrides",
+            {
+                "charges": [
+                    {"meter": "calls", "unit_amount": "0.05"},
+                    {"meter": "value_sum", "tiers": CHEAP_TIERS},
+                ]
+            },
+        )
+        call("PUT", f"/subscriptions/{subs['tenant-e']}/overrides", {"base_fee_amount": "8"})
+        # An override of a charge std does not have is a 422 naming it.
+        bad = client.put(
+            f"{BASE}/subscriptions/{subs['tenant-b']}/overrides",
+            json={"charges": [{"meter": "users", "unit_amount": "1"}]},
+            headers=ADMIN,
+        )
+        assert (bad.status_code, bad.json()["field"]) == (422, "charges[0].meter")
+
+        clock.now = datetime(2026, 9, 16, 9, 0)
+        changed = call(
+            "POST", f"/subscriptions/{subs['tenant-d']}/change-plan", {"plan_code": "plus"}
+        )
+        assert changed["dropped_overrides"] == ["value_sum"]
+        # std 20 -> plus 30 on Sep 16: 15/30 days left: credit -10.00, charge 15.00
+        assert [p["amount"] for p in changed["proration"]] == ["-10.00", "15.00"]
+        changed_e = call(
+            "POST", f"/subscriptions/{subs['tenant-e']}/change-plan", {"plan_code": "plus"}
+        )
+        assert changed_e["dropped_overrides"] == ["base_fee"]
+        assert [p["amount"] for p in changed_e["proration"]] == ["-4.00", "15.00"]
+        d_overrides = call("GET", f"/subscriptions/{subs['tenant-d']}/overrides")
+        assert d_overrides["current_version"] == 2
+        assert [
+            (v["plan_code"], [c["meter"] for c in v["charges"]]) for v in d_overrides["data"]
+        ] == [
+            ("std", ["calls", "value_sum"]),
+            ("plus", ["calls"]),
+        ]
+
+        produce(settings, [e for t in subs for e in events(t, 50, 10)])
+        run_pipeline(in_grace(settings))
+        drafts = invoices_by_tenant(client, SEP)
+        # tenant-a: base 20; calls (50 - 20) x 0.05 = 1.50 (plan: (50 - 10) x 0.10 = 4.00);
+        # value_sum 100 x 0.05 + 400 x 0.02 = 13.00; total 34.50
+        assert lines(drafts["tenant-a"]) == [
+            ("base_fee", "20.00"),
+            ("usage", "1.50"),
+            ("usage", "13.00"),
+        ]
+        assert drafts["tenant-a"]["total"] == "34.50"
+        # tenant-b, same plan, no override: 20 + 4.00 + 13.00 = 37.00
+        assert lines(drafts["tenant-b"]) == [
+            ("base_fee", "20.00"),
+            ("usage", "4.00"),
+            ("usage", "13.00"),
+        ]
+        assert drafts["tenant-b"]["total"] == "37.00"
+        # tenant-c: base 12 (override); calls 4.00; value_sum 200 x 0.03 + 300 x 0.01 = 9.00,
+        # minimum 10 -> true-up 1.00; total 26.00
+        assert lines(drafts["tenant-c"]) == [
+            ("base_fee", "12.00"),
+            ("usage", "4.00"),
+            ("usage", "9.00"),
+            ("minimum_commitment", "1.00"),
+        ]
+        assert drafts["tenant-c"]["total"] == "26.00"
+        # tenant-d: std base 20, credit -10.00, plus charge 15.00; the period's usage on plus
+        # (the plan at the period end): calls 50 x 0.05 (kept override; plus has no free
+        # units) = 2.50, value_sum not charged by plus; total 27.50
+        assert lines(drafts["tenant-d"]) == [
+            ("base_fee", "20.00"),
+            ("proration_credit", "-10.00"),
+            ("proration_charge", "15.00"),
+            ("usage", "2.50"),
+        ]
+        assert drafts["tenant-d"]["total"] == "27.50"
+        # tenant-e: base 8 (override), credit 8 x 15/30 = -4.00, plus 30 x 15/30 = 15.00;
+        # calls on plus 50 x 0.08 = 4.00; total 23.00
+        assert lines(drafts["tenant-e"]) == [
+            ("base_fee", "8.00"),
+            ("proration_credit", "-4.00"),
+            ("proration_charge", "15.00"),
+            ("usage", "4.00"),
+        ]
+        assert drafts["tenant-e"]["total"] == "23.00"
+        assert all(ties_out(i) for i in drafts.values())
+
+        # Grace over: September is finalized. A later override is a new version from October;
+        # it cannot reach back into September.
+        clock.now = datetime(2026, 10, 3)
+        run_pipeline(past_grace(settings))
+        final = invoices_by_tenant(client, SEP, "finalized")
+        assert {t: i["total"] for t, i in final.items()} == {
+            "tenant-a": "34.50",
+            "tenant-b": "37.00",
+            "tenant-c": "26.00",
+            "tenant-d": "27.50",
+            "tenant-e": "23.00",
+        }
+        backdated = client.put(
+            f"{BASE}/subscriptions/{subs['tenant-a']}/overrides",
+            json={"effective_from": "2026-09-01T00:00:00Z", "charges": []},
+            headers=ADMIN,
+        )
+        assert (backdated.status_code, backdated.json()["field"]) == (422, "effective_from")
+        v2 = call(
+            "PUT",
+            f"/subscriptions/{subs['tenant-a']}/overrides",
+            {"charges": [{"meter": "calls", "unit_amount": "0.01", "free_units": "20"}]},
+        )
+        assert (v2["version"], v2["effective_from"]) == (2, "2026-10-01T00:00:00Z")
+        produce(settings, events("tenant-a", 30, 1, month=10))
+        run_pipeline(past_grace(settings))
+        again = invoices_by_tenant(client, SEP, "finalized")
+        assert again["tenant-a"] == final["tenant-a"]
+        october = invoices_by_tenant(client, OCT)
+        # tenant-a October: base 20; calls (30 - 20) x 0.01 = 0.10; value_sum 30 x 0.05 = 1.50
+        assert lines(october["tenant-a"]) == [
+            ("base_fee", "20.00"),
+            ("usage", "0.10"),
+            ("usage", "1.50"),
+        ]
+        assert october["tenant-a"]["total"] == "21.60"
+        # tenant-d October on plus, base-fee and value_sum overrides gone: 30 + calls 0 = 30.00
+        assert october["tenant-d"]["total"] == "30.00"
+        assert all(ties_out(i) for i in october.values())
+
+        # The upcoming invoice (the current period) carries the overrides too: tenant-c pays
+        # its base fee of 12 and the true-up to its minimum of 10 = 22.00; tenant-b the plan's 20.
+        clock.now = datetime.now(UTC).replace(tzinfo=None)
+        for tenant, total in (("tenant-c", "22.00"), ("tenant-b", "20.00")):
+            upcoming = client.get(f"{BASE}/invoices/upcoming?tenant_id={tenant}", headers=ADMIN)
+            assert upcoming.status_code == 200
+            assert upcoming.json()["data"][0]["total"] == total

@@ -1,0 +1,206 @@
+"""Per-subscription price overrides through the API, on a real control plane: validation
+(422 naming the field), versions, the admin key, and what plan changes do to them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.main import create_app
+from tests.conftest import ADMIN_KEY, Clock, seed_meters
+
+ADMIN = {"X-API-Key": ADMIN_KEY}
+BASE = "/api/v1/billing"
+
+STD = {
+    "code": "std",
+    "name": "Standard",
+    "currency": "USD",
+    "base_fee": {"amount": "20"},
+    "charges": [
+        {"meter": "calls", "price": {"model": "per_unit", "unit_amount": "0.10"}},
+        {
+            "meter": "value_sum",
+            "price": {
+                "model": "graduated",
+                "tiers": [
+                    {"up_to": "100", "unit_amount": "0.05"},
+                    {"up_to": None, "unit_amount": "0.02"},
+                ],
+            },
+        },
+    ],
+}
+LITE = {
+    "code": "lite",
+    "name": "Lite",
+    "currency": "USD",
+    "base_fee": {"amount": "5"},
+    "charges": [{"meter": "calls", "price": {"model": "per_unit", "unit_amount": "0.20"}}],
+}
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock(datetime(2026, 2, 10, 12, 0))
+
+
+@pytest.fixture
+def client(settings, clock):
+    seed_meters(settings)
+    app = create_app(settings)
+    app.state.clock = clock
+    with TestClient(app) as test_client:
+        for plan in (STD, LITE):
+            assert test_client.post(f"{BASE}/plans", json=plan, headers=ADMIN).status_code == 201
+        yield test_client
+
+
+def subscribe(client, tenant="t1") -> str:
+    response = client.post(
+        f"{BASE}/subscriptions",
+        json={"tenant_id": tenant, "plan_code": "std", "start_at": "2026-01-01T00:00:00Z"},
+        headers=ADMIN,
+    )
+    assert response.status_code == 201, response.text
+    return response.json()["id"]
+
+
+def put(client, sub, body, headers=ADMIN):
+    return client.put(f"{BASE}/subscriptions/{sub}/overrides", json=body, headers=headers)
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"charges": [{"meter": "users", "unit_amount": "1"}]}, "charges[0].meter"),
+        ({"charges": [{"meter": "calls", "unit_amount": "-1"}]}, "charges[0].unit_amount"),
+        ({"charges": [{"meter": "calls", "package_size": "5"}]}, "charges[0].package_size"),
+        ({"charges": [{"meter": "calls", "free_units": "-2"}]}, "charges[0].free_units"),
+        ({"charges": [{"meter": "calls", "minimum_amount": "-2"}]}, "charges[0].minimum_amount"),
+        (
+            {
+                "charges": [
+                    {"meter": "calls", "unit_amount": "0.01"},
+                    {
+                        "meter": "value_sum",
+                        "tiers": [
+                            {"up_to": "100", "unit_amount": "1"},
+                            {"up_to": "50", "unit_amount": "1"},
+                            {"up_to": None, "unit_amount": "1"},
+                        ],
+                    },
+                ]
+            },
+            "charges[1].tiers[1].up_to",
+        ),
+        ({"base_fee_amount": "-1"}, "base_fee_amount"),
+        ({"effective_from": "2026-02-15T00:00:00Z"}, "effective_from"),
+        ({"effective_from": "2026-01-01T00:00:00Z"}, "effective_from"),
+        ({"charges": [{"meter": "calls", "unit_amount": "x"}]}, "charges.0.unit_amount"),
+    ],
+)
+def test_invalid_overrides_are_a_422_naming_the_field(client, body, field):
+    sub = subscribe(client)
+    response = put(client, sub, body)
+    assert response.status_code == 422, response.text
+    assert response.json()["field"] == field
+    listed = client.get(f"{BASE}/subscriptions/{sub}/overrides", headers=ADMIN).json()
+    assert listed["count"] == 0  # nothing written
+
+
+def test_versions_are_kept_and_tenant_keys_only_read(client, clock):
+    sub = subscribe(client)
+    first = put(client, sub, {"charges": [{"meter": "calls", "unit_amount": "0.05"}]})
+    assert first.status_code == 200, first.text
+    assert first.json()["effective_from"] == "2026-02-01T00:00:00Z"
+    assert first.json()["charges"][0]["overridden"] == {"unit_amount": "0.05"}
+    later = put(
+        client, sub, {"effective_from": "2026-04-01T00:00:00Z", "base_fee_amount": "15"}
+    ).json()
+    assert (later["version"], later["base_fee_amount"], later["charges"]) == (2, "15", [])
+    listed = client.get(f"{BASE}/subscriptions/{sub}/overrides", headers=ADMIN).json()
+    assert [v["version"] for v in listed["data"]] == [1, 2]
+    assert listed["current_version"] == 1  # version 2 starts in April
+    # Replacing from March on supersedes the April version (kept as history).
+    put(client, sub, {"effective_from": "2026-03-01T00:00:00Z"})
+    listed = client.get(f"{BASE}/subscriptions/{sub}/overrides", headers=ADMIN).json()
+    assert [(v["version"], v["superseded_at"] is not None) for v in listed["data"]] == [
+        (1, False),
+        (2, True),
+        (3, False),
+    ]
+    key = client.post(f"{BASE}/api-keys", json={"tenant_id": "t1"}, headers=ADMIN).json()["key"]
+    tenant = {"X-API-Key": key}
+    assert client.get(f"{BASE}/subscriptions/{sub}/overrides", headers=tenant).status_code == 200
+    assert put(client, sub, {}, headers=tenant).status_code == 403
+
+
+def test_a_plan_change_keeps_what_the_new_plan_has(client):
+    sub = subscribe(client)
+    put(
+        client,
+        sub,
+        {
+            "base_fee_amount": "18",
+            "charges": [
+                {"meter": "calls", "unit_amount": "0.05"},
+                {"meter": "value_sum", "free_units": "100"},
+            ],
+        },
+    )
+    # A downgrade waits for the period end; the overrides it keeps start then.
+    changed = client.post(
+        f"{BASE}/subscriptions/{sub}/change-plan", json={"plan_code": "lite"}, headers=ADMIN
+    ).json()
+    assert changed["dropped_overrides"] == ["base_fee", "value_sum"]
+    assert changed["events"][-1]["details"]["dropped_overrides"] == ["base_fee", "value_sum"]
+    listed = client.get(f"{BASE}/subscriptions/{sub}/overrides", headers=ADMIN).json()
+    assert [(v["plan_code"], v["effective_from"], v["reason"]) for v in listed["data"]] == [
+        ("std", "2026-02-01T00:00:00Z", "replaced"),
+        ("lite", "2026-03-01T00:00:00Z", "plan_change"),
+    ]
+    assert listed["data"][1]["charges"][0]["price"]["unit_amount"] == "0.05"
+    # Choosing std again withdraws the change and the version made for it.
+    again = client.post(
+        f"{BASE}/subscriptions/{sub}/change-plan", json={"plan_code": "std"}, headers=ADMIN
+    ).json()
+    assert again["pending_plan_code"] is None and again["dropped_overrides"] == []
+    listed = client.get(f"{BASE}/subscriptions/{sub}/overrides", headers=ADMIN).json()
+    assert [v["superseded_at"] is not None for v in listed["data"]] == [False, True]
+
+
+def test_replacing_before_a_scheduled_change_versions_both_plans(client):
+    sub = subscribe(client)
+    client.post(
+        f"{BASE}/subscriptions/{sub}/change-plan", json={"plan_code": "lite"}, headers=ADMIN
+    )
+    put(client, sub, {"charges": [{"meter": "value_sum", "free_units": "10"}]})
+    listed = client.get(f"{BASE}/subscriptions/{sub}/overrides", headers=ADMIN).json()
+    assert [(v["plan_code"], len(v["charges"])) for v in listed["data"]] == [
+        ("std", 1),
+        ("lite", 0),
+    ]
+    # Overriding a charge only the new plan lacks is checked against the plan in force then.
+    late = put(
+        client,
+        sub,
+        {"effective_from": "2026-03-01T00:00:00Z", "charges": [{"meter": "value_sum"}]},
+    )
+    assert (late.status_code, late.json()["field"]) == (422, "charges[0].meter")
+
+
+def test_the_base_fee_override_prices_the_proration_preview(client, clock):
+    sub = subscribe(client)
+    put(client, sub, {"base_fee_amount": "8"})
+    clock.now = datetime(2026, 2, 15, 9, 0)  # 14 of 28 days left
+    changed = client.post(
+        f"{BASE}/subscriptions/{sub}/change-plan",
+        json={"plan_code": "lite", "timing": "immediate"},
+        headers=ADMIN,
+    ).json()
+    # credit 8 x 14/28 = -4.00 (not the plan's 20: -10.00); lite 5 x 14/28 = 2.50
+    assert [p["amount"] for p in changed["proration"]] == ["-4.00", "2.50"]
+    assert changed["dropped_overrides"] == ["base_fee"]
