@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
-from api.schemas.plans import price_public
+from api.schemas.plans import price_public, tiers_public
 from billing.control_plane.commands import Plain, plain_decimal
 from billing.control_plane.models import SubscriptionOverrideVersion
 from billing.services.overrides import effective_charges
@@ -45,14 +45,7 @@ def _overridden(row) -> dict:
         if getattr(row, name) is not None:
             out[name] = plain_decimal(getattr(row, name))
     if row.has_tiers:
-        out["tiers"] = [
-            {
-                "up_to": plain_decimal(t.up_to),
-                "unit_amount": plain_decimal(t.unit_amount),
-                "flat_amount": plain_decimal(t.flat_amount),
-            }
-            for t in row.tiers
-        ]
+        out["tiers"] = tiers_public(row.tiers)
     return out
 
 

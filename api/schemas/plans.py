@@ -53,15 +53,20 @@ def price_public(price: Price) -> dict:
         if getattr(price, name) is not None:
             out[name] = plain_decimal(getattr(price, name))
     if price.tiers:
-        out["tiers"] = [
-            {
-                "up_to": plain_decimal(t.up_to),
-                "unit_amount": plain_decimal(t.unit_amount),
-                "flat_amount": plain_decimal(t.flat_amount),
-            }
-            for t in price.tiers
-        ]
+        out["tiers"] = tiers_public(price.tiers)
     return out
+
+
+def tiers_public(tiers) -> list[dict]:
+    """Price tiers as the API shows them (plans and overrides alike)."""
+    return [
+        {
+            "up_to": plain_decimal(t.up_to),
+            "unit_amount": plain_decimal(t.unit_amount),
+            "flat_amount": plain_decimal(t.flat_amount),
+        }
+        for t in tiers
+    ]
 
 
 def plan_public(plan: Plan) -> PlanPublic:
