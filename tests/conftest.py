@@ -41,6 +41,8 @@ PG_ADMIN_DSN = os.environ.get(
     "BILLING_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/postgres"
 )
 ADMIN_KEY = "test-admin-key-0123456789abcdef"
+ADMIN = {"X-API-Key": ADMIN_KEY}
+API_BASE = "/api/v1/billing"
 
 # The meters of the hand-made aggregation cases: one event type, every aggregation.
 TEST_METERS = (
@@ -296,6 +298,38 @@ def make_settings(tmp_path: Path, broker: EmbeddedBroker, monkeypatch, dbt_parse
 @pytest.fixture
 def settings(make_settings) -> Settings:
     return make_settings()
+
+
+@pytest.fixture(params=["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)])
+def target_settings(request, make_settings) -> Settings:
+    """Settings on each warehouse in turn: embedded DuckDB, then a throwaway PostgreSQL database."""
+    if request.param == "duckdb":
+        return make_settings()
+    return make_settings(warehouse_url=request.getfixturevalue("pg_database"))
+
+
+def clocked_app(settings: Settings, now: datetime):
+    """The API of ``settings`` with the test meters seeded and a settable clock at ``now``:
+    ``(app, clock)``."""
+    from api.main import create_app
+
+    seed_meters(settings)
+    clock = Clock(now)
+    app = create_app(settings)
+    app.state.clock = clock
+    return app, clock
+
+
+def admin_api(client):
+    """``call(method, path, body=None, status=200)``: a request under ``/api/v1/billing`` with
+    the admin key, its status asserted (the body shown if it differs), its JSON answer."""
+
+    def call(method: str, path: str, body=None, status: int = 200):
+        response = client.request(method, f"{API_BASE}{path}", json=body, headers=ADMIN)
+        assert response.status_code == status, response.text
+        return response.json()
+
+    return call
 
 
 def cloud_event(

@@ -45,37 +45,29 @@ def plan_terms(plan: Plan) -> dict[str, PlanChargeTerms]:
 
 
 def command_overrides(body: OverridesIn) -> list[ChargeOverride]:
-    return [
-        ChargeOverride(
-            meter=c.meter,
-            unit_amount=c.unit_amount,
-            package_size=c.package_size,
-            flat_amount=c.flat_amount,
-            tiers=None
-            if c.tiers is None
-            else tuple(Tier(t.up_to, t.unit_amount, t.flat_amount) for t in c.tiers),
-            free_units=c.free_units,
-            minimum_amount=c.minimum_amount,
-        )
-        for c in body.charges
-    ]
+    return [_charge_override(c.meter, c, c.tiers) for c in body.charges]
 
 
 def stored_overrides(version: SubscriptionOverrideVersion) -> list[ChargeOverride]:
     return [
-        ChargeOverride(
-            meter=row.meter_key,
-            unit_amount=row.unit_amount,
-            package_size=row.package_size,
-            flat_amount=row.flat_amount,
-            tiers=tuple(Tier(t.up_to, t.unit_amount, t.flat_amount) for t in row.tiers)
-            if row.has_tiers
-            else None,
-            free_units=row.free_units,
-            minimum_amount=row.minimum_amount,
-        )
+        _charge_override(row.meter_key, row, row.tiers if row.has_tiers else None)
         for row in version.charges
     ]
+
+
+def _charge_override(meter: str, terms, tiers) -> ChargeOverride:
+    """An override from a request's or a stored row's fields (the same names in both)."""
+    return ChargeOverride(
+        meter=meter,
+        unit_amount=terms.unit_amount,
+        package_size=terms.package_size,
+        flat_amount=terms.flat_amount,
+        tiers=None
+        if tiers is None
+        else tuple(Tier(t.up_to, t.unit_amount, t.flat_amount) for t in tiers),
+        free_units=terms.free_units,
+        minimum_amount=terms.minimum_amount,
+    )
 
 
 def effective_charges(version: SubscriptionOverrideVersion) -> dict[str, EffectiveCharge]:

@@ -9,7 +9,6 @@ from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 
-import pytest
 from fastapi.testclient import TestClient
 
 from adapters.warehouse.connection import Warehouse
@@ -130,13 +129,6 @@ def setup_control_plane(client: TestClient) -> None:
             f"{BASE}/tenant-cost-centers/{tenant}", json={"cost_center": center}, headers=ADMIN
         )
         assert response.status_code == 200, response.text
-
-
-@pytest.fixture(params=["duckdb", "postgres"])
-def target_settings(request, make_settings):
-    if request.param == "duckdb":
-        return make_settings()
-    return make_settings(warehouse_url=request.getfixturevalue("pg_database"))
 
 
 def test_allocation_end_to_end(target_settings):

@@ -29,14 +29,13 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
-import pytest
 from fastapi.testclient import TestClient
 
 from adapters.warehouse.serving import ServingReader
 from api.main import create_app
 from billing.control_plane.db import session_scope
 from billing.control_plane.models import InvoicePayment
-from tests.conftest import ADMIN_KEY, Clock, cloud_event, produce, run_pipeline, seed_meters
+from tests.conftest import ADMIN_KEY, clocked_app, cloud_event, produce, run_pipeline, seed_meters
 
 ADMIN = {"X-API-Key": ADMIN_KEY}
 BASE = "/api/v1/billing"
@@ -50,13 +49,6 @@ BASIC = {
     "base_fee": {"amount": "10", "timing": "in_advance"},
     "charges": [{"meter": "calls", "price": {"model": "per_unit", "unit_amount": "1"}}],
 }
-
-
-@pytest.fixture(params=["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)])
-def target_settings(request, make_settings):
-    if request.param == "duckdb":
-        return make_settings()
-    return make_settings(warehouse_url=request.getfixturevalue("pg_database"))
 
 
 def past_grace(settings):
@@ -109,10 +101,7 @@ def calls(tenant: str, count: int) -> list[dict]:
 
 def test_dashboard_endpoints(target_settings):
     settings = target_settings
-    seed_meters(settings)
-    clock = Clock(datetime(2026, 9, 1))
-    app = create_app(settings)
-    app.state.clock = clock
+    app, clock = clocked_app(settings, datetime(2026, 9, 1))
     with TestClient(app) as client:
 
         def post(path, body, status):

@@ -17,21 +17,20 @@ September 2026 (30 days) is the period under test; October is the next one.
 
 from __future__ import annotations
 
+import functools
 from datetime import UTC, datetime
 from decimal import Decimal
 
-import pytest
 from fastapi.testclient import TestClient
 
-from api.main import create_app
 from tests.conftest import (
     ADMIN_KEY,
-    Clock,
+    admin_api,
+    clocked_app,
     cloud_event,
     produce,
     run_dbt,
     run_pipeline,
-    seed_meters,
 )
 
 ADMIN = {"X-API-Key": ADMIN_KEY}
@@ -90,13 +89,6 @@ PRO = {
 }
 
 
-@pytest.fixture(params=["duckdb", "postgres"])
-def target_settings(request, make_settings):
-    if request.param == "duckdb":
-        return make_settings()
-    return make_settings(warehouse_url=request.getfixturevalue("pg_database"))
-
-
 def events(tenant: str, prefix: str, count: int, value: int, day: int = 5) -> list[dict]:
     return [
         cloud_event(
@@ -137,16 +129,9 @@ def lines(invoice: dict) -> list[tuple[str, str]]:
 
 def test_invoices_end_to_end(target_settings):
     settings = target_settings
-    seed_meters(settings)
-    clock = Clock(datetime(2026, 9, 1, 0, 0))
-    app = create_app(settings)
-    app.state.clock = clock
+    app, clock = clocked_app(settings, datetime(2026, 9, 1, 0, 0))
     with TestClient(app) as client:
-
-        def post(path, body, status=None):
-            response = client.post(f"{BASE}{path}", json=body, headers=ADMIN)
-            assert status is None or response.status_code == status, response.text
-            return response.json()
+        post = functools.partial(admin_api(client), "POST")
 
         post("/plans", BASIC, 201)
         post("/plans", PRO, 201)
@@ -319,10 +304,7 @@ def test_finalized_invoices_survive_a_full_rebuild(make_settings):
     from tests.conftest import ADMIN_KEY as _  # noqa: F401
 
     settings = make_settings()
-    seed_meters(settings)
-    clock = Clock(datetime(2026, 9, 1))
-    app = create_app(settings)
-    app.state.clock = clock
+    app, clock = clocked_app(settings, datetime(2026, 9, 1))
     with TestClient(app) as client:
         client.post(f"{BASE}/plans", json=BASIC, headers=ADMIN)
         client.post(

@@ -23,57 +23,33 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from decimal import Decimal
 
-import pytest
 from fastapi.testclient import TestClient
 
-from api.main import create_app
-from tests.conftest import ADMIN_KEY, Clock, cloud_event, produce, run_pipeline, seed_meters
+from tests.conftest import (
+    ADMIN_KEY,
+    admin_api,
+    clocked_app,
+    cloud_event,
+    produce,
+    run_pipeline,
+)
 from tests.e2e.test_invoices import in_grace, invoices_by_tenant, lines, past_grace
+from tests.plans import per_unit, plan, tiered, tiers
 
 ADMIN = {"X-API-Key": ADMIN_KEY}
 BASE = "/api/v1/billing"
 SEP, OCT = "2026-09-01", "2026-10-01"  # the periods under test
 
-STD = {
-    "code": "std",
-    "name": "Standard",
-    "currency": "USD",
-    "base_fee": {"amount": "20", "timing": "in_advance"},
-    "charges": [
-        {
-            "meter": "calls",
-            "price": {"model": "per_unit", "unit_amount": "0.10", "free_units": "10"},
-        },
-        {
-            "meter": "value_sum",
-            "price": {
-                "model": "graduated",
-                "tiers": [
-                    {"up_to": "100", "unit_amount": "0.05"},
-                    {"up_to": None, "unit_amount": "0.02"},
-                ],
-            },
-        },
-    ],
-}
-PLUS = {
-    "code": "plus",
-    "name": "Plus",
-    "currency": "USD",
-    "base_fee": {"amount": "30", "timing": "in_advance"},
-    "charges": [{"meter": "calls", "price": {"model": "per_unit", "unit_amount": "0.08"}}],
-}
-CHEAP_TIERS = [
-    {"up_to": "200", "unit_amount": "0.03"},
-    {"up_to": None, "unit_amount": "0.01"},
-]
-
-
-@pytest.fixture(params=["duckdb", "postgres"])
-def target_settings(request, make_settings):
-    if request.param == "duckdb":
-        return make_settings()
-    return make_settings(warehouse_url=request.getfixturevalue("pg_database"))
+STD = plan(
+    "std",
+    "Standard",
+    "20",
+    per_unit("calls", "0.10", free_units="10"),
+    tiered("value_sum", "graduated", ("100", "0.05"), (None, "0.02")),
+    timing="in_advance",
+)
+PLUS = plan("plus", "Plus", "30", per_unit("calls", "0.08"), timing="in_advance")
+CHEAP_TIERS = tiers(("200", "0.03"), (None, "0.01"))
 
 
 def events(tenant: str, count: int, value: int, month: int = 9) -> list[dict]:
@@ -94,16 +70,9 @@ def ties_out(invoice: dict) -> bool:
 
 def test_overrides_end_to_end(target_settings):
     settings = target_settings
-    seed_meters(settings)
-    clock = Clock(datetime(2026, 9, 1, 0, 0))
-    app = create_app(settings)
-    app.state.clock = clock
+    app, clock = clocked_app(settings, datetime(2026, 9, 1, 0, 0))
     with TestClient(app) as client:
-
-        def call(method, path, body=None, status=200):
-            response = client.request(method, f"{BASE}{path}", json=body, headers=ADMIN)
-            assert response.status_code == status, response.text
-            return response.json()
+        call = admin_api(client)
 
         call("POST", "/plans", STD, 201)
         call("POST", "/plans", PLUS, 201)
@@ -177,49 +146,48 @@ def test_overrides_end_to_end(target_settings):
         produce(settings, [e for t in subs for e in events(t, 50, 10)])
         run_pipeline(in_grace(settings))
         drafts = invoices_by_tenant(client, SEP)
-        # tenant-a: base 20; calls (50 - 20) x 0.05 = 1.50 (plan: (50 - 10) x 0.10 = 4.00);
-        # value_sum 100 x 0.05 + 400 x 0.02 = 13.00; total 34.50
-        assert lines(drafts["tenant-a"]) == [
-            ("base_fee", "20.00"),
-            ("usage", "1.50"),
-            ("usage", "13.00"),
-        ]
-        assert drafts["tenant-a"]["total"] == "34.50"
-        # tenant-b, same plan, no override: 20 + 4.00 + 13.00 = 37.00
-        assert lines(drafts["tenant-b"]) == [
-            ("base_fee", "20.00"),
-            ("usage", "4.00"),
-            ("usage", "13.00"),
-        ]
-        assert drafts["tenant-b"]["total"] == "37.00"
-        # tenant-c: base 12 (override); calls 4.00; value_sum 200 x 0.03 + 300 x 0.01 = 9.00,
-        # minimum 10 -> true-up 1.00; total 26.00
-        assert lines(drafts["tenant-c"]) == [
-            ("base_fee", "12.00"),
-            ("usage", "4.00"),
-            ("usage", "9.00"),
-            ("minimum_commitment", "1.00"),
-        ]
-        assert drafts["tenant-c"]["total"] == "26.00"
-        # tenant-d: std base 20, credit -10.00, plus charge 15.00; the period's usage on plus
-        # (the plan at the period end): calls 50 x 0.05 (kept override; plus has no free
-        # units) = 2.50, value_sum not charged by plus; total 27.50
-        assert lines(drafts["tenant-d"]) == [
-            ("base_fee", "20.00"),
-            ("proration_credit", "-10.00"),
-            ("proration_charge", "15.00"),
-            ("usage", "2.50"),
-        ]
-        assert drafts["tenant-d"]["total"] == "27.50"
-        # tenant-e: base 8 (override), credit 8 x 15/30 = -4.00, plus 30 x 15/30 = 15.00;
-        # calls on plus 50 x 0.08 = 4.00; total 23.00
-        assert lines(drafts["tenant-e"]) == [
-            ("base_fee", "8.00"),
-            ("proration_credit", "-4.00"),
-            ("proration_charge", "15.00"),
-            ("usage", "4.00"),
-        ]
-        assert drafts["tenant-e"]["total"] == "23.00"
+        expected = {
+            # base 20; calls (50 - 20) x 0.05 = 1.50 (plan: (50 - 10) x 0.10 = 4.00);
+            # value_sum 100 x 0.05 + 400 x 0.02 = 13.00
+            "tenant-a": ("34.50", [("base_fee", "20.00"), ("usage", "1.50"), ("usage", "13.00")]),
+            # same plan, no override: 20 + 4.00 + 13.00
+            "tenant-b": ("37.00", [("base_fee", "20.00"), ("usage", "4.00"), ("usage", "13.00")]),
+            # base 12 (override); calls 4.00; value_sum 200 x 0.03 + 300 x 0.01 = 9.00,
+            # minimum 10 -> true-up 1.00
+            "tenant-c": (
+                "26.00",
+                [
+                    ("base_fee", "12.00"),
+                    ("usage", "4.00"),
+                    ("usage", "9.00"),
+                    ("minimum_commitment", "1.00"),
+                ],
+            ),
+            # std base 20, credit -10.00, plus charge 15.00; the period's usage on plus (the
+            # plan at the period end): calls 50 x 0.05 (kept override; plus has no free units)
+            # = 2.50, value_sum not charged by plus
+            "tenant-d": (
+                "27.50",
+                [
+                    ("base_fee", "20.00"),
+                    ("proration_credit", "-10.00"),
+                    ("proration_charge", "15.00"),
+                    ("usage", "2.50"),
+                ],
+            ),
+            # base 8 (override), credit 8 x 15/30 = -4.00, plus 30 x 15/30 = 15.00; calls on
+            # plus 50 x 0.08 = 4.00
+            "tenant-e": (
+                "23.00",
+                [
+                    ("base_fee", "8.00"),
+                    ("proration_credit", "-4.00"),
+                    ("proration_charge", "15.00"),
+                    ("usage", "4.00"),
+                ],
+            ),
+        }
+        assert {t: (i["total"], lines(i)) for t, i in drafts.items()} == expected
         assert all(ties_out(i) for i in drafts.values())
 
         # Grace over: September is finalized. A later override is a new version from October;
@@ -228,11 +196,7 @@ def test_overrides_end_to_end(target_settings):
         run_pipeline(past_grace(settings))
         final = invoices_by_tenant(client, SEP, "finalized")
         assert {t: i["total"] for t, i in final.items()} == {
-            "tenant-a": "34.50",
-            "tenant-b": "37.00",
-            "tenant-c": "26.00",
-            "tenant-d": "27.50",
-            "tenant-e": "23.00",
+            t: total for t, (total, _) in expected.items()
         }
         backdated = client.put(
             f"{BASE}/subscriptions/{subs['tenant-a']}/overrides",

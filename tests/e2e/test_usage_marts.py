@@ -8,8 +8,6 @@ from dataclasses import replace
 from datetime import date, datetime
 from decimal import Decimal
 
-import pytest
-
 from adapters.warehouse.connection import Warehouse
 from adapters.warehouse.serving import ServingReader
 from tests.conftest import (
@@ -20,13 +18,6 @@ from tests.conftest import (
     run_pipeline,
     seed_meters,
 )
-
-
-@pytest.fixture(params=["duckdb", "postgres"])
-def target_settings(request, make_settings):
-    if request.param == "duckdb":
-        return make_settings()
-    return make_settings(warehouse_url=request.getfixturevalue("pg_database"))
 
 
 def ev(event_id, tenant, when, value, user="u1", region="eu"):

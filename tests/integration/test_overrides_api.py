@@ -10,36 +10,19 @@ from fastapi.testclient import TestClient
 
 from api.main import create_app
 from tests.conftest import ADMIN_KEY, Clock, seed_meters
+from tests.plans import per_unit, plan, tiered
 
 ADMIN = {"X-API-Key": ADMIN_KEY}
 BASE = "/api/v1/billing"
 
-STD = {
-    "code": "std",
-    "name": "Standard",
-    "currency": "USD",
-    "base_fee": {"amount": "20"},
-    "charges": [
-        {"meter": "calls", "price": {"model": "per_unit", "unit_amount": "0.10"}},
-        {
-            "meter": "value_sum",
-            "price": {
-                "model": "graduated",
-                "tiers": [
-                    {"up_to": "100", "unit_amount": "0.05"},
-                    {"up_to": None, "unit_amount": "0.02"},
-                ],
-            },
-        },
-    ],
-}
-LITE = {
-    "code": "lite",
-    "name": "Lite",
-    "currency": "USD",
-    "base_fee": {"amount": "5"},
-    "charges": [{"meter": "calls", "price": {"model": "per_unit", "unit_amount": "0.20"}}],
-}
+STD = plan(
+    "std",
+    "Standard",
+    "20",
+    per_unit("calls", "0.10"),
+    tiered("value_sum", "graduated", ("100", "0.05"), (None, "0.02")),
+)
+LITE = plan("lite", "Lite", "5", per_unit("calls", "0.20"))
 
 
 @pytest.fixture
