@@ -19,12 +19,7 @@ from dagster_project.reconciliation.sensors import reconciliation_sensor
 from dagster_project.resources import BillingSettings
 from dagster_project.schedules import open_periods_schedule
 from dagster_project.serving.assets import serving_snapshot
-from dagster_project.transform.assets import (
-    billing_period_models,
-    cost_models,
-    invoice_models,
-    warehouse_models,
-)
+from dagster_project.transform.assets import invoice_models, warehouse_models
 from dagster_project.transform.project import dbt_resource
 from dagster_project.usage.assets import land_usage_events
 from dagster_project.usage.sensors import billing_period_sensor, usage_landing_sensor
@@ -33,12 +28,10 @@ defs = dg.Definitions(
     assets=[
         control_plane_snapshot,
         land_usage_events,
-        billing_period_models,
         warehouse_models,
         finalize_invoices,
         invoice_models,
         land_cost_files,
-        cost_models,
         serving_snapshot,
         realtime_reconciliation,
         invoice_payments,

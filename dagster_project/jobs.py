@@ -9,12 +9,7 @@ from dagster_project.control_plane.assets import control_plane_snapshot
 from dagster_project.costs.assets import land_cost_files
 from dagster_project.partitions import billing_periods
 from dagster_project.serving.assets import serving_snapshot
-from dagster_project.transform.assets import (
-    billing_period_models,
-    cost_models,
-    invoice_models,
-    warehouse_models,
-)
+from dagster_project.transform.assets import invoice_models, warehouse_models
 from dagster_project.usage.assets import land_usage_events
 
 # Steps run one after another in the run's process: the embedded DuckDB warehouse admits one
@@ -35,16 +30,15 @@ billing_period_job = dg.define_asset_job(
     selection=dg.AssetSelection.assets(
         control_plane_snapshot,
         warehouse_models,
-        billing_period_models,
         finalize_invoices,
         invoice_models,
-        cost_models,
         serving_snapshot,
     ),
     partitions_def=billing_periods,
-    description="Snapshot the control plane, rebuild the usage, rating and draft invoice models "
-    "of billing periods, finalize the periods whose grace has passed, build the invoice marts "
-    "build the cloud cost and allocation models and publish the serving snapshot.",
+    description="Snapshot the control plane; rebuild the warehouse models (the usage, rating "
+    "and draft invoice models of the run's billing periods, staging and the cloud cost models "
+    "whole); finalize the periods whose grace has passed; build the invoice marts; publish the "
+    "serving snapshot.",
     config=IN_PROCESS,
     tags={"billing/warehouse-writer": "true"},
 )

@@ -11,6 +11,7 @@ import dagster as dg
 
 from dagster_project.costs.jobs import cost_files_job
 from dagster_project.jobs import IN_PROCESS
+from dagster_project.partitions import billing_periods
 from dagster_project.resources import BillingSettings
 from dagster_project.triggers import running_sensor
 from ingestion.costs.landing import file_hash, list_cost_files
@@ -34,8 +35,11 @@ def scan(directory, cursor: dict) -> tuple[dict, list[tuple[str, str]]]:
 
 
 def cost_file_run_request(name: str, digest: str) -> dg.RunRequest:
+    """The run of one new file: the warehouse models are partitioned by billing period, and
+    the run takes the current one (cost models are rebuilt whole in any partition)."""
     return dg.RunRequest(
         run_key=f"cost-file-{digest}",
+        partition_key=billing_periods.get_last_partition_key(),
         run_config={
             **IN_PROCESS,
             "ops": {"land_cost_files": {"config": {"files": [name]}}},

@@ -4,20 +4,10 @@ import dagster as dg
 
 from adapters.warehouse.serving import publish_snapshot
 from dagster_project.resources import BillingSettings
-from dagster_project.transform.assets import (
-    billing_period_models,
-    cost_models,
-    invoice_models,
-    warehouse_models,
-)
+from dagster_project.transform.assets import DBT_ASSETS
 
 MART_KEYS = sorted(
-    {
-        key
-        for assets_def in (billing_period_models, warehouse_models, invoice_models, cost_models)
-        for key in assets_def.keys
-        if key.path[0] == "marts"
-    },
+    {key for assets_def in DBT_ASSETS for key in assets_def.keys if key.path[0] == "marts"},
     key=lambda k: k.to_user_string(),
 )
 

@@ -1,9 +1,16 @@
-"""dbt models as Dagster assets, split by selector.
+"""dbt models as Dagster assets: two dbt builds per billing run.
 
-* ``billing_period_models`` (tag ``billing_period``): the large incremental usage models,
-  partitioned by billing period; the partition window goes to dbt as ``period_start`` /
-  ``period_end`` vars and a single run covers a whole range.
-* ``warehouse_models``: everything else (staging views, dimensions), unpartitioned.
+* ``warehouse_models`` (everything but tag ``invoices``): seeds, control-plane snapshots,
+  staging views, the usage, rating and draft invoice models, and the cloud cost models, in one
+  dbt process. The asset is partitioned by billing period: the large incremental usage models
+  (tag ``billing_period``) rebuild the periods of the partition window, which reaches dbt as
+  ``BILLING_DBT_PERIOD_START`` / ``_END`` (a single run covers a whole range); every other
+  model is rebuilt whole, whatever the window.
+* ``invoice_models`` (tag ``invoices``): the invoice marts, built after finalization.
+
+Each dbt process costs seconds of start-up (imports, loading the parse, opening the
+warehouse) before any model runs, so the models are grouped by when they must run, not by
+subject; their Dagster groups still follow the dbt schemas.
 
 dbt tests become asset checks; they are ``severity: error``, so a failing one fails the run and
 nothing downstream (the serving snapshot, later invoicing and payment collection) proceeds.
@@ -26,9 +33,7 @@ from dagster_project.resources import BillingSettings
 from dagster_project.transform.project import dbt_project
 from ingestion.landing_store import mark_period_built, period_build_watermark
 
-BILLING_PERIOD_SELECTOR = "tag:billing_period"
 INVOICE_SELECTOR = "tag:invoices"
-COSTS_SELECTOR = "tag:costs"
 # dbt unit tests pin business rules on hand-made inputs; the test suite runs them, production
 # builds do not (as dbt recommends).
 BUILD_FLAGS = ["--exclude-resource-type", "unit_test"]
@@ -128,16 +133,17 @@ def _environment(values: Mapping[str, str]) -> Iterator[None]:
 @dbt_assets(
     manifest=dbt_project().manifest_path,
     project=dbt_project(),
-    select=BILLING_PERIOD_SELECTOR,
+    exclude=INVOICE_SELECTOR,
     partitions_def=billing_periods,
     backfill_policy=dg.BackfillPolicy.single_run(),
     dagster_dbt_translator=translator,
-    name="billing_period_models",
+    name="warehouse_models",
 )
-def billing_period_models(
+def warehouse_models(
     context: dg.AssetExecutionContext, dbt: DbtCliResource, billing: BillingSettings
 ):
-    """Rebuild whole billing periods of the usage models for the partition window."""
+    """Seeds, control-plane snapshots, staging, the usage, rating and draft invoice models of
+    the partition window's billing periods, and the cloud cost models (allocation included)."""
     settings = billing.get()
     window = context.partition_time_window
     periods = periods_in_window(window)
@@ -157,43 +163,26 @@ def billing_period_models(
                 mark_period_built(con, period, watermark)
 
 
-def _unpartitioned_models(name: str, description: str, **selection: str) -> dg.AssetsDefinition:
-    """The dbt models of a selection (``select=`` / ``exclude=``), built whole by one run."""
-
-    def models(context: dg.AssetExecutionContext, dbt: DbtCliResource, billing: BillingSettings):
-        yield from _dbt_build(context, dbt, billing, ["build", *BUILD_FLAGS])
-
-    models.__doc__ = description
-    return dbt_assets(
-        manifest=dbt_project().manifest_path,
-        project=dbt_project(),
-        dagster_dbt_translator=translator,
-        name=name,
-        **selection,
-    )(models)
-
-
-warehouse_models = _unpartitioned_models(
-    "warehouse_models",
-    "Seeds, snapshots of the control plane, staging views and dimensions.",
-    exclude=f"{BILLING_PERIOD_SELECTOR} {INVOICE_SELECTOR} {COSTS_SELECTOR}",
-)
-invoice_models = _unpartitioned_models(
-    "invoice_models",
-    "The invoice marts: finalized invoices as finalized, drafts for the rest.",
+@dbt_assets(
+    manifest=dbt_project().manifest_path,
+    project=dbt_project(),
     select=INVOICE_SELECTOR,
+    dagster_dbt_translator=translator,
+    name="invoice_models",
 )
-cost_models = _unpartitioned_models(
-    "cost_models",
-    "Cloud costs: staging per provider, the unified FOCUS model, daily facts, allocation to\n"
-    "cost centers (its invariants are dbt tests) and coverage.",
-    select=COSTS_SELECTOR,
-)
+def invoice_models(
+    context: dg.AssetExecutionContext, dbt: DbtCliResource, billing: BillingSettings
+):
+    """The invoice marts: finalized invoices as finalized, drafts for the rest."""
+    yield from _dbt_build(context, dbt, billing, ["build", *BUILD_FLAGS])
+
+
+DBT_ASSETS = (warehouse_models, invoice_models)
 
 
 def model_key(model: str) -> dg.AssetKey:
     """The asset key of a dbt model, by name."""
-    for assets_def in (billing_period_models, warehouse_models, invoice_models, cost_models):
+    for assets_def in DBT_ASSETS:
         for key in assets_def.keys:
             if key.path[-1] == model:
                 return key

@@ -14,6 +14,7 @@ from fastapi.testclient import TestClient
 from adapters.warehouse.connection import Warehouse
 from api.main import create_app
 from dagster_project.costs.sensors import cost_file_run_request, scan
+from dagster_project.partitions import billing_periods
 from ingestion.costs.landing import file_hash
 from tests.conftest import (
     ADMIN_KEY,
@@ -274,6 +275,8 @@ def test_sensor_requests_one_run_per_new_content(tmp_path):
     assert new == [("a.csv", digest)]
     request = cost_file_run_request("a.csv", digest)
     assert request.run_key == f"cost-file-{digest}"
+    # The warehouse models are partitioned by billing period: the run takes the current one.
+    assert request.partition_key == billing_periods.get_last_partition_key()
     assert request.run_config["ops"]["land_cost_files"]["config"]["files"] == ["a.csv"]
     # Nothing new: no request; a corrected file under the same name: a new request.
     cursor, new = scan(directory, cursor)

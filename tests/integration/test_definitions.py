@@ -40,6 +40,18 @@ def test_definitions_load_and_validate():
     assert any("unique_combination_of_columns_fct_usage_period" in c for c in checks)
     for name in ("ingest_job", "billing_period_job", "cost_files_job"):
         assert defs.resolve_job_def(name)
+    # A billing run starts two dbt processes: every model but the invoice marts (partitioned by
+    # billing period), then, after finalization, the invoice marts.
+    dbt_steps = {
+        node.name
+        for node in defs.resolve_job_def("billing_period_job").graph.nodes
+        if node.name in ("warehouse_models", "invoice_models")
+    }
+    assert dbt_steps == {"warehouse_models", "invoice_models"}
+    assert len(defs.resolve_job_def("billing_period_job").graph.nodes) == 5
+    models = graph.get(dg.AssetKey(["marts", "fct_cost_allocations"]))
+    assert models.partitions_def is not None  # built by the partitioned warehouse_models
+    assert graph.get(dg.AssetKey(["marts", "fct_invoices"])).partitions_def is None
     assert {s.name for s in defs.sensors} == {
         "usage_landing_sensor",
         "billing_period_sensor",
