@@ -25,10 +25,18 @@ def tiered(meter: str, model: str, *rows: tuple, **charge) -> dict:
 
 
 def plan(
-    code: str, name: str, base_fee: str, *charges: dict, timing: str | None = None, **fields
+    code: str,
+    name: str,
+    base_fee: str,
+    *charges: dict,
+    timing: str | None = None,
+    proration: str | None = None,
+    **fields,
 ) -> dict:
-    """A plan in USD (``currency=`` to change it); ``timing`` of the base fee if given."""
-    fee = {"amount": base_fee, **({"timing": timing} if timing else {})}
+    """A plan in USD (``currency=`` to change it); the base fee's ``timing`` and ``proration``
+    if given."""
+    fee = {"amount": base_fee}
+    fee.update({k: v for k, v in (("timing", timing), ("proration", proration)) if v})
     return {
         "code": code,
         "name": name,

@@ -17,6 +17,7 @@ from billing.timeutil import UtcDateTime
 class BaseFeePublic(BaseModel):
     amount: Plain
     timing: Literal["in_advance", "in_arrears"]
+    proration: Literal["day", "second"]
 
 
 class ChargePublic(BaseModel):
@@ -73,7 +74,11 @@ def plan_public(plan: Plan) -> PlanPublic:
     return from_attrs(
         PlanPublic,
         plan,
-        base_fee={"amount": plan.base_fee_amount, "timing": plan.base_fee_timing},
+        base_fee={
+            "amount": plan.base_fee_amount,
+            "timing": plan.base_fee_timing,
+            "proration": plan.base_fee_proration,
+        },
         charges=[
             ChargePublic(
                 meter=c.meter_key,

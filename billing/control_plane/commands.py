@@ -121,6 +121,12 @@ class BaseFeeIn(BaseModel):
 
     amount: Decimal = Decimal(0)
     timing: Literal["in_advance", "in_arrears"] = "in_advance"
+    proration: Literal["day", "second"] = Field(
+        "day",
+        description="How a part of a period is measured when the fee is prorated (a start, "
+        "change or cancellation inside a period): whole days, the change day counting as "
+        "remaining, or exact seconds.",
+    )
 
 
 class ChargeIn(BaseModel):

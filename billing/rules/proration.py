@@ -23,10 +23,55 @@ def prorate(
     counts as remaining, so a change on the first day gives the full amount and one on the last
     day 1/N of it. Computed exactly (as a fraction) before the single rounding."""
     _check_period(change_day, period_start, period_end)
+    remaining = (period_end - change_day).days
+    return _share(amount, remaining, (period_end - period_start).days, currency)
+
+
+def prorate_at(
+    amount: Decimal,
+    at: datetime,
+    period_start: date,
+    period_end: date,
+    currency: str,
+    unit: str = "day",
+) -> Decimal:
+    """The share of ``amount`` for the rest of the period from the instant ``at`` (naive UTC)
+    on, measured in the plan's proration ``unit``: ``day`` is :func:`prorate` of ``at``'s
+    date; ``second`` is amount x (period_end - at) / (period_end - period_start) in whole
+    seconds, ``at`` truncated to its second (which counts as remaining)."""
+    remaining, whole = remaining_share(at, period_start, period_end, unit)
+    return _share(amount, remaining, whole, currency)
+
+
+def remaining_share(
+    at: datetime, period_start: date, period_end: date, unit: str = "day"
+) -> tuple[int, int]:
+    """(the rest of the period from ``at`` on, the whole period) in days or whole seconds."""
+    if not isinstance(at, datetime):
+        raise PricingError("at", "must be a datetime")
+    _check_period(at.date(), period_start, period_end)
+    if unit == "day":
+        return (period_end - at.date()).days, (period_end - period_start).days
+    if unit != "second":
+        raise PricingError("unit", "must be day or second")
+    end = datetime.combine(period_end, datetime.min.time())
+    start = datetime.combine(period_start, datetime.min.time())
+    remaining = end - at.replace(microsecond=0, tzinfo=None)
+    return int(remaining.total_seconds()), int((end - start).total_seconds())
+
+
+def share_text(at: datetime, period_start: date, period_end: date, unit: str = "day") -> str:
+    """The prorated share as invoice lines describe it: ``15/30 days``, ``1263600/2592000 s``."""
+    remaining, whole = remaining_share(at, period_start, period_end, unit)
+    return f"{remaining}/{whole} {'days' if unit == 'day' else 's'}"
+
+
+def _share(amount: Decimal, remaining: int, whole: int, currency: str) -> Decimal:
+    """amount x remaining / whole, exactly, then rounded half away from zero to the minor unit."""
     if not isinstance(amount, Decimal) or not amount.is_finite():
         raise PricingError("amount", "must be a finite Decimal")
     places = minor_units(currency)
-    exact = Fraction(amount) * (period_end - change_day).days / (period_end - period_start).days
+    exact = Fraction(amount) * remaining / whole
     scaled = exact * 10**places
     units = math.floor(abs(scaled) + Fraction(1, 2))  # half away from zero
     with localcontext(EXACT):

@@ -115,6 +115,7 @@ def _fill(session: Session, plan: Plan, body: PlanDefinition, prices: list[Price
     plan.interval = body.interval
     plan.base_fee_amount = body.base_fee.amount
     plan.base_fee_timing = body.base_fee.timing
+    plan.base_fee_proration = body.base_fee.proration
     plan.trial_days = body.trial_days
     if plan.charges:
         plan.charges.clear()

@@ -29,8 +29,8 @@ from billing.control_plane.models import (
     SubscriptionPhase,
 )
 from billing.errors import Conflict, Invalid, NotFound
-from billing.rules.pricing import round_money
-from billing.rules.proration import proration_lines
+from billing.rules.pricing import PricingError, round_money
+from billing.rules.proration import prorate_at, share_text
 from billing.services import overrides
 from billing.services.plans import current_plan
 from billing.timeutil import as_datetime, period_of, to_utc, utc_text
@@ -126,24 +126,25 @@ def _proration_preview(
     ):
         return []
     lines = []
-    day = at.date()
     old_amount = old.base_fee_amount if old_fee is None else old_fee
-    if new is None:
-        credit, _ = proration_lines(old_amount, Decimal(0), day, start, end, old.currency)
-        charge = None
-    else:
-        credit, charge = proration_lines(
-            old_amount, new.base_fee_amount, day, start, end, old.currency
+    for name, value in (("old_amount", old_amount), ("new_amount", new and new.base_fee_amount)):
+        if value is not None and value < 0:
+            raise PricingError(name, "must be a non-negative finite Decimal")
+    # Each plan's fee is prorated by that plan's unit (days, or seconds).
+    credit = -prorate_at(old_amount, at, start, end, old.currency, old.base_fee_proration)
+    charge = None
+    if new is not None:
+        charge = prorate_at(
+            new.base_fee_amount, at, start, end, new.currency, new.base_fee_proration
         )
-    remaining = (end - day).days
-    days = (end - start).days
     if credit:
         lines.append(
             ProrationLine(
                 period_start=start,
                 kind="proration_credit",
                 currency=old.currency,
-                description=f"Unused time on {old.code} v{old.version} ({remaining}/{days} days)",
+                description=f"Unused time on {old.code} v{old.version} "
+                f"({share_text(at, start, end, old.base_fee_proration)})",
                 amount=str(credit),
             )
         )
@@ -153,9 +154,8 @@ def _proration_preview(
                 period_start=start,
                 kind="proration_charge",
                 currency=new.currency,
-                description=(
-                    f"Remaining time on {new.code} v{new.version} ({remaining}/{days} days)"
-                ),
+                description=f"Remaining time on {new.code} v{new.version} "
+                f"({share_text(at, start, end, new.base_fee_proration)})",
                 amount=str(charge),
             )
         )

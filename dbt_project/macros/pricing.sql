@@ -232,21 +232,51 @@ select * from rate__final
 
 {#-
   Proration, the same rule as ingestion.pricing.prorate: `amount` x `numerator` / `denominator`
-  (remaining days including the change day / days in the period), rounded half-up to
-  `minor_unit` places, computed exactly with integer division (DuckDB would divide DECIMALs as
-  DOUBLEs). For amounts >= 0 with at most 12 decimal places.
+  (remaining days including the change day / days in the period, or whole seconds), rounded
+  half-up to `minor_unit` places, computed exactly with integer division (DuckDB would divide
+  DECIMALs as DOUBLEs): the amount is made an integer of 10^-12 units first, so a numerator of
+  seconds cannot overflow DECIMAL(38). For amounts >= 0 with at most 12 decimal places.
 -#}
 {% macro prorated_amount(amount, numerator, denominator, minor_unit) -%}
     case {{ minor_unit }}
         {%- for places in range(5) %}
         when {{ places }} then cast(
             {{ integer_div(
-                "cast(" ~ amount ~ " * " ~ numerator ~ " * " ~ (10 ** (places + 12)) ~ " as " ~ big_integer_type() ~ ") * 2 + cast(" ~ denominator ~ " as " ~ big_integer_type() ~ ") * " ~ (10 ** 12),
+                "cast(" ~ amount ~ " * " ~ (10 ** 12) ~ " as " ~ big_integer_type() ~ ") * cast(" ~ numerator ~ " as " ~ big_integer_type() ~ ") * " ~ (10 ** places) ~ " * 2 + cast(" ~ denominator ~ " as " ~ big_integer_type() ~ ") * " ~ (10 ** 12),
                 "cast(" ~ denominator ~ " as " ~ big_integer_type() ~ ") * " ~ (2 * 10 ** 12)
             ) }} as {{ money_amount_type() }}
         ) * cast({{ "1" if places == 0 else "0." ~ "0" * (places - 1) ~ "1" }} as {{ money_amount_type() }})
         {%- endfor %}
     end
+{%- endmacro %}
+
+{#-
+  The share of a period that a prorated fee line covers, in the plan's `unit` ('day' or
+  'second', the same rule as billing.rules.proration.remaining_share): from the instant
+  `from_at` to the period's end, over the whole period. Days count the change day as
+  remaining; seconds are whole seconds. Integers, so prorated_amount stays exact.
+-#}
+{% macro share_remaining(unit, from_at, period_end) -%}
+    case when {{ unit }} = 'second'
+        then cast({{ dbt.datediff(from_at, 'cast(' ~ period_end ~ ' as timestamp)', 'second') }}
+                  as bigint)
+        else cast({{ dbt.datediff('cast(' ~ from_at ~ ' as date)', period_end, 'day') }} as bigint)
+    end
+{%- endmacro %}
+
+{% macro share_whole(unit, period_start, period_end) -%}
+    case when {{ unit }} = 'second'
+        then cast({{ dbt.datediff('cast(' ~ period_start ~ ' as timestamp)',
+                                  'cast(' ~ period_end ~ ' as timestamp)', 'second') }} as bigint)
+        else cast({{ dbt.datediff(period_start, period_end, 'day') }} as bigint)
+    end
+{%- endmacro %}
+
+{#- How an invoice line describes the share: '15/30 days', '1263600/2592000 s'. -#}
+{% macro share_text(unit, from_at, period_start, period_end) -%}
+    cast({{ share_remaining(unit, from_at, period_end) }} as {{ dbt.type_string() }}) || '/'
+        || cast({{ share_whole(unit, period_start, period_end) }} as {{ dbt.type_string() }})
+        || case when {{ unit }} = 'second' then ' s' else ' days' end
 {%- endmacro %}
 
 {% macro big_integer_type() -%}

@@ -16,6 +16,8 @@ value 10 in it: calls = 50, value_sum = 500.
             keeps the calls override and drops the value_sum one
   tenant-e  std; override base fee 8; on Sep 16 changes to plus (the base-fee override goes):
             the credit for the unused half is of the overridden 8, not the plan's 20
+  tenant-f  std; on Sep 16 at 09:00 changes to plus-s (plus, its base fee prorated by the
+            second): std's credit by days (15/30), plus-s's charge by seconds (1263600/2592000)
 """
 
 from __future__ import annotations
@@ -49,6 +51,7 @@ STD = plan(
     timing="in_advance",
 )
 PLUS = plan("plus", "Plus", "30", per_unit("calls", "0.08"), timing="in_advance")
+PLUS_S = plan("plus-s", "Plus by the second", "30", per_unit("calls", "0.08"), proration="second")
 CHEAP_TIERS = tiers(("200", "0.03"), (None, "0.01"))
 
 
@@ -76,9 +79,10 @@ def test_overrides_end_to_end(target_settings):
 
         call("POST", "/plans", STD, 201)
         call("POST", "/plans", PLUS, 201)
+        assert call("POST", "/plans", PLUS_S, 201)["base_fee"]["proration"] == "second"
         subs = {
             t: call("POST", "/subscriptions", {"tenant_id": t, "plan_code": "std"}, 201)["id"]
-            for t in ("tenant-a", "tenant-b", "tenant-c", "tenant-d", "tenant-e")
+            for t in ("tenant-a", "tenant-b", "tenant-c", "tenant-d", "tenant-e", "tenant-f")
         }
         a = call(
             "PUT",
@@ -134,6 +138,14 @@ def test_overrides_end_to_end(target_settings):
         )
         assert changed_e["dropped_overrides"] == ["base_fee"]
         assert [p["amount"] for p in changed_e["proration"]] == ["-4.00", "15.00"]
+        # 30 x (14 days 15 h = 1,263,600 s) / (30 days = 2,592,000 s) = 14.625 -> 14.63
+        changed_f = call(
+            "POST", f"/subscriptions/{subs['tenant-f']}/change-plan", {"plan_code": "plus-s"}
+        )
+        assert [(p["amount"], p["description"]) for p in changed_f["proration"]] == [
+            ("-10.00", "Unused time on std v1 (15/30 days)"),
+            ("14.63", "Remaining time on plus-s v1 (1263600/2592000 s)"),
+        ]
         d_overrides = call("GET", f"/subscriptions/{subs['tenant-d']}/overrides")
         assert d_overrides["current_version"] == 2
         assert [
@@ -186,8 +198,22 @@ def test_overrides_end_to_end(target_settings):
                     ("usage", "4.00"),
                 ],
             ),
+            # std base 20, credit by days -10.00, plus-s by seconds 14.63; calls 50 x 0.08
+            "tenant-f": (
+                "28.63",
+                [
+                    ("base_fee", "20.00"),
+                    ("proration_credit", "-10.00"),
+                    ("proration_charge", "14.63"),
+                    ("usage", "4.00"),
+                ],
+            ),
         }
         assert {t: (i["total"], lines(i)) for t, i in drafts.items()} == expected
+        assert [line["description"] for line in drafts["tenant-f"]["lines"][1:3]] == [
+            "Unused time on std v1 (15/30 days)",
+            "Remaining time on plus-s v1 (1263600/2592000 s)",
+        ]
         assert all(ties_out(i) for i in drafts.values())
 
         # Grace over: September is finalized. A later override is a new version from October;

@@ -234,6 +234,7 @@ def test_plan_lifecycle_and_versioning(client):
             "charges[0].price.tiers",
         ),
         ({"base_fee": {"amount": "-5"}}, "base_fee.amount"),
+        ({"base_fee": {"amount": "5", "proration": "hour"}}, "base_fee.proration"),
         (
             {
                 "charges": [

@@ -5,7 +5,7 @@ cases."""
 from __future__ import annotations
 
 import uuid
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 import duckdb
@@ -15,9 +15,9 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from billing.rules.pricing import minor_units
-from billing.rules.proration import prorate
+from billing.rules.proration import prorate, prorate_at, remaining_share, share_text
 from tests.conftest import PG_ADMIN_DSN
-from tests.integration.test_pricing_sql import compile_macro
+from tests.integration.test_pricing_sql import compile_macro, target_envs, throwaway_targets
 
 CALL = (
     "select case_id, {{ prorated_amount('amount', 'remaining_days', 'period_days', "
@@ -121,3 +121,104 @@ def test_sql_and_python_agree(engines):
             (cases[i], expected[i], got[i]) for i in range(len(cases)) if got[i] != expected[i]
         ]
         assert not mismatches, (adapter, mismatches[:5])
+
+
+SHARE_CALL = (
+    "select case_id, {{ share_remaining('unit', 'changed_at', 'period_end') }} as remaining, "
+    "{{ share_whole('unit', 'period_start', 'period_end') }} as whole, "
+    "{{ share_text('unit', 'changed_at', 'period_start', 'period_end') }} as share, "
+    "{{ prorated_amount('amount', share_remaining('unit', 'changed_at', 'period_end'), "
+    "share_whole('unit', 'period_start', 'period_end'), 'minor_unit') }} as prorated "
+    "from share_cases order by case_id"
+)
+
+
+def test_day_and_second_shares_agree_with_python(tmp_path_factory, postgres_available):
+    """A fee prorated from an instant, by days or by seconds (share_remaining / share_whole /
+    share_text feeding prorated_amount), as billing.rules.proration.prorate_at computes it."""
+    sep, oct_ = date(2026, 9, 1), date(2026, 10, 1)
+    cases = [
+        # 30 x (14 days 15 h = 1,263,600 s) / 2,592,000 s = 14.625 -> 14.63 (half up)
+        (Decimal(30), datetime(2026, 9, 16, 9, 0), sep, oct_, "USD", "second"),
+        (Decimal(30), datetime(2026, 9, 16, 9, 0), sep, oct_, "USD", "day"),  # 15/30: 15.00
+        # the fraction of a second is cut: 1 s left of the month
+        (Decimal(100), datetime(2026, 9, 30, 23, 59, 59, 900000), sep, oct_, "USD", "second"),
+        (
+            Decimal(1000),
+            datetime(2026, 2, 28, 12),
+            date(2026, 2, 1),
+            sep.replace(month=3),
+            "JPY",
+            "second",
+        ),
+    ]
+
+    @settings(
+        max_examples=400,
+        database=None,
+        deadline=None,
+        phases=[Phase.generate],
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(
+        amounts,
+        months,
+        st.integers(0, 31 * 86400 - 1),
+        st.sampled_from(CURRENCIES),
+        st.sampled_from(["day", "second"]),
+    )
+    def collect(amount, start, offset, currency, unit):
+        end = date(start.year + (start.month == 12), start.month % 12 + 1, 1)
+        at = min(
+            datetime.combine(start, time()) + timedelta(seconds=offset),
+            datetime.combine(end, time()) - timedelta(seconds=1),
+        )
+        cases.append((amount, at, start, end, currency, unit))
+
+    collect()
+    expected = [
+        (
+            *remaining_share(at, start, end, unit),
+            share_text(at, start, end, unit),
+            prorate_at(amount, at, start, end, currency, unit),
+        )
+        for amount, at, start, end, currency, unit in cases
+    ]
+    assert expected[:3] == [
+        (1263600, 2592000, "1263600/2592000 s", Decimal("14.63")),
+        (15, 30, "15/30 days", Decimal("15.00")),
+        (1, 2592000, "1/2592000 s", Decimal("0.00")),
+    ]
+    rows = [
+        (i, unit, at, start, end, amount, minor_units(currency))
+        for i, (amount, at, start, end, currency, unit) in enumerate(cases)
+    ]
+    ddl = (
+        "create table share_cases (case_id integer, unit varchar(6), changed_at timestamp, "
+        "period_start date, period_end date, amount numeric(38, 12), minor_unit integer)"
+    )
+    with throwaway_targets(tmp_path_factory, postgres_available, "shares") as (
+        root,
+        duckdb_path,
+        database,
+    ):
+        sql = compile_macro(target_envs(duckdb_path, database), root, SHARE_CALL)
+        got = {}
+        with duckdb.connect(str(duckdb_path)) as con:
+            con.execute(ddl)
+            con.executemany("insert into share_cases values (?, ?, ?, ?, ?, ?, ?)", rows)
+            got["duckdb"] = con.execute(sql["duckdb"]).fetchall()
+        pg_dsn = psycopg.conninfo.make_conninfo(PG_ADMIN_DSN, dbname=database)
+        with psycopg.connect(pg_dsn, autocommit=True) as con:
+            con.execute(ddl)
+            with con.cursor() as cur:
+                cur.executemany("insert into share_cases values (%s, %s, %s, %s, %s, %s, %s)", rows)
+                cur.execute(sql["postgres"])
+                got["postgres"] = cur.fetchall()
+    for adapter, result in got.items():
+        mismatches = [
+            (cases[i], expected[i], tuple(row[1:]))
+            for i, row in enumerate(result)
+            if tuple(row[1:]) != expected[i]
+        ]
+        assert not mismatches and len(result) == len(cases), (adapter, mismatches[:5])

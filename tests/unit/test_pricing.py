@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import csv
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 
 import pytest
@@ -22,7 +22,13 @@ from billing.rules.pricing import (
     minor_units,
     round_money,
 )
-from billing.rules.proration import prorate, proration_lines
+from billing.rules.proration import (
+    prorate,
+    prorate_at,
+    proration_lines,
+    remaining_share,
+    share_text,
+)
 
 D = Decimal
 
@@ -447,3 +453,30 @@ def test_proration_lines_round_each_line_on_its_own():
     assert (str(credit), str(charge)) == ("-0.32", "0.65")
     credit, charge = proration_lines(D(0), D(28), date(2026, 2, 1), *FEB, "USD")
     assert (str(credit), str(charge)) == ("0.00", "28.00")
+
+
+def test_prorate_at_by_days_or_by_seconds():
+    sep = (date(2026, 9, 1), date(2026, 10, 1))  # 30 days = 2,592,000 s
+    at = datetime(2026, 9, 16, 9, 0)
+    # by days: the change day counts as remaining, 15/30
+    assert str(prorate_at(D(30), at, *sep, "USD")) == "15.00"
+    assert share_text(at, *sep) == "15/30 days"
+    # by seconds: 14 days 15 h = 1,263,600 s; 30 x 0.4875 = 14.625, half up -> 14.63
+    assert remaining_share(at, *sep, "second") == (1263600, 2592000)
+    assert str(prorate_at(D(30), at, *sep, "USD", "second")) == "14.63"
+    assert share_text(at, *sep, "second") == "1263600/2592000 s"
+    # the second of the change counts as remaining; its fraction is cut
+    last = datetime(2026, 9, 30, 23, 59, 59, 999999)
+    assert remaining_share(last, *sep, "second") == (1, 2592000)
+    assert str(prorate_at(D(2592000), last, *sep, "USD", "second")) == "1.00"
+    # the first instant of the period is the whole fee, in both units
+    start = datetime(2026, 9, 1)
+    assert prorate_at(D(30), start, *sep, "USD", "second") == prorate_at(D(30), start, *sep, "USD")
+    for bad, field in (
+        (lambda: prorate_at(D(1), at, *sep, "USD", "hour"), "unit"),
+        (lambda: prorate_at(D(1), datetime(2026, 10, 1), *sep, "USD", "second"), "change_day"),
+        (lambda: prorate_at(D(1), date(2026, 9, 2), *sep, "USD"), "at"),
+    ):
+        with pytest.raises(PricingError) as error:
+            bad()
+        assert error.value.field == field

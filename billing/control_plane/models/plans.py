@@ -29,6 +29,7 @@ class Plan(Base):
     interval: Mapped[str] = mapped_column(String(10), default="month")
     base_fee_amount: Mapped[Decimal] = mapped_column(MONEY, default=Decimal(0))
     base_fee_timing: Mapped[str] = mapped_column(String(12), default="in_advance")
+    base_fee_proration: Mapped[str] = mapped_column(String(6), default="day")
     trial_days: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utc_now)
     superseded_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)

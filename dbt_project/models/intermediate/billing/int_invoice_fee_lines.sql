@@ -10,9 +10,11 @@
     charge for the new one, from the change day;
   * for a cancellation inside the period, a credit for the unused part.
 
-  Proration: remaining days including the change day / days in the period, each line rounded
-  half-up on its own (the same rule as ingestion.pricing.prorate). A change exactly at the period
-  start is not prorated: the period simply begins on the new plan.
+  Proration: remaining days including the change day / days in the period, or, for a plan whose
+  base fee is prorated by the second, remaining whole seconds / seconds in the period; each
+  plan's fee by its own plan's unit (share_remaining / share_whole, the same rule as
+  billing.rules.proration.prorate_at). Each line is rounded half-up on its own. A change
+  exactly at the period start is not prorated: the period simply begins on the new plan.
 
   A phase's base fee is the plan's unless the subscription's override version in force when the
   phase starts in the period (the latest one, not superseded, effective at or before then) was
@@ -77,6 +79,7 @@ span_phases as (
         plans.plan_version,
         plans.base_fee_amount as plan_base_fee_amount,
         plans.base_fee_timing,
+        plans.base_fee_proration,
         plans.currency,
         currencies.minor_unit,
         case
@@ -147,14 +150,30 @@ with_previous as (
         priced_phases.*,
         previous_plans.plan_code as previous_plan_code,
         previous_plans.plan_version as previous_plan_version,
+        previous_plans.base_fee_proration as previous_base_fee_proration,
         lag(priced_phases.base_fee_amount) over (
             partition by priced_phases.subscription_id, priced_phases.period_start
             order by priced_phases.starts_at, priced_phases.phase_id
         ) as previous_base_fee_amount,
-        {{ dbt.datediff('cast(priced_phases.starts_at as date)', 'priced_phases.period_end',
-                        'day') }} as days_from_start,
-        {{ dbt.datediff('cast(priced_phases.span_start as date)', 'priced_phases.period_end',
-                        'day') }} as days_from_span_start
+        {{ share_whole('priced_phases.base_fee_proration', 'priced_phases.period_start',
+                       'priced_phases.period_end') }} as period_share_whole,
+        {{ share_remaining('priced_phases.base_fee_proration', 'priced_phases.starts_at',
+                           'priced_phases.period_end') }} as share_from_start,
+        {{ share_remaining('priced_phases.base_fee_proration', 'priced_phases.span_start',
+                           'priced_phases.period_end') }} as share_from_span_start,
+        {{ share_text('priced_phases.base_fee_proration', 'priced_phases.starts_at',
+                      'priced_phases.period_start', 'priced_phases.period_end') }}
+            as share_from_start_text,
+        {{ share_text('priced_phases.base_fee_proration', 'priced_phases.span_start',
+                      'priced_phases.period_start', 'priced_phases.period_end') }}
+            as share_from_span_start_text,
+        {{ share_whole('previous_plans.base_fee_proration', 'priced_phases.period_start',
+                       'priced_phases.period_end') }} as previous_share_whole,
+        {{ share_remaining('previous_plans.base_fee_proration', 'priced_phases.starts_at',
+                           'priced_phases.period_end') }} as previous_share_from_start,
+        {{ share_text('previous_plans.base_fee_proration', 'priced_phases.starts_at',
+                      'priced_phases.period_start', 'priced_phases.period_end') }}
+            as previous_share_text
 
     from priced_phases
     left join plans as previous_plans on previous_plans.plan_id = priced_phases.previous_plan_id
@@ -168,14 +187,13 @@ base_fee_lines as (
         'base_fee' as line_kind,
         plan_code || ' v' || cast(plan_version as {{ dbt.type_string() }}) || ' base fee'
             || case when span_start > cast(period_start as timestamp)
-                    then ' (' || cast(days_from_span_start as {{ dbt.type_string() }}) || '/'
-                         || cast(period_days as {{ dbt.type_string() }}) || ' days)'
+                    then ' (' || share_from_span_start_text || ')'
                     else '' end
             as description,
         case
             when span_start > cast(period_start as timestamp)
-                then {{ prorated_amount('base_fee_amount', 'days_from_span_start', 'period_days',
-                                        'minor_unit') }}
+                then {{ prorated_amount('base_fee_amount', 'share_from_span_start',
+                                        'period_share_whole', 'minor_unit') }}
             else {{ round_to_minor_unit('base_fee_amount', 'minor_unit') }}
         end as amount,
         1 as line_order
@@ -192,10 +210,9 @@ change_credit_lines as (
         'proration_credit' as line_kind,
         'Unused time on ' || previous_plan_code || ' v'
             || cast(previous_plan_version as {{ dbt.type_string() }}) || ' ('
-            || cast(days_from_start as {{ dbt.type_string() }}) || '/'
-            || cast(period_days as {{ dbt.type_string() }}) || ' days)' as description,
-        -{{ prorated_amount('previous_base_fee_amount', 'days_from_start', 'period_days',
-                            'minor_unit') }} as amount,
+            || previous_share_text || ')' as description,
+        -{{ prorated_amount('previous_base_fee_amount', 'previous_share_from_start',
+                            'previous_share_whole', 'minor_unit') }} as amount,
         2 as line_order
 
     from with_previous
@@ -209,9 +226,8 @@ change_charge_lines as (
         subscription_id, tenant_id, period_start, plan_id, currency,
         'proration_charge' as line_kind,
         'Remaining time on ' || plan_code || ' v' || cast(plan_version as {{ dbt.type_string() }})
-            || ' (' || cast(days_from_start as {{ dbt.type_string() }}) || '/'
-            || cast(period_days as {{ dbt.type_string() }}) || ' days)' as description,
-        {{ prorated_amount('base_fee_amount', 'days_from_start', 'period_days',
+            || ' (' || share_from_start_text || ')' as description,
+        {{ prorated_amount('base_fee_amount', 'share_from_start', 'period_share_whole',
                            'minor_unit') }} as amount,
         3 as line_order
 
@@ -227,13 +243,12 @@ cancel_credit_lines as (
         'proration_credit' as line_kind,
         'Unused time on ' || plan_code || ' v' || cast(plan_version as {{ dbt.type_string() }})
             || ' after cancellation ('
-            || cast({{ dbt.datediff('cast(cancel_at as date)', 'period_end', 'day') }}
-                    as {{ dbt.type_string() }})
-            || '/' || cast(period_days as {{ dbt.type_string() }}) || ' days)' as description,
+            || {{ share_text('base_fee_proration', 'cancel_at', 'period_start', 'period_end') }}
+            || ')' as description,
         -{{ prorated_amount(
             'base_fee_amount',
-            dbt.datediff('cast(cancel_at as date)', 'period_end', 'day'),
-            'period_days', 'minor_unit') }} as amount,
+            share_remaining('base_fee_proration', 'cancel_at', 'period_end'),
+            'period_share_whole', 'minor_unit') }} as amount,
         4 as line_order
 
     from with_previous

@@ -7,6 +7,7 @@
     '"interval" as billing_interval',
     'base_fee_amount',
     'base_fee_timing',
+    'base_fee_proration',
     'trial_days',
     'created_at',
     'superseded_at',
