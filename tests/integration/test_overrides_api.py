@@ -30,8 +30,7 @@ def clock() -> Clock:
     return Clock(datetime(2026, 2, 10, 12, 0))
 
 
-@pytest.fixture
-def client(settings, clock):
+def _client(settings, clock):
     seed_meters(settings)
     app = create_app(settings)
     app.state.clock = clock
@@ -39,6 +38,17 @@ def client(settings, clock):
         for plan in (STD, LITE):
             assert test_client.post(f"{BASE}/plans", json=plan, headers=ADMIN).status_code == 201
         yield test_client
+
+
+@pytest.fixture
+def client(settings, clock):
+    yield from _client(settings, clock)
+
+
+@pytest.fixture
+def pg_client(make_settings, pg_database, clock):
+    """The same on a PostgreSQL control plane (row locks, transactions)."""
+    yield from _client(make_settings(control_db_url=pg_database), clock)
 
 
 def subscribe(client, tenant="t1") -> str:
@@ -291,7 +301,9 @@ def test_without_a_newer_version_a_migration_is_a_409(client):
     assert "already on std v1" in response.json()["message"]
 
 
-def test_a_plan_wide_migration_answers_per_subscription(client):
+@pytest.mark.parametrize("control_plane", ["sqlite", "postgres"])
+def test_a_plan_wide_migration_answers_per_subscription(request, control_plane):
+    client = request.getfixturevalue("client" if control_plane == "sqlite" else "pg_client")
     on_v1 = subscribe(client, "t1")
     put(client, on_v1, {"base_fee_amount": "18"})
     leaving = subscribe(client, "t2")
