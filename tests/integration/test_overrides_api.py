@@ -201,18 +201,12 @@ def test_the_base_fee_override_prices_the_proration_preview(client, clock):
 
 # ----------------------------------------------------------------------------- migrations
 # std v2: base fee 25, calls dearer, value_sum per unit (a tiers override no longer fits).
-STD_V2 = {
-    **{k: v for k, v in STD.items() if k != "code"},
-    "base_fee": {"amount": "25"},
-    "charges": [
-        {"meter": "calls", "price": {"model": "per_unit", "unit_amount": "0.12"}},
-        {"meter": "value_sum", "price": {"model": "per_unit", "unit_amount": "0.01"}},
-    ],
-}
+STD_V2 = plan("std", "Standard", "25", per_unit("calls", "0.12"), per_unit("value_sum", "0.01"))
 
 
 def new_std_version(client) -> int:
-    response = client.put(f"{BASE}/plans/std", json=STD_V2, headers=ADMIN)
+    body = {k: v for k, v in STD_V2.items() if k != "code"}
+    response = client.put(f"{BASE}/plans/std", json=body, headers=ADMIN)
     assert response.status_code == 200, response.text
     return response.json()["version"]
 
