@@ -131,19 +131,17 @@ def test_versions_are_kept_and_tenant_keys_only_read(client, clock):
     assert put(client, sub, {}, headers=tenant).status_code == 403
 
 
-def test_a_plan_change_keeps_what_the_new_plan_has(client):
+def negotiated(client, **value_sum) -> str:
+    """A subscription to std with a base fee of 18, calls at 0.05 and ``value_sum`` overridden."""
     sub = subscribe(client)
-    put(
-        client,
-        sub,
-        {
-            "base_fee_amount": "18",
-            "charges": [
-                {"meter": "calls", "unit_amount": "0.05"},
-                {"meter": "value_sum", "free_units": "100"},
-            ],
-        },
-    )
+    charges = [{"meter": "calls", "unit_amount": "0.05"}, {"meter": "value_sum", **value_sum}]
+    response = put(client, sub, {"base_fee_amount": "18", "charges": charges})
+    assert response.status_code == 200, response.text
+    return sub
+
+
+def test_a_plan_change_keeps_what_the_new_plan_has(client):
+    sub = negotiated(client, free_units="100")
     # A downgrade waits for the period end; the overrides it keeps start then.
     changed = client.post(
         f"{BASE}/subscriptions/{sub}/change-plan", json={"plan_code": "lite"}, headers=ADMIN
@@ -216,18 +214,7 @@ def migrate(client, sub, body=None):
 
 
 def test_a_migration_keeps_the_overrides_that_still_fit(client, clock):
-    sub = subscribe(client)
-    put(
-        client,
-        sub,
-        {
-            "base_fee_amount": "18",
-            "charges": [
-                {"meter": "calls", "unit_amount": "0.05"},
-                {"meter": "value_sum", "tiers": [{"up_to": None, "unit_amount": "0.01"}]},
-            ],
-        },
-    )
+    sub = negotiated(client, tiers=[{"up_to": None, "unit_amount": "0.01"}])
     assert new_std_version(client) == 2
     clock.now = datetime(2026, 2, 15, 9, 0)  # 14 of 28 days left
     # v2's base fee is not lower: the default is immediately, prorated.
