@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from api.deps import AdminDep, CallerDep, SessionDep
+from api.deps import AdminDep, CallerDep, ClockDep, SessionDep
 from api.schemas.plans import PlanPublic, PlansPublic, plan_public
-from billing.control_plane.commands import PlanCreate, PlanDefinition, RowId
+from api.schemas.subscriptions import PlanMigrationPublic, plan_migration_public
+from billing.control_plane.commands import PlanCreate, PlanDefinition, PlanMigrateIn, RowId
 from billing.services import plans as logic
+from billing.services import subscriptions
 
 router = APIRouter(prefix="/plans", tags=["plans"])
 
@@ -34,6 +36,24 @@ def get_plan(code: str, session: SessionDep, _caller: CallerDep):
 @router.get("/{code}/versions/{version}", response_model=PlanPublic)
 def get_plan_version(code: str, version: RowId, session: SessionDep, _caller: CallerDep):
     return plan_public(logic.plan_version(session, code, version))
+
+
+@router.post("/{code}/versions/{version}/migrate", response_model=PlanMigrationPublic)
+def migrate_plan(
+    code: str,
+    version: RowId,
+    body: PlanMigrateIn,
+    session: SessionDep,
+    _admin: AdminDep,
+    clock: ClockDep,
+):
+    """Move every subscription on an older version of the plan onto this one, as
+    `POST /subscriptions/{id}/migrate` does for one; the answer lists each (migrated,
+    scheduled, or skipped with the reason). Running it again is a no-op."""
+    now = clock()
+    plan, outcomes = subscriptions.migrate_plan(session, code, version, body, now)
+    session.commit()
+    return plan_migration_public(plan, outcomes)
 
 
 @router.put("/{code}", response_model=PlanPublic)

@@ -20,6 +20,7 @@ from billing.control_plane.commands import (
     MAX_DB_INTEGER,
     CancelIn,
     CouponApply,
+    MigrateIn,
     OverridesIn,
     PlanChangeIn,
     SubscriptionCreate,
@@ -115,6 +116,26 @@ def change_plan(
     now = clock()
     sub = _visible(session, caller, subscription_id, lock=True)
     change = logic.change_plan(session, sub, body, now)
+    session.commit()
+    return _public(session, sub, now, change.proration, change.dropped_overrides)
+
+
+@router.post("/{subscription_id}/migrate", response_model=SubscriptionPublic)
+def migrate_subscription(
+    subscription_id: str,
+    body: MigrateIn,
+    session: SessionDep,
+    caller: AdminDep,
+    clock: ClockDep,
+):
+    """Move onto another version of the plan in force (`version`, default the latest), like a
+    plan change: immediately with proration when the new base fee is not lower, else at the
+    period end, unless `timing` says otherwise. Price overrides are kept where the new version
+    still has the charge and its price model (the base-fee override always);
+    `dropped_overrides` lists the others."""
+    now = clock()
+    sub = _visible(session, caller, subscription_id, lock=True)
+    change = logic.migrate_subscription(session, sub, body, now)
     session.commit()
     return _public(session, sub, now, change.proration, change.dropped_overrides)
 

@@ -26,7 +26,10 @@ class OverrideVersionPublic(BaseModel):
     plan_version: int
     base_fee_amount: Plain | None = Field(description="Null: the plan's base fee.")
     charges: list[ChargeOverridePublic]
-    reason: str = Field(description="`replaced` (a PUT) or `plan_change` (carried over).")
+    reason: str = Field(
+        description="`replaced` (a PUT), `plan_change` or `migration` (carried over to another "
+        "plan, or to another version of the same plan)."
+    )
     created_at: UtcDateTime
     superseded_at: UtcDateTime | None = Field(
         description="Set when a later change replaced this version before it took effect."

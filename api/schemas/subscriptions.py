@@ -8,7 +8,8 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from api.schemas.common import from_attrs
-from billing.services.subscriptions import ProrationLine, SubscriptionView
+from billing.control_plane.models import Plan
+from billing.services.subscriptions import Migration, ProrationLine, SubscriptionView
 from billing.timeutil import UtcDateTime
 
 
@@ -66,14 +67,63 @@ class SubscriptionPublic(BaseModel):
     )
     dropped_overrides: list[str] = Field(
         default_factory=list,
-        description="Price overrides this plan change dropped: `base_fee` and the meter keys "
-        "of charges the new plan does not have (or prices differently).",
+        description="Price overrides this plan change or migration dropped: `base_fee` (a "
+        "change to another plan) and the meter keys of charges the new plan does not have "
+        "(or prices with another model).",
     )
 
 
 class SubscriptionsPublic(BaseModel):
     data: list[SubscriptionPublic]
     count: int
+
+
+class SubscriptionMigrationPublic(BaseModel):
+    subscription_id: str
+    tenant_id: str
+    from_plan_version: int
+    status: Literal["migrated", "scheduled", "skipped"] = Field(
+        description="`migrated` (immediately), `scheduled` (at the period end) or `skipped` "
+        "(nothing changed; `reason` says why)."
+    )
+    effective_at: UtcDateTime | None = None
+    proration: list[ProrationLinePublic] = Field(default_factory=list)
+    dropped_overrides: list[str] = Field(
+        default_factory=list,
+        description="Price overrides the new version does not keep: meter keys of charges it "
+        "does not have or prices with another model.",
+    )
+    reason: str | None = None
+
+
+class PlanMigrationPublic(BaseModel):
+    plan_code: str
+    plan_version: int
+    data: list[SubscriptionMigrationPublic] = Field(
+        description="One entry per subscription that was on an older version, in creation order."
+    )
+    count: int
+
+
+def plan_migration_public(plan: Plan, outcomes: list[Migration]) -> PlanMigrationPublic:
+    data = [
+        SubscriptionMigrationPublic(
+            subscription_id=o.subscription.id,
+            tenant_id=o.subscription.tenant_id,
+            from_plan_version=o.from_version,
+            status=o.status,
+            effective_at=o.change.effective_at if o.change else None,
+            proration=[from_attrs(ProrationLinePublic, line) for line in o.change.proration]
+            if o.change
+            else [],
+            dropped_overrides=list(o.change.dropped_overrides) if o.change else [],
+            reason=o.reason,
+        )
+        for o in outcomes
+    ]
+    return PlanMigrationPublic(
+        plan_code=plan.code, plan_version=plan.version, data=data, count=len(data)
+    )
 
 
 def subscription_public(

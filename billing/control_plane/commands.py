@@ -183,6 +183,27 @@ class PlanChangeIn(BaseModel):
     at: UtcDateTime | None = Field(None, description="When an immediate change takes effect.")
 
 
+class PlanMigrateIn(BaseModel):
+    """Move subscriptions onto a newer version of their plan (``POST /plans/{code}/versions/
+    {version}/migrate``): when, as for a plan change."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    timing: Literal["immediate", "period_end"] | None = Field(
+        None,
+        description="Default: immediately (prorated) when the new version's base fee is not "
+        "lower, else at the period end.",
+    )
+    at: UtcDateTime | None = Field(None, description="When an immediate migration takes effect.")
+
+
+class MigrateIn(PlanMigrateIn):
+    """Move one subscription onto a newer version of its plan
+    (``POST /subscriptions/{id}/migrate``)."""
+
+    version: RowId | None = Field(None, description="Default: the plan's latest version.")
+
+
 class ChargeOverrideIn(BaseModel):
     """One plan charge priced differently for this subscription. Set only the fields the plan
     charge's price model uses; the others keep the plan's value. ``tiers`` replace all of the

@@ -95,12 +95,14 @@ def carried_overrides(
     new_plan_charges: Mapping[str, PlanChargeTerms],
     overrides: Sequence[ChargeOverride],
     has_base_fee_override: bool,
+    same_plan: bool = False,
 ) -> tuple[list[ChargeOverride], list[str]]:
     """The overrides a plan change keeps (the new plan charges the meter and the override still
     fits its price model) and the keys it drops, in order. A base-fee override is a price of
-    the old plan and is always dropped (reported as ``base_fee``)."""
+    the old plan: dropped (reported as ``base_fee``) on a change to another plan, kept on a
+    migration to another version of the same plan (``same_plan``)."""
     kept: list[ChargeOverride] = []
-    dropped: list[str] = [BASE_FEE_KEY] if has_base_fee_override else []
+    dropped: list[str] = [BASE_FEE_KEY] if has_base_fee_override and not same_plan else []
     for override in overrides:
         terms = new_plan_charges.get(override.meter)
         if terms is None:

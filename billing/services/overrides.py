@@ -195,10 +195,20 @@ def replace_overrides(
     )
     for later in sub.phases:
         if later.starts_at > max(effective_from, sub.started_at) and later.plan_id != plan.id:
+            same_plan = later.plan.code == plan.code
             kept, _ = carried_overrides(
-                plan_terms(later.plan), overrides, body.base_fee_amount is not None
+                plan_terms(later.plan), overrides, body.base_fee_amount is not None, same_plan
             )
-            _add_version(session, sub, later.plan, later.starts_at, None, kept, "plan_change", now)
+            _add_version(
+                session,
+                sub,
+                later.plan,
+                later.starts_at,
+                body.base_fee_amount if same_plan else None,
+                kept,
+                "migration" if same_plan else "plan_change",
+                now,
+            )
     sub.events.append(
         SubscriptionEvent(
             kind="overrides_replaced",
@@ -218,17 +228,21 @@ def carry_over_plan_change(
     session: Session, sub: Subscription, new_plan: Plan, at: datetime, now: datetime
 ) -> list[str]:
     """On a change to ``new_plan`` at ``at``: keep the overrides in force then that the new plan
-    still has; return the keys of those dropped (``base_fee`` and meter keys)."""
+    still has; return the keys of those dropped (``base_fee`` and meter keys). A migration to
+    another version of the same plan keeps the base-fee override too."""
     in_force = version_at(session, sub, at)
     _supersede_from(session, sub, at, now)
     if in_force is None:
         return []
     overrides = stored_overrides(in_force)
+    same_plan = in_force.plan.code == new_plan.code
     kept, dropped = carried_overrides(
-        plan_terms(new_plan), overrides, in_force.base_fee_amount is not None
+        plan_terms(new_plan), overrides, in_force.base_fee_amount is not None, same_plan
     )
     if overrides or in_force.base_fee_amount is not None:
-        _add_version(session, sub, new_plan, at, None, kept, "plan_change", now)
+        base_fee = in_force.base_fee_amount if same_plan else None
+        reason = "migration" if same_plan else "plan_change"
+        _add_version(session, sub, new_plan, at, base_fee, kept, reason, now)
     return dropped
 
 

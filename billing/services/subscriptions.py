@@ -19,7 +19,13 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from billing.control_plane.commands import CancelIn, PlanChangeIn, SubscriptionCreate
+from billing.control_plane.commands import (
+    CancelIn,
+    MigrateIn,
+    PlanChangeIn,
+    PlanMigrateIn,
+    SubscriptionCreate,
+)
 from billing.control_plane.models import (
     Coupon,
     CouponRedemption,
@@ -28,7 +34,7 @@ from billing.control_plane.models import (
     SubscriptionEvent,
     SubscriptionPhase,
 )
-from billing.errors import Conflict, Invalid, NotFound
+from billing.errors import ApiError, Conflict, Invalid, NotFound
 from billing.rules.pricing import PricingError, round_money
 from billing.rules.proration import prorate_at, share_text
 from billing.services import overrides
@@ -111,11 +117,18 @@ class ProrationLine:
 
 
 def _proration_preview(
-    sub: Subscription, old: Plan, new: Plan | None, at: datetime, old_fee: Decimal | None = None
+    sub: Subscription,
+    old: Plan,
+    new: Plan | None,
+    at: datetime,
+    old_fee: Decimal | None = None,
+    new_fee: Decimal | None = None,
 ) -> list[ProrationLine]:
     """Credit for the unused part of the old base fee, charge for the new one, in the period
-    of ``at``. Nothing when the change falls on the very start of the period (the period simply
-    begins on the new plan), of the old plan, or of the base fee (scheduled, in trial)."""
+    of ``at`` (``old_fee``/``new_fee``: the fees the subscription pays, overrides included;
+    default the plans'). Nothing when the change falls on the very start of the period (the
+    period simply begins on the new plan), of the old plan, or of the base fee (scheduled, in
+    trial)."""
     start, end = period_of(at)
     old_phase = phase_at(sub, at - timedelta(microseconds=1))
     if (
@@ -127,16 +140,17 @@ def _proration_preview(
         return []
     lines = []
     old_amount = old.base_fee_amount if old_fee is None else old_fee
-    for name, value in (("old_amount", old_amount), ("new_amount", new and new.base_fee_amount)):
+    new_amount = None
+    if new is not None:
+        new_amount = new.base_fee_amount if new_fee is None else new_fee
+    for name, value in (("old_amount", old_amount), ("new_amount", new_amount)):
         if value is not None and value < 0:
             raise PricingError(name, "must be a non-negative finite Decimal")
     # Each plan's fee is prorated by that plan's unit (days, or seconds).
     credit = -prorate_at(old_amount, at, start, end, old.currency, old.base_fee_proration)
     charge = None
     if new is not None:
-        charge = prorate_at(
-            new.base_fee_amount, at, start, end, new.currency, new.base_fee_proration
-        )
+        charge = prorate_at(new_amount, at, start, end, new.currency, new.base_fee_proration)
     if credit:
         lines.append(
             ProrationLine(
@@ -250,11 +264,17 @@ def _check_not_backdated(at: datetime, now: datetime, field: str = "at") -> None
 # ----------------------------------------------------------------------------- plan change
 @dataclass(frozen=True)
 class PlanChange:
-    """What a plan change caused: the proration preview and the keys of the overrides the new
-    plan does not keep (``base_fee`` and meter keys)."""
+    """What a plan change (or a migration) caused: the proration preview, the keys of the
+    overrides the new plan does not keep (``base_fee`` and meter keys), and when it takes
+    effect (None when it withdrew a pending change)."""
 
     proration: list[ProrationLine]
     dropped_overrides: list[str]
+    effective_at: datetime | None = None
+    timing: str | None = None
+
+
+_CHANGE_EVENTS = ("plan_changed", "plan_change_scheduled")
 
 
 def change_plan(
@@ -263,6 +283,24 @@ def change_plan(
     if status_at(sub, now) == "canceled":
         raise Conflict(f"subscription {sub.id} is canceled")
     new = current_plan(session, body.plan_code)
+    return _move(session, sub, new, body.timing, body.at, now)
+
+
+def _move(
+    session: Session,
+    sub: Subscription,
+    new: Plan,
+    timing: str | None,
+    at_given: datetime | None,
+    now: datetime,
+    migration: bool = False,
+) -> PlanChange:
+    """Put ``sub`` on ``new`` (another plan, or another version of its plan for a migration):
+    end the phase in force, add one for ``new``, carry the overrides over, preview the
+    proration. Every check comes before the first write, so a Conflict or Invalid leaves the
+    subscription unchanged."""
+    if status_at(sub, now) == "canceled":
+        raise Conflict(f"subscription {sub.id} is canceled")
     moment = max(now, sub.started_at)
     in_force = phase_at(sub, moment)
     if in_force is None:  # pragma: no cover - phases always cover [start, cancel)
@@ -283,41 +321,42 @@ def change_plan(
             f"plan {new.code!r} is priced in {new.currency}, the subscription in {old.currency}",
             "plan_code",
         )
-    timing = body.timing or (
-        "immediate" if new.base_fee_amount >= old.base_fee_amount else "period_end"
-    )
+    timing = timing or ("immediate" if new.base_fee_amount >= old.base_fee_amount else "period_end")
     if timing == "period_end":
-        if body.at is not None:
+        if at_given is not None:
             raise Invalid("only an immediate change takes a time", "at")
         at = as_datetime(period_of(moment)[1])
     else:
-        at = max(to_utc(body.at, now), sub.started_at)
+        at = max(to_utc(at_given, now), sub.started_at)
         _check_not_backdated(at, now)
         current = phase_at(sub, at)
         if current is not None:
             old = current.plan
     if sub.cancel_at is not None and at >= sub.cancel_at:
         raise Conflict(f"subscription {sub.id} ends at {sub.cancel_at}, before the change")
-    preview = []
+    old_fee = None
     if timing == "immediate":
         before = phase_at(sub, at - timedelta(microseconds=1))
         fee_at = max(period_start_of(at), before.starts_at if before else sub.started_at)
         old_fee = overrides.base_fee_at(session, sub, old, fee_at)
-        preview = _proration_preview(sub, old, new, at, old_fee)
     _truncate_phases(sub, at, now)
+    if migration:
+        reason = "migration"
+    else:
+        reason = "upgrade" if new.base_fee_amount >= old.base_fee_amount else "downgrade"
     sub.phases.append(
-        SubscriptionPhase(
-            plan_id=new.id,
-            starts_at=at,
-            ends_at=sub.cancel_at,
-            reason="upgrade" if new.base_fee_amount >= old.base_fee_amount else "downgrade",
-        )
+        SubscriptionPhase(plan_id=new.id, starts_at=at, ends_at=sub.cancel_at, reason=reason)
     )
     sub.plan_id = new.id
     dropped = overrides.carry_over_plan_change(session, sub, new, at, now)
+    preview = []
+    if old_fee is not None:
+        new_fee = overrides.base_fee_at(session, sub, new, at)
+        preview = _proration_preview(sub, old, new, at, old_fee, new_fee)
+    kinds = ("plan_migrated", "plan_migration_scheduled") if migration else _CHANGE_EVENTS
     _event(
         sub,
-        "plan_changed" if timing == "immediate" else "plan_change_scheduled",
+        kinds[0] if timing == "immediate" else kinds[1],
         at,
         now,
         from_plan=f"{old.code} v{old.version}",
@@ -326,7 +365,128 @@ def change_plan(
         proration=[line.as_json() for line in preview] or None,
         dropped_overrides=dropped or None,
     )
-    return PlanChange(preview, dropped)
+    return PlanChange(preview, dropped, at, timing)
+
+
+# ----------------------------------------------------------------------------- migrations
+def migrate_subscription(
+    session: Session, sub: Subscription, body: MigrateIn, now: datetime
+) -> PlanChange:
+    """Move ``sub`` onto another version of the plan in force (``body.version``, default the
+    latest), through the plan-change machinery: phases, proration, overrides carried over
+    (the base-fee override too: it is a price of the same plan)."""
+    if status_at(sub, now) == "canceled":
+        raise Conflict(f"subscription {sub.id} is canceled")
+    in_force = phase_at(sub, max(now, sub.started_at))
+    if in_force is None:  # pragma: no cover - phases always cover [start, cancel)
+        raise Conflict(f"subscription {sub.id} has no plan in force")
+    code = in_force.plan.code
+    if body.version is None:
+        target = session.scalars(
+            select(Plan).where(Plan.code == code).order_by(Plan.version.desc())
+        ).first()
+    else:
+        target = _plan_version(session, code, body.version, Invalid)
+    assert target is not None  # the version in force exists
+    return _migrate(session, sub, target, body, now)
+
+
+def _plan_version(session: Session, code: str, version: int, error: type[ApiError]) -> Plan:
+    plan = session.scalars(select(Plan).where(Plan.code == code, Plan.version == version)).first()
+    if plan is None:
+        raise error(f"plan {code!r} has no version {version}", "version")
+    return plan
+
+
+def _migrate(
+    session: Session, sub: Subscription, target: Plan, body: PlanMigrateIn, now: datetime
+) -> PlanChange:
+    """The checks a migration adds to a plan change, then the change. Raises before writing."""
+    moment = max(now, sub.started_at)
+    in_force = phase_at(sub, moment)
+    if in_force is None:  # pragma: no cover - phases always cover [start, cancel)
+        raise Conflict(f"subscription {sub.id} has no plan in force")
+    old = in_force.plan
+    if target.version < old.version:
+        raise Invalid(f"is older than {old.code} v{old.version}, the version in force", "version")
+    if target.archived_at is not None:
+        raise Conflict(f"plan {target.code!r} v{target.version} is archived", "version")
+    if target.currency != old.currency:
+        raise Conflict(
+            f"{target.code} v{target.version} is priced in {target.currency}, the subscription "
+            f"in {old.currency}",
+            "version",
+        )
+    pending = next((p for p in sub.phases if p.starts_at > moment), None)
+    if pending is not None and pending.plan.code != old.code:
+        raise Conflict(
+            f"a change to {pending.plan.code} v{pending.plan.version} is scheduled for "
+            f"{utc_text(pending.starts_at)}: change-plan withdraws it first"
+        )
+    return _move(session, sub, target, body.timing, body.at, now, migration=True)
+
+
+@dataclass(frozen=True)
+class Migration:
+    """One subscription's outcome of a plan-wide migration: ``migrated`` (immediately),
+    ``scheduled`` (at its period end) or ``skipped`` (``reason`` says why; nothing changed)."""
+
+    subscription: Subscription
+    from_version: int
+    status: str
+    change: PlanChange | None = None
+    reason: str | None = None
+
+
+def migrate_plan(
+    session: Session, code: str, version: int, body: PlanMigrateIn, now: datetime
+) -> tuple[Plan, list[Migration]]:
+    """Move every subscription whose plan in force is an older version of ``code`` onto
+    ``version``. A subscription that cannot move (a change to another plan scheduled, the
+    version already scheduled, it ends first) is skipped with the reason; bad input for all
+    (``at``) is an Invalid and nothing is written."""
+    target = _plan_version(session, code, version, NotFound)
+    if target.archived_at is not None:
+        raise Conflict(f"plan {code!r} v{version} is archived", "version")
+    subs = session.scalars(
+        select(Subscription)
+        .where(
+            Subscription.id.in_(
+                select(SubscriptionPhase.subscription_id)
+                .join(Plan, Plan.id == SubscriptionPhase.plan_id)
+                .where(Plan.code == code, Plan.version < version)
+            )
+        )
+        .order_by(Subscription.created_at, Subscription.id)
+        .with_for_update()
+    ).all()
+    outcomes = []
+    for sub in subs:
+        moment = max(now, sub.started_at)
+        in_force = phase_at(sub, moment)
+        if status_at(sub, now) == "canceled" or in_force is None:
+            continue
+        old = in_force.plan
+        if old.code != code or old.version >= version:
+            continue
+        pending = next((p for p in sub.phases if p.starts_at > moment), None)
+        try:
+            if (
+                pending is not None
+                and pending.plan.code == code
+                and pending.plan.version >= version
+            ):
+                raise Conflict(
+                    f"{code} v{pending.plan.version} is already scheduled for "
+                    f"{utc_text(pending.starts_at)}"
+                )
+            change = _migrate(session, sub, target, body, now)
+        except Conflict as exc:
+            outcomes.append(Migration(sub, old.version, "skipped", reason=exc.message))
+            continue
+        status = "migrated" if change.timing == "immediate" else "scheduled"
+        outcomes.append(Migration(sub, old.version, status, change))
+    return target, outcomes
 
 
 # ----------------------------------------------------------------------------- coupons
@@ -437,6 +597,8 @@ __all__ = [
     "create_subscription",
     "get_subscription",
     "list_subscriptions",
+    "migrate_plan",
+    "migrate_subscription",
     "redeem_coupon",
     "round_money",
     "status_at",

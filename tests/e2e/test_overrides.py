@@ -259,3 +259,111 @@ def test_overrides_end_to_end(target_settings):
             upcoming = client.get(f"{BASE}/invoices/upcoming?tenant_id={tenant}", headers=ADMIN)
             assert upcoming.status_code == 200
             assert upcoming.json()["data"][0]["total"] == total
+
+
+# std v2 (Sep 16): base fee 26; calls per unit 0.12 with 10 free; value_sum per unit 0.01, so a
+# tiers override of value_sum no longer fits its price model.
+STD_V2 = plan(
+    "std",
+    "Standard",
+    "26",
+    per_unit("calls", "0.12", free_units="10"),
+    per_unit("value_sum", "0.01"),
+    timing="in_advance",
+)
+
+
+def test_a_migrated_subscription_end_to_end(target_settings):
+    """std v1 -> v2 on Sep 16 (15 of 30 days left), September's usage rated by v2 (the version
+    at the period end), the base fee prorated between the versions:
+
+      tenant-f  overrides base fee 12, calls unit 0.05, value_sum tiers; migrated: keeps the
+                base fee and calls, drops value_sum
+      tenant-g  no override, stays on v1
+      tenant-h  no override, migrated
+    """
+    settings = target_settings
+    app, clock = clocked_app(settings, datetime(2026, 9, 1, 0, 0))
+    with TestClient(app) as client:
+        call = admin_api(client)
+        call("POST", "/plans", STD, 201)
+        subs = {
+            t: call("POST", "/subscriptions", {"tenant_id": t, "plan_code": "std"}, 201)["id"]
+            for t in ("tenant-f", "tenant-g", "tenant-h")
+        }
+        call(
+            "PUT",
+            f"/subscriptions/{subs['tenant-f']}/overrides",
+            {
+                "base_fee_amount": "12",
+                "charges": [
+                    {"meter": "calls", "unit_amount": "0.05"},
+                    {"meter": "value_sum", "tiers": CHEAP_TIERS},
+                ],
+            },
+        )
+        clock.now = datetime(2026, 9, 16, 9, 0)
+        v2 = call("PUT", "/plans/std", {k: v for k, v in STD_V2.items() if k != "code"})
+        assert v2["version"] == 2
+        f = call("POST", f"/subscriptions/{subs['tenant-f']}/migrate", {})
+        assert (f["plan_version"], f["dropped_overrides"]) == (2, ["value_sum"])
+        # The kept base-fee override on both sides: 12 x 15/30 out and in.
+        assert [p["amount"] for p in f["proration"]] == ["-6.00", "6.00"]
+        h = call("POST", f"/subscriptions/{subs['tenant-h']}/migrate", {"version": 2})
+        # 20 x 15/30 out, 26 x 15/30 in.
+        assert [p["amount"] for p in h["proration"]] == ["-10.00", "13.00"]
+        assert h["dropped_overrides"] == []
+
+        produce(settings, [e for t in subs for e in events(t, 50, 10)])
+        run_pipeline(in_grace(settings))
+        drafts = invoices_by_tenant(client, SEP)
+        # tenant-f: base 12 (v1, overridden), -6.00 + 6.00; usage on v2: calls (50 - 10 free
+        # of v2) x 0.05 (kept) = 2.00; value_sum 500 x 0.01 (v2's price, tiers dropped) = 5.00
+        assert lines(drafts["tenant-f"]) == [
+            ("base_fee", "12.00"),
+            ("proration_credit", "-6.00"),
+            ("proration_charge", "6.00"),
+            ("usage", "2.00"),
+            ("usage", "5.00"),
+        ]
+        assert drafts["tenant-f"]["total"] == "19.00"
+        # tenant-g on v1: 20 + (50 - 10) x 0.10 = 4.00 + 100 x 0.05 + 400 x 0.02 = 13.00
+        assert lines(drafts["tenant-g"]) == [
+            ("base_fee", "20.00"),
+            ("usage", "4.00"),
+            ("usage", "13.00"),
+        ]
+        assert drafts["tenant-g"]["total"] == "37.00"
+        # tenant-h: 20 - 10.00 + 13.00; calls (50 - 10) x 0.12 = 4.80; value_sum 5.00
+        assert lines(drafts["tenant-h"]) == [
+            ("base_fee", "20.00"),
+            ("proration_credit", "-10.00"),
+            ("proration_charge", "13.00"),
+            ("usage", "4.80"),
+            ("usage", "5.00"),
+        ]
+        assert drafts["tenant-h"]["total"] == "32.80"
+        assert all(ties_out(i) for i in drafts.values())
+
+        # October, all of it on v2 for f and h: f keeps its base fee of 12.
+        clock.now = datetime(2026, 10, 3)
+        run_pipeline(past_grace(settings))
+        final = invoices_by_tenant(client, SEP, "finalized")
+        assert {t: i["total"] for t, i in final.items()} == {
+            "tenant-f": "19.00",
+            "tenant-g": "37.00",
+            "tenant-h": "32.80",
+        }
+        october = invoices_by_tenant(client, OCT)
+        assert {t: i["total"] for t, i in october.items()} == {
+            "tenant-f": "12.00",
+            "tenant-g": "20.00",
+            "tenant-h": "26.00",
+        }
+        # September is finalized: a migration cannot reach back into it.
+        late = client.post(
+            f"{BASE}/subscriptions/{subs['tenant-g']}/migrate",
+            json={"timing": "immediate", "at": "2026-09-20T00:00:00Z"},
+            headers=ADMIN,
+        )
+        assert (late.status_code, late.json()["field"]) == (422, "at")

@@ -111,3 +111,6 @@ def test_a_plan_change_keeps_what_still_applies_and_names_what_it_drops():
     assert dropped == ["base_fee", "value_sum", "storage"]
     kept, dropped = carried_overrides(new_plan, overrides[:1], has_base_fee_override=False)
     assert (len(kept), dropped) == (1, [])
+    # A migration to another version of the same plan keeps the base-fee override.
+    kept, dropped = carried_overrides(new_plan, overrides, True, same_plan=True)
+    assert ([o.meter for o in kept], dropped) == (["calls"], ["value_sum", "storage"])
