@@ -34,8 +34,12 @@ from pathlib import Path
 import duckdb
 import psycopg
 import pytest
+from fastapi.testclient import TestClient
 
-from tests.conftest import PG_ADMIN_DSN
+from adapters.warehouse.serving import publish_snapshot
+from api.main import API_PREFIX, create_app
+
+from tests.conftest import ADMIN_KEY, PG_ADMIN_DSN, run_dbt
 from tests.integration.test_pricing_sql import DBT_PROJECT_DIR, target_envs, throwaway_targets
 
 D = Decimal
@@ -376,3 +380,76 @@ def test_revenue_retention_by_cohort(marts, adapter):
     assert apr["gross_revenue_retention"] == D(1)
     assert (m(1), "USD", m(1)) in rows and (m(3), "USD", m(3)) not in rows
     assert rows[(m(3), "EUR", m(4))]["net_revenue_retention"] == D("1.25")
+
+
+# ----------------------------------------------------------------------------- the API
+MRR_URL = f"{API_PREFIX}/analytics/mrr"
+ADMIN = {"X-API-Key": ADMIN_KEY}
+
+
+@pytest.fixture
+def client(settings):
+    with TestClient(create_app(settings)) as client:
+        yield client
+
+
+@pytest.fixture
+def api(client, settings):
+    """The world built by the pipeline's dbt into a DuckDB warehouse, published as a serving
+    snapshot, behind the API."""
+    assert client.get(MRR_URL, headers=ADMIN).json()["count"] == 0  # nothing published
+    load("duckdb", str(settings.duckdb_path))
+    run_dbt(settings, "dbt-analytics", ["build", "--select", *SELECT], timeout=300)
+    publish_snapshot(settings)
+    return client
+
+
+def test_mrr_endpoint_pages_filters_and_rounds_where_it_presents(api):
+    page = api.get(MRR_URL, params={"currency": "USD", "limit": 3}, headers=ADMIN).json()
+    # USD rows: A x6, B x4 (Feb-May), D x3.
+    assert page["count"] == 13 and page["as_of"]
+    assert [(r["month"], r["tenant_id"], r["mrr"], r["movement"]) for r in page["data"]] == [
+        ("2026-01-01", "A", "50.00", "new"),
+        ("2026-01-01", "D", "50.00", "new"),
+        ("2026-02-01", "A", "92.40", "expansion"),
+    ]
+    second = api.get(
+        MRR_URL, params={"currency": "USD", "limit": 3, "offset": 3}, headers=ADMIN
+    ).json()
+    b = second["data"][0]
+    assert (b["tenant_id"], b["mrr"], b["arr"], b["movement"]) == ("B", "83.33", "1000.00", "new")
+    assert b["cohort_month"] == "2026-02-01" and b["fixed_mrr"] == "83.33"
+    b_rows = api.get(
+        MRR_URL,
+        params={"tenant_id": "B", "start": "2026-03-01", "end": "2026-04-01"},
+        headers=ADMIN,
+    ).json()["data"]
+    assert [(r["month"], r["mrr"], r["movement"]) for r in b_rows] == [
+        ("2026-03-01", "83.33", None),
+        ("2026-04-01", "100.00", "expansion"),
+    ]
+    eur = api.get(MRR_URL, params={"currency": "EUR", "end": "2026-05-01"}, headers=ADMIN).json()
+    assert [r["mrr"] for r in eur["data"]] == ["30.00", "37.50", "30.00"]
+
+
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        ({"start": "2026-03-02"}, "start"),
+        ({"end": "2026-13-01"}, "query.end"),
+        ({"start": "2026-04-01", "end": "2026-03-01"}, "end"),
+        ({"currency": "XYZ"}, "currency"),
+        ({"limit": 0}, "query.limit"),
+        ({"offset": -1}, "query.offset"),
+    ],
+)
+def test_mrr_endpoint_names_the_bad_field(client, params, field):
+    response = client.get(MRR_URL, params=params, headers=ADMIN)
+    assert response.status_code == 422, response.text
+    assert response.json()["field"] == field
+
+
+def test_mrr_endpoint_is_for_the_admin_key(client):
+    created = client.post(f"{API_PREFIX}/api-keys", json={"tenant_id": "A"}, headers=ADMIN).json()
+    assert client.get(MRR_URL, headers={"X-API-Key": created["key"]}).status_code == 403
+    assert client.get(MRR_URL).status_code == 401
