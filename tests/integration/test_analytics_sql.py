@@ -38,7 +38,6 @@ from fastapi.testclient import TestClient
 
 from adapters.warehouse.serving import publish_snapshot
 from api.main import API_PREFIX, create_app
-
 from tests.conftest import ADMIN_KEY, PG_ADMIN_DSN, run_dbt
 from tests.integration.test_pricing_sql import DBT_PROJECT_DIR, target_envs, throwaway_targets
 
