@@ -46,3 +46,32 @@
         {%- endfor %}
     end
 {%- endmacro %}
+
+{#- Every month from each row of `keys_cte` on (its `start_column` month to the last month of
+    the `months` CTE), with the `zero_columns` of `facts_cte` for that month, 0 where it has
+    none: the select of a CTE. The `keys` (and `carried` columns) come from `keys_cte`;
+    `facts_cte` has the keys and `month_start`. -#}
+{% macro month_grid(keys_cte, keys, start_column, facts_cte, zero_columns, carried=[]) -%}
+    select
+        {%- for column in keys + carried %}
+        {{ keys_cte }}.{{ column }},
+        {%- endfor %}
+        months.period_start as month_start,
+        {%- for column in zero_columns %}
+        coalesce({{ facts_cte }}.{{ column }}, 0) as {{ column }}{{ "," if not loop.last }}
+        {%- endfor %}
+
+    from {{ keys_cte }}
+    inner join months on months.period_start >= {{ keys_cte }}.{{ start_column }}
+    left join {{ facts_cte }}
+        on {{ same_keys(facts_cte, keys_cte, keys) }}
+        and {{ facts_cte }}.month_start = months.period_start
+{%- endmacro %}
+
+{#- `cast(c as data_type) as c` for each column, comma-separated: the typed columns of a
+    contract-enforced select. -#}
+{% macro cast_columns(columns, data_type) -%}
+    {%- for column in columns %}
+    cast({{ column }} as {{ data_type }}) as {{ column }}{{ "," if not loop.last }}
+    {%- endfor %}
+{%- endmacro %}

@@ -24,9 +24,6 @@ The world, from the marts' inputs (staging control plane, invoice facts), all ti
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
@@ -39,7 +36,11 @@ from fastapi.testclient import TestClient
 from adapters.warehouse.serving import publish_snapshot
 from api.main import API_PREFIX, create_app
 from tests.conftest import ADMIN_KEY, PG_ADMIN_DSN, run_dbt
-from tests.integration.test_pricing_sql import DBT_PROJECT_DIR, target_envs, throwaway_targets
+from tests.integration.test_pricing_sql import (
+    dbt_on_each_adapter,
+    target_envs,
+    throwaway_targets,
+)
 
 D = Decimal
 MONEY = "numeric(38, 9)"
@@ -161,32 +162,9 @@ def load(adapter: str, location: str) -> None:
 def build(envs: dict[str, dict[str, str]], root: Path) -> dict[str, str]:
     """``dbt build`` of the marts (models, unit tests, data tests) on each adapter, in
     parallel; its output per adapter."""
-    dbt = str(Path(sys.executable).parent / "dbt")
-    running = {}
-    for adapter, extra in envs.items():
-        env = {
-            **os.environ,
-            **extra,
-            "BILLING_DBT_TARGET": adapter,
-            "BILLING_DBT_THREADS": "1",
-            "DBT_TARGET_PATH": str(root / f"target-{adapter}"),
-            "DBT_LOG_PATH": str(root / f"logs-{adapter}"),
-            "DO_NOT_TRACK": "1",
-        }
-        running[adapter] = subprocess.Popen(
-            [dbt, "build", "--select", *SELECT, "--indirect-selection", "cautious"],
-            cwd=DBT_PROJECT_DIR,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-    outputs = {}
-    for adapter, process in running.items():
-        output, _ = process.communicate(timeout=300)
-        assert process.returncode == 0, f"dbt build on {adapter} failed:\n{output[-4000:]}"
-        outputs[adapter] = output
-    return outputs
+    one_thread = {adapter: {**env, "BILLING_DBT_THREADS": "1"} for adapter, env in envs.items()}
+    args = ["build", "--select", *SELECT, "--indirect-selection", "cautious"]
+    return dbt_on_each_adapter(one_thread, root, args, 300)
 
 
 def read(adapter: str, location: str) -> dict[str, list[dict]]:

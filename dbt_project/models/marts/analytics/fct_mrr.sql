@@ -41,23 +41,9 @@ cohorts as (
 
 dense as (
 
-    select
-        cohorts.tenant_id,
-        cohorts.currency,
-        cohorts.cohort_month_start,
-        months.period_start as month_start,
-        coalesce(tenant_months.subscription_count, 0) as subscription_count,
-        coalesce(tenant_months.fixed_mrr_amount, 0) as fixed_mrr_amount,
-        coalesce(tenant_months.usage_mrr_amount, 0) as usage_mrr_amount,
-        coalesce(tenant_months.mrr_amount, 0) as mrr_amount,
-        coalesce(tenant_months.arr_amount, 0) as arr_amount
-
-    from cohorts
-    inner join months on months.period_start >= cohorts.cohort_month_start
-    left join tenant_months
-        on tenant_months.tenant_id = cohorts.tenant_id
-        and tenant_months.currency = cohorts.currency
-        and tenant_months.month_start = months.period_start
+    {{ month_grid('cohorts', ['tenant_id', 'currency'], 'cohort_month_start', 'tenant_months',
+                  ['subscription_count', 'fixed_mrr_amount', 'usage_mrr_amount', 'mrr_amount',
+                   'arr_amount'], carried=['cohort_month_start']) }}
 
 ),
 
@@ -79,11 +65,8 @@ select
     cast(month_start as date) as month_start,
     cast(cohort_month_start as date) as cohort_month_start,
     cast(subscription_count as integer) as subscription_count,
-    cast(fixed_mrr_amount as {{ money_amount_type() }}) as fixed_mrr_amount,
-    cast(usage_mrr_amount as {{ money_amount_type() }}) as usage_mrr_amount,
-    cast(mrr_amount as {{ money_amount_type() }}) as mrr_amount,
-    cast(arr_amount as {{ money_amount_type() }}) as arr_amount,
-    cast(previous_mrr_amount as {{ money_amount_type() }}) as previous_mrr_amount,
+    {{ cast_columns(['fixed_mrr_amount', 'usage_mrr_amount', 'mrr_amount', 'arr_amount',
+                     'previous_mrr_amount'], money_amount_type()) }},
     cast(mrr_amount - previous_mrr_amount as {{ money_amount_type() }}) as mrr_change_amount
 from with_previous
 where mrr_amount > 0 or previous_mrr_amount > 0

@@ -62,8 +62,7 @@ combined as (
 
     from balances
     left join movement_totals
-        on movement_totals.currency = balances.currency
-        and movement_totals.month_start = balances.month_start
+        on {{ same_keys('movement_totals', 'balances', ['currency', 'month_start']) }}
 
 ),
 
@@ -96,8 +95,7 @@ select
     cast(reactivation_tenant_count as integer) as reactivated_tenant_count,
     cast(churn_tenant_count as integer) as churned_tenant_count,
     cast(ending_tenant_count as integer) as ending_tenant_count,
-    cast(logo_churn_rate as numeric(12, 6)) as logo_churn_rate,
-    cast(revenue_churn_rate as numeric(12, 6)) as revenue_churn_rate,
-    cast(net_revenue_churn_rate as numeric(12, 6)) as net_revenue_churn_rate,
+    {{ cast_columns(['logo_churn_rate', 'revenue_churn_rate', 'net_revenue_churn_rate'],
+                    'numeric(12, 6)') }},
     cast(arpa_amount as {{ money_amount_type() }}) as arpa_amount
 from final

@@ -47,7 +47,6 @@ select
     cast(currency as {{ dbt.type_string() }}) as currency,
     cast(month_start as date) as month_start,
     cast(movement_type as {{ dbt.type_string() }}) as movement_type,
-    cast(previous_mrr_amount as {{ money_amount_type() }}) as previous_mrr_amount,
-    cast(mrr_amount as {{ money_amount_type() }}) as mrr_amount,
-    cast(mrr_change_amount as {{ money_amount_type() }}) as mrr_change_amount
+    {{ cast_columns(['previous_mrr_amount', 'mrr_amount', 'mrr_change_amount'],
+                    money_amount_type()) }}
 from final

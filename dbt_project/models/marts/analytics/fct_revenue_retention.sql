@@ -63,21 +63,9 @@ retained as (
 
 cohort_months as (
 
-    select
-        cohorts.*,
-        months.period_start as month_start,
-        {{ dbt.datediff('cohorts.cohort_month_start', 'months.period_start', 'month') }}
-            as months_since_cohort,
-        coalesce(retained.retained_tenant_count, 0) as retained_tenant_count,
-        coalesce(retained.mrr_amount, 0) as mrr_amount,
-        coalesce(retained.retained_mrr_amount, 0) as retained_mrr_amount
-
-    from cohorts
-    inner join months on months.period_start >= cohorts.cohort_month_start
-    left join retained
-        on retained.cohort_month_start = cohorts.cohort_month_start
-        and retained.currency = cohorts.currency
-        and retained.month_start = months.period_start
+    {{ month_grid('cohorts', ['cohort_month_start', 'currency'], 'cohort_month_start', 'retained',
+                  ['retained_tenant_count', 'mrr_amount', 'retained_mrr_amount'],
+                  carried=['cohort_tenant_count', 'starting_mrr_amount']) }}
 
 ),
 
@@ -85,6 +73,7 @@ final as (
 
     select
         cohort_months.*,
+        {{ dbt.datediff('cohort_month_start', 'month_start', 'month') }} as months_since_cohort,
         {{ exact_ratio('mrr_amount', 'starting_mrr_amount', 6) }} as net_revenue_retention,
         {{ exact_ratio('retained_mrr_amount', 'starting_mrr_amount', 6) }}
             as gross_revenue_retention,
@@ -101,10 +90,8 @@ select
     cast(months_since_cohort as integer) as months_since_cohort,
     cast(cohort_tenant_count as integer) as cohort_tenant_count,
     cast(retained_tenant_count as integer) as retained_tenant_count,
-    cast(starting_mrr_amount as {{ money_amount_type() }}) as starting_mrr_amount,
-    cast(mrr_amount as {{ money_amount_type() }}) as mrr_amount,
-    cast(retained_mrr_amount as {{ money_amount_type() }}) as retained_mrr_amount,
-    cast(net_revenue_retention as numeric(12, 6)) as net_revenue_retention,
-    cast(gross_revenue_retention as numeric(12, 6)) as gross_revenue_retention,
-    cast(logo_retention as numeric(12, 6)) as logo_retention
+    {{ cast_columns(['starting_mrr_amount', 'mrr_amount', 'retained_mrr_amount'],
+                    money_amount_type()) }},
+    {{ cast_columns(['net_revenue_retention', 'gross_revenue_retention', 'logo_retention'],
+                    'numeric(12, 6)') }}
 from final

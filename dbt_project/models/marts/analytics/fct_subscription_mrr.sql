@@ -16,96 +16,87 @@
 with
 
 {{ ref_ctes({
-    'subscriptions': 'stg_control_plane__subscriptions',
-    'phases': 'stg_control_plane__subscription_phases',
+    'subscription_periods': 'int_subscription_periods',
     'plans': 'stg_control_plane__plans',
-    'override_versions': 'stg_control_plane__override_versions',
-    'months': 'int_billing_periods',
     'invoices': 'fct_invoices',
     'invoice_lines': 'fct_invoice_lines',
 }) }}
 
 paying as (
 
+    {#- The plan of the last phase overlapping the month is the one in force at its end. -#}
     select
-        subscriptions.subscription_id,
-        subscriptions.tenant_id,
-        months.period_start as month_start,
-        cast(months.period_end as timestamp) as month_end_at
+        subscription_id,
+        tenant_id,
+        period_start as month_start,
+        cast(period_end as timestamp) as month_end_at,
+        plan_id
 
-    from subscriptions
-    inner join months
-        on subscriptions.started_at < cast(months.period_end as timestamp)
-        and (subscriptions.trial_ends_at is null
-             or subscriptions.trial_ends_at < cast(months.period_end as timestamp))
-        and (subscriptions.cancel_at is null
-             or subscriptions.cancel_at >= cast(months.period_end as timestamp))
+    from subscription_periods
+    where (trial_ends_at is null or trial_ends_at < cast(period_end as timestamp))
+        and (cancel_at is null or cancel_at >= cast(period_end as timestamp))
 
 ),
 
-month_end_phases as (
+override_versions as (
 
     select
-        paying.*,
-        phases.plan_id,
-        row_number() over (
-            partition by paying.subscription_id, paying.month_start
-            order by phases.starts_at desc, phases.phase_id desc
-        ) as phase_rank
+        subscription_id,
+        effective_from,
+        override_version,
+        plan_id as override_plan_id,
+        base_fee_amount as override_base_fee_amount
 
-    from paying
-    inner join phases
-        on phases.subscription_id = paying.subscription_id
-        and phases.starts_at < paying.month_end_at
-        and (phases.ends_at is null or phases.ends_at >= paying.month_end_at)
+    from {{ ref('stg_control_plane__override_versions') }}
+    where superseded_at is null
 
 ),
 
 month_end_overrides as (
 
     select
-        month_end_phases.subscription_id,
-        month_end_phases.month_start,
-        override_versions.plan_id,
-        override_versions.base_fee_amount,
-        row_number() over (
-            partition by month_end_phases.subscription_id, month_end_phases.month_start
-            order by override_versions.effective_from desc, override_versions.override_version desc
-        ) as version_rank
+        paying.subscription_id,
+        paying.month_start,
+        {{ last_row_aggregate('latest', ['override_plan_id', 'override_base_fee_amount'],
+                              ['override_versions.effective_from',
+                               'override_versions.override_version'], 'true') }}
 
-    from month_end_phases
+    from paying
     inner join override_versions
-        on override_versions.subscription_id = month_end_phases.subscription_id
-        and override_versions.superseded_at is null
-        and override_versions.effective_from < month_end_phases.month_end_at
-    where month_end_phases.phase_rank = 1
+        on override_versions.subscription_id = paying.subscription_id
+        and override_versions.effective_from < paying.month_end_at
+    group by paying.subscription_id, paying.month_start
 
 ),
 
 fees as (
 
     select
-        month_end_phases.subscription_id,
-        month_end_phases.tenant_id,
-        month_end_phases.month_start,
-        month_end_phases.plan_id,
+        paying.subscription_id,
+        paying.tenant_id,
+        paying.month_start,
+        paying.plan_id,
         plans.currency,
         plans.billing_interval,
         1 as interval_count,
-        case
-            when month_end_overrides.plan_id = month_end_phases.plan_id
-                and month_end_overrides.base_fee_amount is not null
-                then month_end_overrides.base_fee_amount
-            else plans.base_fee_amount
-        end as base_fee_amount
+        {#- The override's base fee when the version in force was made for this plan. -#}
+        coalesce(
+            case when month_end_overrides.latest_override_plan_id = paying.plan_id
+                 then month_end_overrides.latest_override_base_fee_amount end,
+            plans.base_fee_amount
+        ) as base_fee_amount
 
-    from month_end_phases
-    inner join plans on plans.plan_id = month_end_phases.plan_id
-    left join month_end_overrides
-        on month_end_overrides.subscription_id = month_end_phases.subscription_id
-        and month_end_overrides.month_start = month_end_phases.month_start
-        and month_end_overrides.version_rank = 1
-    where month_end_phases.phase_rank = 1
+    from paying
+    inner join plans on plans.plan_id = paying.plan_id
+    left join (
+        select
+            subscription_id,
+            month_start,
+            {{ last_row_columns('latest', ['override_plan_id', 'override_base_fee_amount']) }}
+        from month_end_overrides
+    ) as month_end_overrides
+        on month_end_overrides.subscription_id = paying.subscription_id
+        and month_end_overrides.month_start = paying.month_start
 
 ),
 
@@ -154,9 +145,8 @@ select
     cast(plan_id as bigint) as plan_id,
     cast(billing_interval as {{ dbt.type_string() }}) as billing_interval,
     cast(interval_count as integer) as interval_count,
-    cast(base_fee_amount as {{ money_amount_type() }}) as base_fee_amount,
-    cast(fixed_mrr_amount as {{ money_amount_type() }}) as fixed_mrr_amount,
-    cast(usage_mrr_amount as {{ money_amount_type() }}) as usage_mrr_amount,
+    {{ cast_columns(['base_fee_amount', 'fixed_mrr_amount', 'usage_mrr_amount'],
+                    money_amount_type()) }},
     cast(fixed_mrr_amount + usage_mrr_amount as {{ money_amount_type() }}) as mrr_amount,
     cast(fixed_arr_amount + 12 * usage_mrr_amount as {{ money_amount_type() }}) as arr_amount
 from normalised
