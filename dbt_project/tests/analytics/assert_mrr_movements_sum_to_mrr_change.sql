@@ -30,20 +30,21 @@ bridge_breaks as (
 
 running as (
 
+    {#- Every movement month is a month of fct_mrr: a running sum over its rows. -#}
     select
         mrr.tenant_id,
         mrr.currency,
         mrr.month_start,
         mrr.mrr_amount,
-        (
-            select coalesce(sum(movements.mrr_change_amount), 0)
-            from {{ ref('fct_mrr_movements') }} as movements
-            where movements.tenant_id = mrr.tenant_id
-                and movements.currency = mrr.currency
-                and movements.month_start <= mrr.month_start
+        sum(coalesce(movements.mrr_change_amount, 0)) over (
+            partition by mrr.tenant_id, mrr.currency
+            order by mrr.month_start
+            rows between unbounded preceding and current row
         ) as movements_to_date_amount
 
     from {{ ref('fct_mrr') }} as mrr
+    left join {{ ref('fct_mrr_movements') }} as movements
+        on {{ same_keys('movements', 'mrr', ['tenant_id', 'currency', 'month_start']) }}
 
 ),
 
