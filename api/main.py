@@ -20,6 +20,7 @@ from api.nul_guard import refuse_nul_characters
 from api.quota_cache import QuotaCache
 from api.routes import (
     alerts,
+    analytics,
     api_keys,
     cost_allocation_rules,
     cost_centers,
@@ -168,6 +169,7 @@ def create_app(settings: Settings | None = None, run_migrations: bool = True) ->
     billing.include_router(alerts.router)
     billing.include_router(stripe.router)
     billing.include_router(cost_dashboard.router)
+    billing.include_router(analytics.router)
     billing.include_router(health.router)
     app.include_router(billing)
     dashboard.mount(app)

@@ -70,6 +70,33 @@ def test_definitions_load_and_validate():
     assert "assert_cost_allocations_tie_out" in checks
 
 
+def test_analytics_marts_run_with_the_invoice_marts_and_are_served():
+    from dagster_project.transform.assets import invoice_models
+
+    graph = defs.resolve_asset_graph()
+    analytics = [
+        dg.AssetKey(["marts", name])
+        for name in (
+            "fct_subscription_mrr",
+            "fct_mrr",
+            "fct_mrr_movements",
+            "fct_mrr_monthly",
+            "fct_revenue_retention",
+        )
+    ]
+    # In the invoice models' asset (built after finalization), downstream of the invoice marts.
+    assert set(analytics) <= set(invoice_models.keys)
+    upstream = graph.get(dg.AssetKey(["marts", "fct_subscription_mrr"])).parent_keys
+    assert {
+        dg.AssetKey(["marts", "fct_invoice_lines"]),
+        dg.AssetKey(["marts", "fct_invoices"]),
+        dg.AssetKey(["invoicing", "finalized_invoices"]),
+    } <= upstream
+    assert set(analytics) <= graph.get(dg.AssetKey(["serving", "snapshot"])).parent_keys
+    # The MRR bridge is an asset check.
+    assert "assert_mrr_movements_sum_to_mrr_change" in {c.name for c in graph.asset_check_keys}
+
+
 def test_new_messages_compares_end_offsets_with_what_was_landed():
     landed = {"topic_id": "t1", "offsets": {"0": 10, "1": 5}}
     assert not new_messages({0: 10, 1: 5}, "t1", landed)

@@ -192,6 +192,17 @@ def compile_macro(
     envs: dict[str, dict[str, str]], target_root: Path, call: str = MACRO_CALL
 ) -> dict[str, str]:
     """Compile a macro call once per adapter (in parallel); the SQL dbt prints as JSON."""
+    outputs = dbt_on_each_adapter(
+        envs, target_root, ["compile", "--quiet", "--output", "json", "--inline", call], 120
+    )
+    return {adapter: json.loads(output)["compiled"] for adapter, output in outputs.items()}
+
+
+def dbt_on_each_adapter(
+    envs: dict[str, dict[str, str]], target_root: Path, args: list[str], timeout: int
+) -> dict[str, str]:
+    """One dbt command per adapter (in parallel), each with its environment from ``envs``; the
+    output of each. Every one must succeed."""
     dbt = str(Path(sys.executable).parent / "dbt")
     running = {}
     for adapter, extra in envs.items():
@@ -204,19 +215,19 @@ def compile_macro(
             "DO_NOT_TRACK": "1",
         }
         running[adapter] = subprocess.Popen(
-            [dbt, "compile", "--quiet", "--output", "json", "--inline", call],
+            [dbt, *args],
             cwd=DBT_PROJECT_DIR,
             env=env,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
         )
-    compiled = {}
+    outputs = {}
     for adapter, process in running.items():
-        output, _ = process.communicate(timeout=120)
-        assert process.returncode == 0, f"dbt compile on {adapter} failed:\n{output[-3000:]}"
-        compiled[adapter] = json.loads(output)["compiled"]
-    return compiled
+        output, _ = process.communicate(timeout=timeout)
+        assert process.returncode == 0, f"dbt {args[0]} on {adapter} failed:\n{output[-4000:]}"
+        outputs[adapter] = output
+    return outputs
 
 
 @contextmanager
