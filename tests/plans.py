@@ -24,19 +24,10 @@ def tiered(meter: str, model: str, *rows: tuple, **charge) -> dict:
     return {"meter": meter, "price": {"model": model, "tiers": tiers(*rows)}, **charge}
 
 
-def plan(
-    code: str,
-    name: str,
-    base_fee: str,
-    *charges: dict,
-    timing: str | None = None,
-    proration: str | None = None,
-    **fields,
-) -> dict:
-    """A plan in USD (``currency=`` to change it); the base fee's ``timing`` and ``proration``
-    if given."""
-    fee = {"amount": base_fee}
-    fee.update({k: v for k, v in (("timing", timing), ("proration", proration)) if v})
+def plan(code: str, name: str, base_fee: str | dict, *charges: dict, **fields) -> dict:
+    """A plan in USD (``currency=`` to change it); ``base_fee`` an amount, or the whole base
+    fee (``{"amount": "20", "timing": "in_arrears", "proration": "second"}``)."""
+    fee = {"amount": base_fee} if isinstance(base_fee, str) else base_fee
     return {
         "code": code,
         "name": name,

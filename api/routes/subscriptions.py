@@ -113,11 +113,7 @@ def change_plan(
     """Move to another plan: upgrades take effect immediately with proration, downgrades at
     the end of the period, unless `timing` says otherwise. Price overrides of charges the new
     plan still has are kept; `dropped_overrides` lists the others."""
-    now = clock()
-    sub = _visible(session, caller, subscription_id, lock=True)
-    change = logic.change_plan(session, sub, body, now)
-    session.commit()
-    return _public(session, sub, now, change.proration, change.dropped_overrides)
+    return _move(session, caller, subscription_id, clock(), logic.change_plan, body)
 
 
 @router.post("/{subscription_id}/migrate", response_model=SubscriptionPublic)
@@ -133,11 +129,16 @@ def migrate_subscription(
     period end, unless `timing` says otherwise. Price overrides are kept where the new version
     still has the charge and its price model (the base-fee override always);
     `dropped_overrides` lists the others."""
-    now = clock()
+    return _move(session, caller, subscription_id, clock(), logic.migrate_subscription, body)
+
+
+def _move(session, caller, subscription_id: str, now, change, body) -> SubscriptionPublic:
+    """A plan change or migration (``change``) of a visible subscription, committed; the
+    subscription with the proration preview and the dropped overrides."""
     sub = _visible(session, caller, subscription_id, lock=True)
-    change = logic.migrate_subscription(session, sub, body, now)
+    moved = change(session, sub, body, now)
     session.commit()
-    return _public(session, sub, now, change.proration, change.dropped_overrides)
+    return _public(session, sub, now, moved.proration, moved.dropped_overrides)
 
 
 @router.get("/{subscription_id}/overrides", response_model=OverrideVersionsPublic)

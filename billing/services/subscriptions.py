@@ -151,28 +151,21 @@ def _proration_preview(
     charge = None
     if new is not None:
         charge = prorate_at(new_amount, at, start, end, new.currency, new.base_fee_proration)
-    if credit:
-        lines.append(
-            ProrationLine(
-                period_start=start,
-                kind="proration_credit",
-                currency=old.currency,
-                description=f"Unused time on {old.code} v{old.version} "
-                f"({share_text(at, start, end, old.base_fee_proration)})",
-                amount=str(credit),
+    for kind, plan, amount, verb in (
+        ("proration_credit", old, credit, "Unused time on"),
+        ("proration_charge", new, charge, "Remaining time on"),
+    ):
+        if plan is not None and amount:
+            share = share_text(at, start, end, plan.base_fee_proration)
+            lines.append(
+                ProrationLine(
+                    period_start=start,
+                    kind=kind,
+                    currency=plan.currency,
+                    description=f"{verb} {plan.code} v{plan.version} ({share})",
+                    amount=str(amount),
+                )
             )
-        )
-    if new is not None and charge:
-        lines.append(
-            ProrationLine(
-                period_start=start,
-                kind="proration_charge",
-                currency=new.currency,
-                description=f"Remaining time on {new.code} v{new.version} "
-                f"({share_text(at, start, end, new.base_fee_proration)})",
-                amount=str(charge),
-            )
-        )
     return lines
 
 

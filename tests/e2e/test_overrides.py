@@ -48,10 +48,14 @@ STD = plan(
     "20",
     per_unit("calls", "0.10", free_units="10"),
     tiered("value_sum", "graduated", ("100", "0.05"), (None, "0.02")),
-    timing="in_advance",
 )
-PLUS = plan("plus", "Plus", "30", per_unit("calls", "0.08"), timing="in_advance")
-PLUS_S = plan("plus-s", "Plus by the second", "30", per_unit("calls", "0.08"), proration="second")
+PLUS = plan("plus", "Plus", "30", per_unit("calls", "0.08"))  # base fees in advance (default)
+PLUS_S = plan(
+    "plus-s",
+    "Plus by the second",
+    {"amount": "30", "proration": "second"},
+    per_unit("calls", "0.08"),
+)
 CHEAP_TIERS = tiers(("200", "0.03"), (None, "0.01"))
 
 
@@ -269,7 +273,6 @@ STD_V2 = plan(
     "26",
     per_unit("calls", "0.12", free_units="10"),
     per_unit("value_sum", "0.01"),
-    timing="in_advance",
 )
 
 

@@ -24,6 +24,14 @@ CALL = (
     "'minor_unit') }} as prorated from proration_cases"
 )
 CURRENCIES = ["USD", "JPY", "KWD", "EUR"]
+# Hypothesis only generates the cases (no shrinking, no example database, no deadline): the
+# cases are then run through SQL in one batch.
+GENERATE_ONLY = {
+    "database": None,
+    "deadline": None,
+    "phases": [Phase.generate],
+    "suppress_health_check": list(HealthCheck),
+}
 
 amounts = st.integers(0, 12).flatmap(
     lambda places: st.integers(0, 10**9 * 10**places).map(lambda n: Decimal(n).scaleb(-places))
@@ -98,13 +106,7 @@ def test_hand_made_cases(engines):
 def test_sql_and_python_agree(engines):
     cases = []
 
-    @settings(
-        max_examples=1500,
-        database=None,
-        deadline=None,
-        phases=[Phase.generate],
-        suppress_health_check=list(HealthCheck),
-    )
+    @settings(max_examples=1500, **GENERATE_ONLY)
     @given(amounts, months, st.integers(0, 30), st.sampled_from(CURRENCIES))
     def collect(amount, start, offset, currency):
         end = date(start.year + (start.month == 12), start.month % 12 + 1, 1)
@@ -153,13 +155,7 @@ def test_day_and_second_shares_agree_with_python(tmp_path_factory, postgres_avai
         ),
     ]
 
-    @settings(
-        max_examples=400,
-        database=None,
-        deadline=None,
-        phases=[Phase.generate],
-        suppress_health_check=list(HealthCheck),
-    )
+    @settings(max_examples=400, **GENERATE_ONLY)
     @given(
         amounts,
         months,
