@@ -39,6 +39,7 @@ from api.routes import (
     subscriptions,
     tenants,
     usage,
+    wallets,
 )
 from api.schemas.common import ERROR_RESPONSES
 from billing.control_plane.db import migrate
@@ -160,6 +161,7 @@ def create_app(settings: Settings | None = None, run_migrations: bool = True) ->
     billing.include_router(subscriptions.router)
     billing.include_router(coupons.router)
     billing.include_router(tenants.router)
+    billing.include_router(wallets.router)
     billing.include_router(invoices.router)
     billing.include_router(cost_ingestion.router)
     billing.include_router(cost_centers.router)

@@ -145,6 +145,18 @@ def _raw_ddl(json_type: str, text: str) -> list[str]:
             amount numeric(38, 9) not null,
             primary key (invoice_id, line_number)
         )""",
+        f"""create table if not exists raw.wallet_ledger_entries (
+            entry_id {text} primary key,
+            entry_kind {text} not null,
+            wallet_id bigint not null,
+            grant_id bigint not null,
+            tenant_id {text} not null,
+            currency {text} not null,
+            amount numeric(38, 12) not null,
+            invoice_id {text},
+            cause {text} not null,
+            entry_at timestamp not null
+        )""",
         *_cost_ddl(json_type, text),
         f"""create table if not exists raw.pipeline_locks (
             lock_name {text} primary key,

@@ -41,6 +41,8 @@ SNAPSHOT_TABLES = tuple(
         "TaxRate",
         "TenantTaxRate",
         "CreditGrant",
+        "Wallet",
+        "WalletGrant",
         "InvoiceVoid",
         "CostCenter",
         "CostAllocationRule",

@@ -282,6 +282,28 @@ class CreditGrantCreate(BaseModel):
     reason: str = Field("", max_length=300)
 
 
+class WalletCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    currency: str = Field(examples=["USD"])
+    name: str = Field("", max_length=200)
+    priority: int = Field(
+        100, ge=1, le=1_000_000, description="Burn order between wallets: 1 burns first."
+    )
+
+
+class WalletGrantCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["paid", "promotional", "recurring", "contract"]
+    amount: Decimal = Field(gt=0, lt=MONEY_LIMIT, description="In the wallet's currency.")
+    expires_at: UtcDateTime | None = Field(None, description="After it, the remainder expires.")
+    source_ref: str | None = Field(
+        None, max_length=200, description="What the grant comes from, e.g. a contract id."
+    )
+    reason: str = Field("", max_length=300)
+
+
 class VoidIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from billing.ports import WarehouseConnection
+from billing.rules import wallet_ledger
 from billing.rules.periods import closes_at
 
 log = logging.getLogger(__name__)
@@ -142,10 +143,41 @@ def _next_sequence(con: WarehouseConnection, year: int) -> int:
     return max(numbers, default=0) + 1
 
 
+def _insert_wallet_lines(con: WarehouseConnection, invoice: dict, paid: list) -> None:
+    """One ``wallet`` line per wallet that paid the invoice, after its other lines."""
+    (last,) = con.fetchone(
+        "select coalesce(max(line_number), 0) from raw.finalized_invoice_lines "
+        "where invoice_id = :invoice_id",
+        {"invoice_id": invoice["invoice_id"]},
+    )
+    for offset, (_, description, amount) in enumerate(paid, start=1):
+        con.execute(
+            f"insert into raw.finalized_invoice_lines ({', '.join(LINE_COLUMNS)}) values "
+            "(:invoice_id, :line_number, 'wallet', :description, :period, null, null, null, "
+            "null, :amount)",
+            {
+                "invoice_id": invoice["invoice_id"],
+                "line_number": int(last) + offset,
+                "description": description,
+                "period": invoice["period_start"],
+                "amount": -amount,
+            },
+        )
+
+
 def finalize_period(con: WarehouseConnection, period: date, now: datetime) -> list[str]:
     """Finalize the drafts of ``period`` not finalized yet; close the period. Returns the new
-    invoice numbers. The caller holds the period's lock."""
+    invoice numbers. The caller holds the period's lock.
+
+    Wallets pay what an invoice still owes after credits (``billing.rules.wallet_ledger``):
+    their consumption is added to the invoice's ``credit_amount`` and shown as ``wallet``
+    lines, in the same transaction as the invoice, so it happens exactly once per invoice."""
     with con.transaction():
+        wallets = wallet_ledger.has_wallets(con)
+        if wallets:
+            wallet_ledger.record_reversals(con, now)
+            balances = wallet_ledger.load_balances(con)
+            names = wallet_ledger.wallet_names(con)
         drafts = con.fetchall(
             f"select {', '.join('d.' + c for c in INVOICE_COLUMNS)} "
             "from intermediate.int_invoices_draft d "
@@ -163,6 +195,10 @@ def finalize_period(con: WarehouseConnection, period: date, now: datetime) -> li
         sequence = _next_sequence(con, now.year)
         for row in drafts:
             values = dict(zip(INVOICE_COLUMNS, row, strict=True))
+            paid = wallet_ledger.consume(con, balances, values, names, now) if wallets else []
+            wallet_total = sum((amount for _, _, amount in paid), 0)
+            values["credit_amount"] += wallet_total
+            values["total_amount"] -= wallet_total
             number = f"INV-{now.year}-{sequence:06d}"
             sequence += 1
             con.execute(
@@ -177,7 +213,11 @@ def finalize_period(con: WarehouseConnection, period: date, now: datetime) -> li
                 "where invoice_id = :invoice_id",
                 {"invoice_id": values["invoice_id"]},
             )
+            if paid:
+                _insert_wallet_lines(con, values, paid)
             numbers.append(number)
+        if wallets:
+            wallet_ledger.record_breakage(con, balances, now)
         con.execute(
             "insert into raw.closed_billing_periods (period_start, closed_at, closed_by) "
             "values (:p, :now, 'finalization') on conflict (period_start) do nothing",

@@ -57,6 +57,7 @@ from billing.control_plane.models.subscriptions import (
     SubscriptionEvent,
     SubscriptionPhase,
 )
+from billing.control_plane.models.wallets import Wallet, WalletGrant
 
 __all__ = [
     "ApiKey",
@@ -102,4 +103,6 @@ __all__ = [
     "TenantTaxRate",
     "UNALLOCATED",
     "UsageMilestone",
+    "Wallet",
+    "WalletGrant",
 ]

@@ -13,18 +13,19 @@ where total_amount <> subtotal_amount - discount_amount + tax_amount - credit_am
 
 
 {#- The lines add up: charge lines to the subtotal, discount lines to minus the discounts, the
-    tax line to the tax, the credit line to minus the credits, all lines to the total. -#}
+    tax line to the tax, the credit and wallet lines to minus the credits (a finalized
+    invoice's credit_amount includes what its wallets paid), all lines to the total. -#}
 {% test invoice_lines_tie_out(model, lines) %}
 
 with sums as (
 
     select
         invoice_id,
-        sum(case when line_kind not in ('discount', 'tax', 'credit') then amount else 0 end)
+        sum(case when line_kind not in ('discount', 'tax', 'credit', 'wallet') then amount else 0 end)
             as charges,
         sum(case when line_kind = 'discount' then amount else 0 end) as discounts,
         sum(case when line_kind = 'tax' then amount else 0 end) as tax,
-        sum(case when line_kind = 'credit' then amount else 0 end) as credits,
+        sum(case when line_kind in ('credit', 'wallet') then amount else 0 end) as credits,
         sum(amount) as total
     from {{ lines }}
     group by invoice_id

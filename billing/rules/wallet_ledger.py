@@ -1,0 +1,155 @@
+"""The wallet ledger in the warehouse (``raw.wallet_ledger_entries``), written by finalization.
+
+Grants live in the control plane (snapshotted as ``raw.control_wallet_grants``); every other
+entry is appended here, never updated or deleted, with its cause:
+
+- ``consumption`` (negative): a finalized invoice paid by a grant; cause and ``invoice_id`` are
+  the invoice. Its id is ``consumption|<invoice>|<grant>``, so an invoice consumes a grant once.
+- ``reversal`` (positive): the consumption of an invoice since voided, given back to the same
+  grant (the re-issued invoice then consumes again, in the burn order).
+- ``breakage`` (negative): the remainder of a grant expired by the finalization run's time;
+  cause ``expiry run <time>``.
+
+A grant's remainder is its amount plus the sum of its entries here (``billing.rules.wallets``).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date, datetime, time
+from decimal import Decimal
+
+from billing.ports import WarehouseConnection
+from billing.rules.wallets import Burn, GrantBalance, burn, expired
+
+Balances = dict[tuple[str, str], list[GrantBalance]]  # (tenant, currency) -> grants
+
+INSERT_ENTRY = (
+    "insert into raw.wallet_ledger_entries (entry_id, entry_kind, wallet_id, grant_id, "
+    "tenant_id, currency, amount, invoice_id, cause, entry_at) values (:entry_id, :kind, "
+    ":wallet_id, :grant_id, :tenant_id, :currency, :amount, :invoice_id, :cause, :now) "
+    "on conflict (entry_id) do nothing"
+)
+
+
+def has_wallets(con: WarehouseConnection) -> bool:
+    return con.table_exists("raw", "control_wallet_grants") and con.table_exists(
+        "raw", "control_wallets"
+    )
+
+
+def load_balances(con: WarehouseConnection) -> Balances:
+    """Every grant with what is left of it, per tenant and currency."""
+    rows = con.fetchall(
+        "select g.tenant_id, g.currency, g.id, g.wallet_id, w.priority, g.granted_at, "
+        "g.expires_at, g.amount + coalesce((select sum(e.amount) "
+        "  from raw.wallet_ledger_entries e where e.grant_id = g.id), 0) "
+        "from raw.control_wallet_grants g join raw.control_wallets w on w.id = g.wallet_id "
+        "order by g.id"
+    )
+    out: Balances = defaultdict(list)
+    for tenant, currency, gid, wid, priority, granted, expires, left in rows:
+        out[(tenant, currency)].append(
+            GrantBalance(int(gid), int(wid), int(priority), granted, expires, Decimal(left))
+        )
+    return out
+
+
+def _spend(balances: Balances, key: tuple[str, str], burns: list[Burn]) -> None:
+    taken = {b.grant_id: b.amount for b in burns}
+    balances[key] = [
+        GrantBalance(**{**g.__dict__, "remaining": g.remaining - taken.get(g.grant_id, 0)})
+        for g in balances.get(key, [])
+    ]
+
+
+def _insert(con, kind: str, entry_id: str, key, b: Burn, amount, invoice_id, cause, now):
+    con.execute(
+        INSERT_ENTRY,
+        {
+            "entry_id": entry_id,
+            "kind": kind,
+            "wallet_id": b.wallet_id,
+            "grant_id": b.grant_id,
+            "tenant_id": key[0],
+            "currency": key[1],
+            "amount": amount,
+            "invoice_id": invoice_id,
+            "cause": cause,
+            "now": now,
+        },
+    )
+
+
+def record_reversals(con: WarehouseConnection, now: datetime) -> int:
+    """Give back the consumption of every voided invoice not reversed yet."""
+    rows = con.fetchall(
+        "select c.entry_id, c.wallet_id, c.grant_id, c.tenant_id, c.currency, c.amount, "
+        "c.invoice_id from raw.wallet_ledger_entries c "
+        "join raw.control_invoice_voids v on v.invoice_id = c.invoice_id "
+        "where c.entry_kind = 'consumption' and not exists (select 1 from "
+        "raw.wallet_ledger_entries r where r.entry_id = 'reversal|' || c.entry_id)"
+    )
+    for entry_id, wid, gid, tenant, currency, amount, invoice_id in rows:
+        b = Burn(int(gid), int(wid), -Decimal(amount))
+        _insert(
+            con, "reversal", f"reversal|{entry_id}", (tenant, currency), b, b.amount,
+            invoice_id, f"void of {invoice_id}", now,
+        )  # fmt: skip
+    return len(rows)
+
+
+def consume(
+    con: WarehouseConnection,
+    balances: Balances,
+    invoice: dict,
+    wallet_names: dict[int, str],
+    now: datetime,
+) -> list[tuple[int, str, Decimal]]:
+    """Burn the tenant's grants for what ``invoice`` still owes after credits; append the
+    consumption entries and return the invoice's wallet lines (wallet id, description,
+    amount paid), in the burn order of their first grant."""
+    key = (invoice["tenant_id"], invoice["currency"])
+    due = Decimal(invoice["total_amount"])
+    if due <= 0 or not balances.get(key):
+        return []
+    period_end = invoice["period_end"]
+    if isinstance(period_end, date) and not isinstance(period_end, datetime):
+        period_end = datetime.combine(period_end, time())
+    burns = burn(due, balances[key], period_end)
+    per_wallet: dict[int, Decimal] = {}
+    for b in burns:
+        _insert(
+            con, "consumption", f"consumption|{invoice['invoice_id']}|{b.grant_id}", key, b,
+            -b.amount, invoice["invoice_id"], f"invoice {invoice['invoice_id']}", now,
+        )  # fmt: skip
+        per_wallet[b.wallet_id] = per_wallet.get(b.wallet_id, Decimal(0)) + b.amount
+    _spend(balances, key, burns)
+    return [
+        (wid, f"Wallet {wallet_names.get(wid) or wid} applied", amount)
+        for wid, amount in per_wallet.items()
+    ]
+
+
+def record_breakage(con: WarehouseConnection, balances: Balances, now: datetime) -> int:
+    """The remainder of every grant expired by ``now`` becomes a breakage entry."""
+    count = 0
+    for key, grants in list(balances.items()):
+        breaks = expired(grants, now)
+        for b in breaks:
+            reversals = con.fetchone(
+                "select count(*) from raw.wallet_ledger_entries "
+                "where grant_id = :g and entry_kind = 'reversal'",
+                {"g": b.grant_id},
+            )
+            _insert(
+                con, "breakage", f"breakage|{b.grant_id}|{reversals[0]}", key, b, -b.amount,
+                None, f"expiry run {now.isoformat(sep=' ')}", now,
+            )  # fmt: skip
+        _spend(balances, key, breaks)
+        count += len(breaks)
+    return count
+
+
+def wallet_names(con: WarehouseConnection) -> dict[int, str]:
+    return {int(i): n for i, n in con.fetchall("select id, name from raw.control_wallets")}
