@@ -34,25 +34,19 @@ class LedgerEntry:
 
 def create_wallet(session: Session, tenant_id: str, body: WalletCreate, now: datetime) -> Wallet:
     check_currency(body.currency)
-    row = Wallet(
-        tenant_id=tenant_id,
-        currency=body.currency,
-        name=body.name,
-        priority=body.priority,
-        created_at=now,
-    )
+    return _saved(session, Wallet(tenant_id=tenant_id, created_at=now, **body.model_dump()))
+
+
+def _saved(session: Session, row):
     session.add(row)
     session.commit()
     return row
 
 
 def list_wallets(session: Session, tenant_id: str) -> list[Wallet]:
+    order = (Wallet.currency, Wallet.priority, Wallet.id)
     return list(
-        session.scalars(
-            select(Wallet)
-            .where(Wallet.tenant_id == tenant_id)
-            .order_by(Wallet.currency, Wallet.priority, Wallet.id)
-        ).all()
+        session.scalars(select(Wallet).where(Wallet.tenant_id == tenant_id).order_by(*order))
     )
 
 
@@ -74,28 +68,14 @@ def add_grant(
     expires_at = to_utc(body.expires_at, None) if body.expires_at is not None else None
     if expires_at is not None and expires_at <= now:
         raise Invalid("must be in the future", "expires_at")
-    row = WalletGrant(
-        wallet_id=wallet.id,
-        tenant_id=wallet.tenant_id,
-        currency=wallet.currency,
-        kind=body.kind,
-        source_ref=body.source_ref,
-        amount=body.amount,
-        reason=body.reason,
-        granted_at=now,
-        expires_at=expires_at,
-    )
-    session.add(row)
-    session.commit()
-    return row
+    owner = {"wallet_id": wallet.id, "tenant_id": wallet.tenant_id, "currency": wallet.currency}
+    fields = body.model_dump(exclude={"expires_at"})
+    return _saved(session, WalletGrant(**owner, **fields, granted_at=now, expires_at=expires_at))
 
 
 def grants(session: Session, wallet_id: int) -> list[WalletGrant]:
-    return list(
-        session.scalars(
-            select(WalletGrant).where(WalletGrant.wallet_id == wallet_id).order_by(WalletGrant.id)
-        ).all()
-    )
+    query = select(WalletGrant).where(WalletGrant.wallet_id == wallet_id)
+    return list(session.scalars(query.order_by(WalletGrant.id)))
 
 
 def ledger(session: Session, reader: MartReader, wallet: Wallet) -> list[LedgerEntry]:

@@ -33,6 +33,7 @@ from tests.plans import per_unit, plan
 ADMIN = {"X-API-Key": ADMIN_KEY}
 BASE = "/api/v1/billing"
 SEP = "2026-09-01"
+VAT20 = {"code": "VAT20", "name": "VAT", "percentage": "20"}
 STD = plan("std", "Standard", "20", per_unit("calls", "0.10", free_units="10"), timing="in_advance")
 
 
@@ -43,11 +44,10 @@ def grant(call, wallet: int, kind: str, amount: str, expires: str | None = None)
 
 def test_wallets_end_to_end(target_settings):
     settings = target_settings
-    app, _ = clocked_app(settings, datetime(2026, 9, 1, 0, 0))
-    with TestClient(app) as client:
+    with TestClient(clocked_app(settings, datetime(2026, 9, 1))[0]) as client:
         call = admin_api(client)
-        call("POST", "/plans", STD, 201)
-        call("POST", "/tax-rates", {"code": "VAT20", "name": "VAT", "percentage": "20"}, 201)
+        for path, body in (("/plans", STD), ("/tax-rates", VAT20)):
+            call("POST", path, body, 201)
         for tenant in ("tenant-w", "tenant-x"):
             client.put(f"{BASE}/tenants/{tenant}", json={"tax_rates": ["VAT20"]}, headers=ADMIN)
             call("POST", "/subscriptions", {"tenant_id": tenant, "plan_code": "std"}, 201)

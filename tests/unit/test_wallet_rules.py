@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal as D
 
-from billing.rules.wallets import GrantBalance, Burn, burn, expired, remaining
+from billing.rules.wallets import Burn, GrantBalance, burn, expired, remaining
 
 JAN = datetime(2026, 1, 1)
 FEB = datetime(2026, 2, 1)

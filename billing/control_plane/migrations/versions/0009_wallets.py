@@ -18,7 +18,6 @@ def upgrade() -> None:
         sa.Column("priority", sa.Integer(), nullable=False),
         col.created_at(),
     )
-    op.create_index("ix_wallets_tenant_id", "wallets", ["tenant_id"])
     op.create_table(
         "wallet_grants",
         col.id_column(),
@@ -32,8 +31,12 @@ def upgrade() -> None:
         sa.Column("granted_at", sa.DateTime(), nullable=False),
         sa.Column("expires_at", sa.DateTime(), nullable=True),
     )
-    op.create_index("ix_wallet_grants_wallet_id", "wallet_grants", ["wallet_id"])
-    op.create_index("ix_wallet_grants_tenant_id", "wallet_grants", ["tenant_id"])
+    for table, column in (
+        ("wallets", "tenant_id"),
+        ("wallet_grants", "wallet_id"),
+        ("wallet_grants", "tenant_id"),
+    ):
+        op.create_index(f"ix_{table}_{column}", table, [column])
 
 
 def downgrade() -> None:
