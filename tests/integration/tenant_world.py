@@ -28,7 +28,7 @@ ADMIN = {"X-API-Key": ADMIN_KEY}
 NOW = datetime(2026, 12, 7, 12, 0)
 TENANTS = ("tenant-alpha-3c1e", "tenant-bravo-7f3a")  # distinctive: searched for in bodies
 # Kinds of resource a tenant owns; the others (meters, plans, ...) are shared by all tenants.
-OWNED = {"tenant", "quota", "api_key", "subscription", "invoice", "milestone"}
+OWNED = {"tenant", "quota", "api_key", "subscription", "invoice", "milestone", "wallet"}
 # An id of each owned kind that exists nowhere: B's must get the same answer.
 GHOSTS = {
     "tenant": "tenant-ghost-0000",
@@ -37,6 +37,7 @@ GHOSTS = {
     "subscription": "sub_00000000000000000000",
     "invoice": "inv_ffffffffffffffff",
     "milestone": "987654",
+    "wallet": "987654",
     "draft_invoice": "inv_eeeeeeeeeeeeeeee",
 }
 
@@ -157,12 +158,19 @@ def _tenant(client, n: int, tenant_id: str) -> Tenant:
     )
     admin_post(client, f"/tenants/{tenant_id}/credits", {"amount": "5", "currency": "USD"})
     admin_put(client, f"/tenant-cost-centers/{tenant_id}", {"cost_center": "platform"})
+    wallet = admin_post(client, f"/tenants/{tenant_id}/wallets", {"currency": "USD"})
+    admin_post(
+        client,
+        f"/tenants/{tenant_id}/wallets/{wallet['id']}/grants",
+        {"kind": "paid", "amount": "9"},
+    )
     ids = {
         "tenant": tenant_id,
         "api_key": key["id"],
         "subscription": sub["id"],
         "quota": str(quota["id"]),
         "milestone": str(milestone["id"]),
+        "wallet": str(wallet["id"]),
         "invoice": f"inv_{n}{'a' * 15}",
         "draft_invoice": f"inv_{n}{'d' * 15}",
     }

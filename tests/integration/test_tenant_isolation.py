@@ -52,6 +52,7 @@ PATH_PARAMS = {
     "milestone_id": "milestone",
     "rule_id": "rule",
     "version": "plan_version",
+    "wallet_id": "wallet",
 }
 CODES = {
     "/meters/": "meter",
