@@ -63,7 +63,9 @@ def _spend(balances: Balances, key: tuple[str, str], burns: list[Burn]) -> None:
     ]
 
 
-def _insert(con, kind: str, entry_id: str, key, b: Burn, amount, invoice_id, cause, now):
+def _append(con, kind: str, entry_id: str, key, b: Burn, invoice_id, cause: str, now) -> None:
+    """Append one entry of ``b.amount`` (signed as given)."""
+    tenant_id, currency = key
     con.execute(
         INSERT_ENTRY,
         {
@@ -71,9 +73,9 @@ def _insert(con, kind: str, entry_id: str, key, b: Burn, amount, invoice_id, cau
             "kind": kind,
             "wallet_id": b.wallet_id,
             "grant_id": b.grant_id,
-            "tenant_id": key[0],
-            "currency": key[1],
-            "amount": amount,
+            "tenant_id": tenant_id,
+            "currency": currency,
+            "amount": b.amount,
             "invoice_id": invoice_id,
             "cause": cause,
             "now": now,
@@ -91,11 +93,9 @@ def record_reversals(con: WarehouseConnection, now: datetime) -> int:
         "raw.wallet_ledger_entries r where r.entry_id = 'reversal|' || c.entry_id)"
     )
     for entry_id, wid, gid, tenant, currency, amount, invoice_id in rows:
-        b = Burn(int(gid), int(wid), -Decimal(amount))
-        _insert(
-            con, "reversal", f"reversal|{entry_id}", (tenant, currency), b, b.amount,
-            invoice_id, f"void of {invoice_id}", now,
-        )  # fmt: skip
+        back = Burn(int(gid), int(wid), -Decimal(amount))
+        key, cause = (tenant, currency), f"void of {invoice_id}"
+        _append(con, "reversal", f"reversal|{entry_id}", key, back, invoice_id, cause, now)
     return len(rows)
 
 
@@ -118,11 +118,11 @@ def consume(
         period_end = datetime.combine(period_end, time())
     burns = burn(due, balances[key], period_end)
     per_wallet: dict[int, Decimal] = {}
+    invoice_id = invoice["invoice_id"]
     for b in burns:
-        _insert(
-            con, "consumption", f"consumption|{invoice['invoice_id']}|{b.grant_id}", key, b,
-            -b.amount, invoice["invoice_id"], f"invoice {invoice['invoice_id']}", now,
-        )  # fmt: skip
+        entry = Burn(b.grant_id, b.wallet_id, -b.amount)
+        entry_id = f"consumption|{invoice_id}|{b.grant_id}"
+        _append(con, "consumption", entry_id, key, entry, invoice_id, f"invoice {invoice_id}", now)
         per_wallet[b.wallet_id] = per_wallet.get(b.wallet_id, Decimal(0)) + b.amount
     _spend(balances, key, burns)
     return [
@@ -142,10 +142,10 @@ def record_breakage(con: WarehouseConnection, balances: Balances, now: datetime)
                 "where grant_id = :g and entry_kind = 'reversal'",
                 {"g": b.grant_id},
             )
-            _insert(
-                con, "breakage", f"breakage|{b.grant_id}|{reversals[0]}", key, b, -b.amount,
-                None, f"expiry run {now.isoformat(sep=' ')}", now,
-            )  # fmt: skip
+            entry = Burn(b.grant_id, b.wallet_id, -b.amount)
+            cause = f"expiry run {now.isoformat(sep=' ')}"
+            entry_id = f"breakage|{b.grant_id}|{reversals[0]}"
+            _append(con, "breakage", entry_id, key, entry, None, cause, now)
         _spend(balances, key, breaks)
         count += len(breaks)
     return count
