@@ -34,7 +34,7 @@ ADMIN = {"X-API-Key": ADMIN_KEY}
 BASE = "/api/v1/billing"
 SEP = "2026-09-01"
 VAT20 = {"code": "VAT20", "name": "VAT", "percentage": "20"}
-STD = plan("std", "Standard", "20", per_unit("calls", "0.10", free_units="10"), timing="in_advance")
+STD = plan("std", "Standard", "20", per_unit("calls", "0.10", free_units="10"))  # fee in advance
 
 
 def grant(call, wallet: int, kind: str, amount: str, expires: str | None = None) -> int:
