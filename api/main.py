@@ -22,6 +22,7 @@ from api.routes import (
     alerts,
     analytics,
     api_keys,
+    contracts,
     cost_allocation_rules,
     cost_centers,
     cost_dashboard,
@@ -160,6 +161,7 @@ def create_app(settings: Settings | None = None, run_migrations: bool = True) ->
     billing.include_router(pricing.router)
     billing.include_router(subscriptions.router)
     billing.include_router(coupons.router)
+    billing.include_router(contracts.router)
     billing.include_router(tenants.router)
     billing.include_router(wallets.router)
     billing.include_router(invoices.router)

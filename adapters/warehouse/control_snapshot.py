@@ -35,6 +35,8 @@ SNAPSHOT_TABLES = tuple(
         "SubscriptionOverrideVersion",
         "SubscriptionChargeOverride",
         "SubscriptionChargeOverrideTier",
+        "Contract",
+        "ContractRamp",
         "Coupon",
         "CouponRedemption",
         "Tenant",

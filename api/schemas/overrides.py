@@ -28,7 +28,8 @@ class OverrideVersionPublic(BaseModel):
     charges: list[ChargeOverridePublic]
     reason: str = Field(
         description="`replaced` (a PUT), `plan_change` or `migration` (carried over to another "
-        "plan, or to another version of the same plan)."
+        "plan, or to another version of the same plan), `contract_ramp` (a contract's ramp) or "
+        "`contract_end` (the overrides before a contract, back at the end of its term)."
     )
     created_at: UtcDateTime
     superseded_at: UtcDateTime | None = Field(

@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 from annotated_types import Ge, Le
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
 
-from billing.timeutil import UtcDateTime
+from billing.timeutil import IsoDate, UtcDateTime
 
 
 def plain_decimal(value: Decimal | None) -> str | None:
@@ -233,6 +233,41 @@ class OverridesIn(BaseModel):
     )
     base_fee_amount: Decimal | None = Field(None, description="Null: the plan's base fee.")
     charges: list[ChargeOverrideIn] = Field(default_factory=list, max_length=100)
+
+
+# ----------------------------------------------------------------------------- contracts
+class RampIn(BaseModel):
+    """A price phase of a contract: the subscription's overrides from ``starts_on`` until the
+    next ramp (or the end of the term)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    starts_on: IsoDate = Field(description="A billing period start inside the term.")
+    base_fee_amount: Decimal | None = Field(None, description="Null: the plan's base fee.")
+    charges: list[ChargeOverrideIn] = Field(default_factory=list, max_length=100)
+
+
+class ContractCreate(BaseModel):
+    """A tenant's term ``[starts_on, ends_on)`` (billing period starts) with an optional
+    postpaid commit and price ramps."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    tenant_id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$")
+    subscription_id: str | None = Field(
+        None, description="Default: the tenant's one subscription in force at `starts_on`."
+    )
+    starts_on: IsoDate = Field(examples=["2026-09-01"], description="A billing period start.")
+    ends_on: IsoDate = Field(
+        examples=["2027-09-01"], description="A billing period start after `starts_on` (excluded)."
+    )
+    currency: str = Field(examples=["USD"], description="The plan's currency.")
+    postpaid_commit_amount: Decimal | None = Field(
+        None,
+        description="Minimum spend over the term; a shortfall is billed as a true-up on the "
+        "invoice of the term's last period.",
+    )
+    ramps: list[RampIn] = Field(default_factory=list, max_length=120)
 
 
 class CouponApply(BaseModel):

@@ -160,11 +160,16 @@ def _add_version(
 
 
 def replace_overrides(
-    session: Session, sub: Subscription, body: OverridesIn, now: datetime
+    session: Session,
+    sub: Subscription,
+    body: OverridesIn,
+    now: datetime,
+    reason: str = "replaced",
 ) -> SubscriptionOverrideVersion:
     """Replace the subscription's overrides from ``effective_from`` (a period start, not before
     the current period) on. Validated against the plan in force then; a plan change already
-    scheduled after it gets its own version with the overrides that still apply."""
+    scheduled after it gets its own version with the overrides that still apply. ``reason``:
+    ``replaced`` (a PUT), ``contract_ramp`` or ``contract_end`` (a contract's ramps)."""
     from billing.services.subscriptions import phase_at, status_at
 
     if status_at(sub, now) == "canceled":
@@ -191,7 +196,7 @@ def replace_overrides(
         raise Invalid(exc.message, exc.field) from None
     _supersede_from(session, sub, effective_from, now)
     version = _add_version(
-        session, sub, plan, effective_from, body.base_fee_amount, overrides, "replaced", now
+        session, sub, plan, effective_from, body.base_fee_amount, overrides, reason, now
     )
     for later in sub.phases:
         if later.starts_at > max(effective_from, sub.started_at) and later.plan_id != plan.id:
@@ -216,6 +221,7 @@ def replace_overrides(
             effective_at=effective_from,
             details={
                 "version": version.version,
+                "reason": reason,
                 "base_fee": body.base_fee_amount is not None,
                 "charges": [o.meter for o in overrides],
             },

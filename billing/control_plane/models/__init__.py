@@ -7,6 +7,7 @@ Timestamps are stored as naive UTC. The pipeline snapshots these tables into the
 """
 
 from billing.control_plane.models.base import MONEY, QUANTITY, Base, ExactDecimal
+from billing.control_plane.models.contracts import Contract, ContractRamp
 from billing.control_plane.models.cost_centers import (
     UNALLOCATED,
     CostAllocationRule,
@@ -63,6 +64,8 @@ __all__ = [
     "ApiKey",
     "Base",
     "BillingAlert",
+    "Contract",
+    "ContractRamp",
     "CostAllocationRule",
     "CostAllocationTarget",
     "CostCenter",

@@ -1,0 +1,66 @@
+"""Response schemas (``*Public``): contracts."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from pydantic import BaseModel, Field
+
+from api.schemas.overrides import OverrideVersionPublic, override_version_public
+from billing.control_plane.commands import Plain
+from billing.control_plane.models import Contract
+from billing.services.contracts import last_period_start
+from billing.timeutil import UtcDateTime
+
+
+class RampPublic(BaseModel):
+    starts_on: date
+    ends_on: date = Field(description="The next ramp's start, or the end of the term.")
+    overrides: OverrideVersionPublic = Field(
+        description="The override version the ramp is (its prices from `starts_on`)."
+    )
+
+
+class ContractPublic(BaseModel):
+    id: str
+    tenant_id: str
+    subscription_id: str
+    starts_on: date
+    ends_on: date = Field(description="Excluded: the first period after the term.")
+    last_period_start: date = Field(description="The period whose invoice carries the true-up.")
+    currency: str
+    postpaid_commit_amount: Plain | None
+    ramps: list[RampPublic]
+    created_at: UtcDateTime
+
+
+class ContractsPublic(BaseModel):
+    data: list[ContractPublic]
+    count: int
+
+
+def contract_public(contract: Contract) -> ContractPublic:
+    ends = [r.starts_on for r in contract.ramps[1:]] + [contract.ends_on][: len(contract.ramps)]
+    return ContractPublic(
+        id=contract.id,
+        tenant_id=contract.tenant_id,
+        subscription_id=contract.subscription_id,
+        starts_on=contract.starts_on,
+        ends_on=contract.ends_on,
+        last_period_start=last_period_start(contract),
+        currency=contract.currency,
+        postpaid_commit_amount=contract.postpaid_commit_amount,
+        ramps=[
+            RampPublic(
+                starts_on=ramp.starts_on,
+                ends_on=end,
+                overrides=override_version_public(ramp.override_version),
+            )
+            for ramp, end in zip(contract.ramps, ends, strict=True)
+        ],
+        created_at=contract.created_at,
+    )
+
+
+def contracts_public(contracts: list[Contract]) -> ContractsPublic:
+    return ContractsPublic(data=[contract_public(c) for c in contracts], count=len(contracts))

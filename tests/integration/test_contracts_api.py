@@ -1,0 +1,241 @@
+"""Contracts through the API, on a real control plane: validation (a 4xx naming the field,
+nothing written), ramps written as override versions, the overrides before the contract back
+at the end of the term, tenant keys only reading."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.main import create_app
+from tests.conftest import ADMIN_KEY, Clock, seed_meters
+from tests.plans import per_unit, plan, tiered
+
+ADMIN = {"X-API-Key": ADMIN_KEY}
+BASE = "/api/v1/billing"
+
+STD = plan(
+    "std",
+    "Standard",
+    "20",
+    per_unit("calls", "0.10"),
+    tiered("value_sum", "graduated", ("100", "0.05"), (None, "0.02")),
+)
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock(datetime(2026, 2, 10, 12, 0))
+
+
+def _client(settings, clock):
+    seed_meters(settings)
+    app = create_app(settings)
+    app.state.clock = clock
+    with TestClient(app) as test_client:
+        assert test_client.post(f"{BASE}/plans", json=STD, headers=ADMIN).status_code == 201
+        yield test_client
+
+
+@pytest.fixture
+def client(settings, clock):
+    yield from _client(settings, clock)
+
+
+@pytest.fixture
+def pg_client(make_settings, pg_database, clock):
+    """The same on a PostgreSQL control plane."""
+    yield from _client(make_settings(control_db_url=pg_database), clock)
+
+
+def subscribe(client, tenant="t1", **fields) -> str:
+    body = {"tenant_id": tenant, "plan_code": "std", "start_at": "2026-01-01T00:00:00Z", **fields}
+    response = client.post(f"{BASE}/subscriptions", json=body, headers=ADMIN)
+    assert response.status_code == 201, response.text
+    return response.json()["id"]
+
+
+def contract(**fields) -> dict:
+    """A term March-May 2026 of t1 with a commit of 500 and two ramps (March; April-May)."""
+    body = {
+        "tenant_id": "t1",
+        "starts_on": "2026-03-01",
+        "ends_on": "2026-06-01",
+        "currency": "USD",
+        "postpaid_commit_amount": "500",
+        "ramps": [
+            {"starts_on": "2026-03-01", "charges": [{"meter": "calls", "unit_amount": "0.05"}]},
+            {"starts_on": "2026-04-01", "base_fee_amount": "25", "charges": []},
+        ],
+    }
+    body.update(fields)
+    return body
+
+
+def post(client, body, headers=ADMIN):
+    return client.post(f"{BASE}/contracts", json=body, headers=headers)
+
+
+def overrides_of(client, sub) -> dict:
+    return client.get(f"{BASE}/subscriptions/{sub}/overrides", headers=ADMIN).json()
+
+
+RAMP = {"starts_on": "2026-03-01", "charges": []}
+
+
+@pytest.mark.parametrize(
+    ("fields", "status", "field"),
+    [
+        ({"ends_on": "2026-03-01"}, 422, "ends_on"),
+        ({"ends_on": "2026-02-01"}, 422, "ends_on"),
+        ({"starts_on": "2026-03-02"}, 422, "starts_on"),
+        ({"ends_on": "2026-06-15"}, 422, "ends_on"),
+        ({"starts_on": "2026-03-01T00:00:00Z"}, 422, "starts_on"),
+        # The term may not reach into a period before the current one (January is finalized).
+        ({"starts_on": "2026-01-01", "ramps": []}, 422, "starts_on"),
+        ({"currency": "EUR"}, 422, "currency"),
+        ({"postpaid_commit_amount": "-1"}, 422, "postpaid_commit_amount"),
+        ({"postpaid_commit_amount": "0"}, 422, "postpaid_commit_amount"),
+        ({"postpaid_commit_amount": "1.0000000000001"}, 422, "postpaid_commit_amount"),
+        ({"subscription_id": "sub_nope"}, 422, "subscription_id"),
+        # Ramps: a gap at the start, an overlap, one outside the term, one off a period start.
+        ({"ramps": [{"starts_on": "2026-04-01", "charges": []}]}, 422, "ramps[0].starts_on"),
+        ({"ramps": [RAMP, RAMP]}, 422, "ramps[1].starts_on"),
+        (
+            {"ramps": [RAMP, {"starts_on": "2026-05-01"}, {"starts_on": "2026-04-01"}]},
+            422,
+            "ramps[2].starts_on",
+        ),
+        ({"ramps": [RAMP, {"starts_on": "2026-06-01"}]}, 422, "ramps[1].starts_on"),
+        ({"ramps": [RAMP, {"starts_on": "2026-02-01"}]}, 422, "ramps[1].starts_on"),
+        ({"ramps": [RAMP, {"starts_on": "2026-04-10"}]}, 422, "ramps[1].starts_on"),
+        # A ramp's charges are checked as overrides are: the plan's charges, their price model.
+        (
+            {"ramps": [RAMP, {"starts_on": "2026-04-01", "charges": [{"meter": "users"}]}]},
+            422,
+            "ramps[1].charges[0].meter",
+        ),
+        (
+            {
+                "ramps": [
+                    RAMP,
+                    {
+                        "starts_on": "2026-04-01",
+                        "charges": [{"meter": "calls", "unit_amount": "-1"}],
+                    },
+                ]
+            },
+            422,
+            "ramps[1].charges[0].unit_amount",
+        ),
+        ({"ramps": [{**RAMP, "base_fee_amount": "-5"}]}, 422, "ramps[0].base_fee_amount"),
+    ],
+)
+def test_invalid_contracts_name_the_field_and_write_nothing(client, fields, status, field):
+    sub = subscribe(client)
+    response = post(client, contract(**fields))
+    assert response.status_code == status, response.text
+    assert response.json()["field"] == field
+    assert client.get(f"{BASE}/contracts", headers=ADMIN).json()["count"] == 0
+    assert overrides_of(client, sub)["count"] == 0
+
+
+def test_a_contract_writes_its_ramps_as_override_versions(client, clock):
+    sub = subscribe(client)
+    # Overrides before the contract come back at the end of its term.
+    before = client.put(
+        f"{BASE}/subscriptions/{sub}/overrides",
+        json={
+            "charges": [{"meter": "value_sum", "tiers": [{"up_to": None, "unit_amount": "0.01"}]}]
+        },
+        headers=ADMIN,
+    )
+    assert before.status_code == 200, before.text
+    created = post(client, contract())
+    assert created.status_code == 201, created.text
+    body = created.json()
+    assert body["id"].startswith("ctr_")
+    assert (body["subscription_id"], body["starts_on"], body["ends_on"]) == (
+        sub,
+        "2026-03-01",
+        "2026-06-01",
+    )
+    assert (body["last_period_start"], body["postpaid_commit_amount"]) == ("2026-05-01", "500")
+    assert [
+        (r["starts_on"], r["ends_on"], r["overrides"]["reason"], r["overrides"]["version"])
+        for r in body["ramps"]
+    ] == [
+        ("2026-03-01", "2026-04-01", "contract_ramp", 2),
+        ("2026-04-01", "2026-06-01", "contract_ramp", 3),
+    ]
+    assert body["ramps"][0]["overrides"]["charges"][0]["price"] == {
+        "model": "per_unit",
+        "unit_amount": "0.05",
+        "free_units": "0",
+    }
+    assert body["ramps"][1]["overrides"]["base_fee_amount"] == "25"
+    versions = overrides_of(client, sub)["data"]
+    assert [
+        (v["version"], v["effective_from"], v["reason"], v["base_fee_amount"], len(v["charges"]))
+        for v in versions
+    ] == [
+        (1, "2026-02-01T00:00:00Z", "replaced", None, 1),
+        (2, "2026-03-01T00:00:00Z", "contract_ramp", None, 1),
+        (3, "2026-04-01T00:00:00Z", "contract_ramp", "25", 0),
+        (4, "2026-06-01T00:00:00Z", "contract_end", None, 1),
+    ]
+    assert versions[3]["charges"][0]["meter"] == "value_sum"
+    assert client.get(f"{BASE}/contracts/{body['id']}", headers=ADMIN).json() == body
+
+    # An overlapping term of the same tenant is a 409 naming starts_on; another tenant's is fine.
+    clash = post(client, contract(starts_on="2026-05-01", ends_on="2026-08-01", ramps=[]))
+    assert (clash.status_code, clash.json()["field"]) == (409, "starts_on")
+    subscribe(client, "t2")
+    assert post(client, contract(tenant_id="t2")).status_code == 201
+    after = post(client, contract(starts_on="2026-06-01", ends_on="2026-07-01", ramps=[]))
+    assert after.status_code == 201, after.text
+    listed = client.get(f"{BASE}/contracts?tenant_id=t1", headers=ADMIN).json()
+    assert [c["starts_on"] for c in listed["data"]] == ["2026-03-01", "2026-06-01"]
+
+    # Tenant keys read their own contracts only, and cannot create one.
+    key = client.post(f"{BASE}/api-keys", json={"tenant_id": "t2"}, headers=ADMIN).json()["key"]
+    tenant = {"X-API-Key": key}
+    assert client.get(f"{BASE}/contracts", headers=tenant).json()["count"] == 1
+    assert client.get(f"{BASE}/contracts/{body['id']}", headers=tenant).status_code == 404
+    assert post(client, contract(tenant_id="t2"), headers=tenant).status_code == 403
+
+
+def test_the_subscription_must_last_the_term_and_be_unambiguous(client):
+    first = subscribe(client)
+    second = subscribe(client)
+    # Two subscriptions in force: the contract must name one.
+    response = post(client, contract(ramps=[]))
+    assert (response.status_code, response.json()["field"]) == (422, "subscription_id")
+    other = subscribe(client, "t2")
+    response = post(client, contract(subscription_id=other, ramps=[]))
+    assert (response.status_code, response.json()["field"]) == (422, "subscription_id")
+    canceled = client.post(
+        f"{BASE}/subscriptions/{second}/cancel",
+        json={"at_period_end": False, "at": "2026-04-15T00:00:00Z"},
+        headers=ADMIN,
+    )
+    assert canceled.status_code == 200, canceled.text
+    response = post(client, contract(subscription_id=second, ramps=[]))
+    assert (response.status_code, response.json()["field"]) == (422, "ends_on")
+    assert post(client, contract(subscription_id=first)).status_code == 201
+
+
+def test_postgres_control_plane(pg_client):
+    sub = subscribe(pg_client)
+    created = post(pg_client, contract())
+    assert created.status_code == 201, created.text
+    assert [v["reason"] for v in overrides_of(pg_client, sub)["data"]] == [
+        "contract_ramp",
+        "contract_ramp",
+        "contract_end",
+    ]
+    bad = post(pg_client, contract(tenant_id="t1", starts_on="2026-04-01", ramps=[RAMP]))
+    assert (bad.status_code, bad.json()["field"]) == (422, "ramps[0].starts_on")
+    assert pg_client.get(f"{BASE}/contracts", headers=ADMIN).json()["count"] == 1
