@@ -1,7 +1,8 @@
 {{ billing_period_config(delete_window=true) }}
 
 {#- Every line of every draft invoice, in order: the charge lines (fees, usage, true-ups,
-    adjustments), then one line per coupon (negative), the tax line and the credit line
+    adjustments), then one line per coupon (negative), a postpaid commit's true-up (after the
+    coupons, which do not reduce it), the tax line and the credit line
     (negative), so that an invoice's total is the sum of its lines. This is what finalization
     copies, unchanged. -#}
 with
@@ -51,6 +52,29 @@ discount_lines as (
 
 ),
 
+true_up_lines as (
+
+    select
+        invoices.invoice_id,
+        invoices.line_count + 500 as line_number,
+        'commit_true_up' as line_kind,
+        'Postpaid commit true-up (term '
+            || cast(true_ups.starts_on as {{ dbt.type_string() }}) || ' to '
+            || cast(true_ups.ends_on as {{ dbt.type_string() }}) || ')' as description,
+        invoices.period_start as service_period_start,
+        cast(null as bigint) as plan_id,
+        cast(null as bigint) as charge_id,
+        cast(null as {{ dbt.type_string() }}) as meter_key,
+        cast(null as {{ quantity_type() }}) as quantity,
+        true_ups.true_up_amount as amount
+
+    from {{ ref('int_invoice_commit_true_ups') }} as true_ups
+    inner join invoices
+        on invoices.subscription_id = true_ups.subscription_id
+        and invoices.period_start = true_ups.period_start
+
+),
+
 totals_lines as (
 
     select
@@ -91,6 +115,8 @@ unioned as (
     select * from charge_lines
     union all
     select * from discount_lines
+    union all
+    select * from true_up_lines
     union all
     select * from totals_lines
 

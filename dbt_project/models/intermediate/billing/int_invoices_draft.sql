@@ -2,7 +2,8 @@
 
 {#-
   Draft invoices, one per subscription and billing period not yet finalized, totalled in the
-  documented order: the lines (each already rounded) make the subtotal; coupons come off in
+  documented order: the lines (each already rounded) and a postpaid commit's true-up
+  (int_invoice_commit_true_ups) make the subtotal; coupons come off the lines in
   sequence and never below zero; tax is computed once on the discounted subtotal (clamped at
   zero), all the tenant's rates on the same base without compounding, rounded half-up once;
   credits are applied after tax.
@@ -19,7 +20,7 @@ with
 
 {{ ref_ctes({'lines': 'int_invoice_lines_draft'}, windowed=['lines']) }}
 
-subtotals as (
+charge_subtotals as (
 
     select
         subscription_id, tenant_id, period_start, currency,
@@ -27,6 +28,34 @@ subtotals as (
         sum(amount) as subtotal_amount
     from lines
     group by subscription_id, tenant_id, period_start, currency
+
+),
+
+true_ups as (
+
+    select subscription_id, period_start, sum(true_up_amount) as true_up_amount
+    from {{ ref('int_invoice_commit_true_ups') }}
+    where {{ usage_window_filter('period_start', none) }}
+    group by subscription_id, period_start
+
+),
+
+subtotals as (
+
+    {#- A postpaid commit's true-up is part of the subtotal (taxed) but comes after the
+        coupons, which apply to the charge lines only. line_count counts the charge lines. -#}
+    select
+        charge_subtotals.subscription_id,
+        charge_subtotals.tenant_id,
+        charge_subtotals.period_start,
+        charge_subtotals.currency,
+        charge_subtotals.line_count,
+        charge_subtotals.subtotal_amount + coalesce(true_ups.true_up_amount, 0)
+            as subtotal_amount
+    from charge_subtotals
+    left join true_ups
+        on true_ups.subscription_id = charge_subtotals.subscription_id
+        and true_ups.period_start = charge_subtotals.period_start
 
 ),
 
