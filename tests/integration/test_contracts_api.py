@@ -7,22 +7,9 @@ from __future__ import annotations
 from datetime import datetime
 
 import pytest
-from fastapi.testclient import TestClient
 
-from api.main import create_app
-from tests.conftest import ADMIN_KEY, Clock, seed_meters
-from tests.plans import per_unit, plan, tiered
-
-ADMIN = {"X-API-Key": ADMIN_KEY}
-BASE = "/api/v1/billing"
-
-STD = plan(
-    "std",
-    "Standard",
-    "20",
-    per_unit("calls", "0.10"),
-    tiered("value_sum", "graduated", ("100", "0.05"), (None, "0.02")),
-)
+from tests.conftest import Clock
+from tests.integration.test_overrides_api import ADMIN, BASE, _client, subscribe
 
 
 @pytest.fixture
@@ -30,31 +17,15 @@ def clock() -> Clock:
     return Clock(datetime(2026, 2, 10, 12, 0))
 
 
-def _client(settings, clock):
-    seed_meters(settings)
-    app = create_app(settings)
-    app.state.clock = clock
-    with TestClient(app) as test_client:
-        assert test_client.post(f"{BASE}/plans", json=STD, headers=ADMIN).status_code == 201
-        yield test_client
-
-
 @pytest.fixture
 def client(settings, clock):
+    """A control plane with the plans of the overrides tests (std: calls, value_sum)."""
     yield from _client(settings, clock)
 
 
 @pytest.fixture
 def pg_client(make_settings, pg_database, clock):
-    """The same on a PostgreSQL control plane."""
     yield from _client(make_settings(control_db_url=pg_database), clock)
-
-
-def subscribe(client, tenant="t1", **fields) -> str:
-    body = {"tenant_id": tenant, "plan_code": "std", "start_at": "2026-01-01T00:00:00Z", **fields}
-    response = client.post(f"{BASE}/subscriptions", json=body, headers=ADMIN)
-    assert response.status_code == 201, response.text
-    return response.json()["id"]
 
 
 def contract(**fields) -> dict:
