@@ -5,7 +5,7 @@ from alembic import op
 
 from billing.control_plane.migrations import columns as col
 
-revision, down_revision = "0009", "0008"  # created 2026-12-07
+revision, down_revision = "0010", "0009"  # created 2026-12-07
 
 
 def upgrade() -> None:
