@@ -24,7 +24,7 @@ from tests.e2e.test_overrides import ties_out
 from tests.plans import per_unit, plan
 
 SEP, OCT, NOV, DEC = "2026-09-01", "2026-10-01", "2026-11-01", "2026-12-01"
-STD = plan("std", "Standard", "20", per_unit("calls", "0.10"), timing="in_advance")
+STD = plan("std", "Standard", "20", per_unit("calls", "0.10"))  # base fee in advance (default)
 
 
 def calls(tenant: str, month: int, count: int, first: int = 0) -> list[dict]:
