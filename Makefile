@@ -4,6 +4,10 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
+# Invoice PDFs: WeasyPrint needs Debian's pango and a font (chromium pulls them in too).
+PDF_LIBS = @$(BIN)/python -c 'import weasyprint' 2>/dev/null || \
+	(apt-get update && apt-get install -y libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core)
+
 .PHONY: demo test test-unit soak bench bench-realtime lint format docs run serve broker realtime clean
 
 $(STAMP): pyproject.toml
@@ -12,10 +16,12 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 demo: $(STAMP)          ## broker + synthetic month + pipeline + API + Dagster UI
+	$(PDF_LIBS)
 	$(BIN)/billing demo
 
 test: $(STAMP)          ## the whole test suite (DuckDB, PostgreSQL, Tansu broker, Chromium)
 	@command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium)
+	$(PDF_LIBS)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 test-unit: $(STAMP)     ## tests/unit only: pure rules and services, no broker, dbt or server (< 30 s)
@@ -44,6 +50,7 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix .
 
 run: $(STAMP)
+	$(PDF_LIBS)
 	$(BIN)/billing run
 
 serve: $(STAMP)

@@ -157,6 +157,14 @@ def _raw_ddl(json_type: str, text: str) -> list[str]:
             cause {text} not null,
             entry_at timestamp not null
         )""",
+        f"""create table if not exists raw.finalized_invoice_documents (
+            invoice_id {text} primary key,
+            media_type {text} not null,
+            content_sha256 {text} not null,
+            content_base64 {text} not null,
+            byte_count bigint not null,
+            rendered_at timestamp not null
+        )""",
         *_cost_ddl(json_type, text),
         f"""create table if not exists raw.pipeline_locks (
             lock_name {text} primary key,

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 
 from adapters.warehouse.serving import NoSnapshot
 from api.deps import AdminDep, CallerDep, ClockDep, ReaderDep, SessionDep, scoped_tenant
@@ -153,5 +153,33 @@ def void_invoice(
 
 @router.get("/{invoice_id}/html", response_class=HTMLResponse, responses=JSON_ERROR_RESPONSES)
 def invoice_html(invoice_id: str, session: SessionDep, caller: CallerDep, reader: ReaderDep):
-    """A printable rendering of the invoice."""
-    return HTMLResponse(logic.render_invoice(_shown(session, caller, reader, invoice_id)))
+    """A printable rendering of the invoice (its status and payment as they are now)."""
+    invoice = _shown(session, caller, reader, invoice_id)
+    return HTMLResponse(
+        logic.render_invoice(invoice, logic.billing_details(session, invoice.tenant_id))
+    )
+
+
+@router.get(
+    "/{invoice_id}/pdf",
+    response_class=Response,
+    responses={
+        200: {"content": {"application/pdf": {}}, "description": "The PDF frozen at finalization"},
+        **JSON_ERROR_RESPONSES,
+    },
+)
+def invoice_pdf(invoice_id: str, caller: CallerDep, reader: ReaderDep):
+    """The invoice's PDF as it was frozen at finalization (the same bytes every time; their
+    SHA-256 is the ETag). 404 for a draft, which has none until it is finalized."""
+    row, _ = logic.load_invoice(reader, invoice_id)
+    if not caller.can_see(row["tenant_id"]):
+        raise NotFound(f"invoice {invoice_id!r} not found")
+    document = logic.frozen_document(reader, row)
+    return Response(
+        document.content,
+        media_type="application/pdf",
+        headers={
+            "ETag": f'"{document.sha256}"',
+            "Content-Disposition": f'inline; filename="{document.filename}"',
+        },
+    )

@@ -10,15 +10,22 @@ what is not finalized yet.
 At most one finalization per period runs at a time: a lease lock in the warehouse
 (``raw.pipeline_locks``, the pattern ShedLock uses) guards it, whatever schedules or backfills
 start runs, and Dagster's run queue also admits one run per partition.
+
+Each invoice's document (its PDF, rendered by the ``document`` callable the caller passes) is
+frozen in the same transaction: ``raw.finalized_invoice_documents`` holds its bytes (base64)
+and their SHA-256, written once and never re-rendered, so what a tenant downloads later is
+byte for byte what was issued.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import logging
 import os
 import re
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -58,6 +65,10 @@ LINE_COLUMNS = (
     "quantity",
     "amount",
 )
+
+
+# (finalized invoice row, its lines, the tenant's billing details or None) -> PDF bytes
+DocumentRenderer = Callable[[dict, list[dict], dict | None], bytes]
 
 
 class LockHeld(RuntimeError):
@@ -165,13 +176,59 @@ def _insert_wallet_lines(con: WarehouseConnection, invoice: dict, paid: list) ->
         )
 
 
-def finalize_period(con: WarehouseConnection, period: date, now: datetime) -> list[str]:
+def _freeze_document(
+    con: WarehouseConnection, invoice_id: str, now: datetime, document: DocumentRenderer
+) -> None:
+    """Render the invoice as just stored in ``raw.finalized_*`` (not the draft) and store the
+    bytes with their SHA-256, once."""
+    columns = (*INVOICE_COLUMNS, "invoice_number", "finalized_at")
+    found = con.fetchone(
+        f"select {', '.join(columns)} from raw.finalized_invoices where invoice_id = :id",
+        {"id": invoice_id},
+    )
+    row = dict(zip(columns, found, strict=True))
+    lines = [
+        dict(zip(LINE_COLUMNS, line, strict=True))
+        for line in con.fetchall(
+            f"select {', '.join(LINE_COLUMNS)} from raw.finalized_invoice_lines "
+            "where invoice_id = :id order by line_number",
+            {"id": invoice_id},
+        )
+    ]
+    tenant = con.fetchone(
+        "select name, email from raw.control_tenants where tenant_id = :tenant",
+        {"tenant": row["tenant_id"]},
+    )
+    details = {"name": tenant[0], "email": tenant[1]} if tenant else None
+    pdf = document(row, lines, details)
+    con.execute(
+        "insert into raw.finalized_invoice_documents (invoice_id, media_type, content_sha256, "
+        "content_base64, byte_count, rendered_at) values (:id, 'application/pdf', :sha, :b64, "
+        ":size, :now)",
+        {
+            "id": invoice_id,
+            "sha": hashlib.sha256(pdf).hexdigest(),
+            "b64": base64.b64encode(pdf).decode("ascii"),
+            "size": len(pdf),
+            "now": now,
+        },
+    )
+
+
+def finalize_period(
+    con: WarehouseConnection,
+    period: date,
+    now: datetime,
+    document: DocumentRenderer | None = None,
+) -> list[str]:
     """Finalize the drafts of ``period`` not finalized yet; close the period. Returns the new
     invoice numbers. The caller holds the period's lock.
 
     Wallets pay what an invoice still owes after credits (``billing.rules.wallet_ledger``):
     their consumption is added to the invoice's ``credit_amount`` and shown as ``wallet``
-    lines, in the same transaction as the invoice, so it happens exactly once per invoice."""
+    lines, in the same transaction as the invoice, so it happens exactly once per invoice.
+    With ``document``, each invoice's PDF is frozen with it, wallet lines included (the
+    benchmark of rating alone finalizes without)."""
     with con.transaction():
         wallets = wallet_ledger.has_wallets(con)
         if wallets:
@@ -215,6 +272,8 @@ def finalize_period(con: WarehouseConnection, period: date, now: datetime) -> li
             )
             if paid:
                 _insert_wallet_lines(con, values, paid)
+            if document is not None:
+                _freeze_document(con, values["invoice_id"], now, document)
             numbers.append(number)
         if wallets:
             wallet_ledger.record_breakage(con, balances, now)
@@ -227,7 +286,11 @@ def finalize_period(con: WarehouseConnection, period: date, now: datetime) -> li
 
 
 def finalize_due_periods(
-    con: WarehouseConnection, periods: list[date], now: datetime, grace_hours: int
+    con: WarehouseConnection,
+    periods: list[date],
+    now: datetime,
+    grace_hours: int,
+    document: DocumentRenderer | None = None,
 ) -> FinalizationResult:
     """Finalize every period of ``periods`` whose grace has passed."""
     result = FinalizationResult()
@@ -236,7 +299,7 @@ def finalize_due_periods(
             result.not_due.append(period)
             continue
         with lease_lock(con, f"invoicing:{period.isoformat()}", now):
-            numbers = finalize_period(con, period, now)
+            numbers = finalize_period(con, period, now, document)
         result.finalized[period.isoformat()] = numbers
         result.closed.append(period)
         if numbers:

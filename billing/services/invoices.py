@@ -4,17 +4,23 @@ pipeline run, which re-issues the period) and Stripe collection (payments and at
 
 from __future__ import annotations
 
+import base64
 import html
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date, datetime
+from decimal import Decimal
+from types import SimpleNamespace
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from billing.control_plane.models import InvoicePayment, InvoiceVoid, PaymentAttempt
+from billing.control_plane.models import InvoicePayment, InvoiceVoid, PaymentAttempt, Tenant
 from billing.errors import Conflict, NotFound
 from billing.ports import MartReader, MissingTable, NoSnapshot
 from billing.rules.periods import check_period_start
+from billing.rules.pricing import money_text
 from billing.timeutil import period_of
 
 INVOICE_ID_RE = re.compile(r"^inv_[0-9a-f]{8,64}$")
@@ -194,9 +200,101 @@ def void_invoice(
     return void
 
 
-def render_invoice(invoice) -> str:
-    """A printable HTML page of an invoice (an ``InvoicePublic``: its fields, lines and
-    amounts as the API shows them)."""
+def billing_details(session: Session, tenant_id: str) -> dict | None:
+    """The tenant's billing details (name, e-mail) shown on its invoices, if it has a profile."""
+    tenant = session.get(Tenant, tenant_id)
+    return {"name": tenant.name, "email": tenant.email} if tenant else None
+
+
+@dataclass(frozen=True)
+class FrozenDocument:
+    content: bytes
+    sha256: str
+    filename: str
+
+
+def frozen_document(reader: MartReader, row: dict) -> FrozenDocument:
+    """The PDF frozen when the served invoice ``row`` was finalized: the stored bytes, never
+    rendered again. NotFound for a draft (it has none until finalized) and for an invoice
+    finalized before PDFs were kept."""
+    invoice_id = row["invoice_id"]
+    if row["status"] == "draft":
+        raise NotFound(
+            f"invoice_id {invoice_id!r} is a draft: its PDF is made when it is finalized"
+        )
+    try:
+        found, _ = reader.query(
+            "select content_sha256, content_base64 from {fct_invoice_documents} "
+            "where invoice_id = :id",
+            {"id": invoice_id},
+        )
+    except MissingTable:
+        found = []
+    if not found:
+        raise NotFound(f"invoice_id {invoice_id!r} has no PDF (finalized before PDFs were kept)")
+    return FrozenDocument(
+        content=base64.b64decode(found[0]["content_base64"]),
+        sha256=found[0]["content_sha256"],
+        filename=f"{row['invoice_number'] or invoice_id}.pdf",
+    )
+
+
+def _plain(value) -> str:
+    return format(Decimal(value).normalize(), "f")
+
+
+def finalized_view(row: dict, lines: list[dict]) -> SimpleNamespace:
+    """A just-finalized invoice (rows of ``raw.finalized_invoices`` / ``_lines``) with the
+    attributes ``render_invoice`` reads, money formatted as the API formats it. Its payment
+    status is the one at finalization: collection starts afterwards, so the amount is due."""
+    currency = row["currency"]
+    money = {
+        field: money_text(row[column], currency)
+        for field, column in (
+            ("subtotal", "subtotal_amount"),
+            ("discount", "discount_amount"),
+            ("tax", "tax_amount"),
+            ("credits", "credit_amount"),
+            ("total", "total_amount"),
+        )
+    }
+    due = Decimal(row["total_amount"]) > 0
+    return SimpleNamespace(
+        id=row["invoice_id"],
+        number=row["invoice_number"],
+        status="finalized",
+        tenant_id=row["tenant_id"],
+        subscription_id=row["subscription_id"],
+        period_start=row["period_start"],
+        period_end=row["period_end"],
+        currency=currency,
+        tax_rate_percentage=_plain(row["tax_rate_percentage"]),
+        finalized_at=row["finalized_at"],
+        payment_status="due at issue" if due else "nothing due",
+        lines=[
+            SimpleNamespace(
+                kind=line["line_kind"],
+                description=line["description"],
+                quantity=None if line["quantity"] is None else _plain(line["quantity"]),
+                amount=money_text(line["amount"], currency),
+            )
+            for line in lines
+        ],
+        **money,
+    )
+
+
+def invoice_pdf(
+    row: dict, lines: list[dict], tenant: dict | None, to_pdf: Callable[[str], bytes]
+) -> bytes:
+    """The PDF of a just-finalized invoice: its HTML page (``render_invoice``, the template
+    the API serves as ``/html``) printed by ``to_pdf``."""
+    return to_pdf(render_invoice(finalized_view(row, lines), tenant))
+
+
+def render_invoice(invoice, tenant: dict | None = None) -> str:
+    """A printable HTML page of an invoice (an ``InvoicePublic``, or ``finalized_view``: its
+    fields, lines and amounts as the API shows them), with the tenant's billing details."""
     e = html.escape
     title = invoice.number or f"Draft invoice {invoice.id}"
     rows = "\n".join(
@@ -209,22 +307,31 @@ def render_invoice(invoice) -> str:
     if invoice.payment_status == "paid" and not stamp:
         stamp = "PAID"
     payment = f" · payment {e(invoice.payment_status)}" if invoice.payment_status else ""
+    billed = ""
+    if tenant is not None:
+        contact = f"<br>{e(tenant['email'])}" if tenant.get("email") else ""
+        name = e(tenant["name"] or invoice.tenant_id)
+        billed = f"<div class='billed'>Billed to <b>{name}</b>{contact}</div>"
+    issued = f" · issued {invoice.finalized_at:%Y-%m-%d}" if invoice.finalized_at else ""
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{e(title)}</title>
 <style>
-  body {{ font-family: system-ui, sans-serif; margin: 2.5rem; color: #222; }}
+  @page {{ size: A4; margin: 1.5cm; }}
+  body {{ font-family: system-ui, "DejaVu Sans", sans-serif; margin: 2.5rem; color: #222; }}
   h1 {{ margin-bottom: 0; }} .meta {{ color: #555; margin-bottom: 1.5rem; }}
+  .billed {{ margin: 1rem 0; }}
   table {{ width: 100%; border-collapse: collapse; }}
   th, td {{ border-bottom: 1px solid #ddd; padding: .4rem .3rem; text-align: left; }}
   .num {{ text-align: right; font-variant-numeric: tabular-nums; }}
   tfoot td {{ font-weight: 600; }} .stamp {{ color: #b00; font-size: 2rem; }}
   tr.discount td, tr.credit td {{ color: #2a7; }}
-  @media print {{ body {{ margin: 1cm; }} }}
+  @media print {{ body {{ margin: 0; }} }}
 </style></head><body>
 <h1>{e(title)} <span class="stamp">{e(stamp)}</span></h1>
+{billed}
 <div class="meta">Tenant {e(invoice.tenant_id)} · subscription {e(invoice.subscription_id)}<br>
 Billing period {invoice.period_start} to {invoice.period_end} (exclusive) ·
-currency {e(invoice.currency)} · status {e(invoice.status)}{payment}</div>
+currency {e(invoice.currency)} · status {e(invoice.status)}{issued}{payment}</div>
 <table><thead><tr><th>Description</th><th class="num">Quantity</th>
 <th class="num">Amount</th></tr></thead>
 <tbody>

@@ -67,6 +67,7 @@ class BillingDbtTranslator(DagsterDbtTranslator):
                 deps=[
                     dg.AssetKey(["invoicing", "finalized_invoices"]),
                     dg.AssetKey(["invoicing", "finalized_invoice_lines"]),
+                    dg.AssetKey(["invoicing", "finalized_invoice_documents"]),
                 ]
             )
         return spec
