@@ -24,6 +24,23 @@ def load_settings() -> Settings:
     return settings
 
 
+def configure_logging(verbose: bool = False) -> str:
+    """The console shows what the command prints and warnings; library INFO logs (alembic's
+    migrations, every Stripe and httpx request, Dagster's step events) only with ``--verbose``
+    or ``BILLING_LOG_LEVEL=INFO``. The level is exported so Dagster's console logger and the
+    processes a command starts use it too. Returns it."""
+    level = os.environ.get("BILLING_LOG_LEVEL") or ("INFO" if verbose else "WARNING")
+    if verbose:
+        level = "INFO" if level.upper() not in ("DEBUG", "INFO") else level
+    os.environ["BILLING_LOG_LEVEL"] = level.upper()
+    logging.basicConfig(
+        level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    for handler in logging.getLogger().handlers:  # also records of loggers with their own level
+        handler.setLevel(level.upper())
+    return level.upper()
+
+
 def quiet_environment() -> None:
     os.environ.setdefault("DO_NOT_TRACK", "1")
     os.environ.setdefault("DAGSTER_DISABLE_TELEMETRY", "1")

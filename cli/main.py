@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import logging
-import os
 import sys
 
-from cli.common import SERVICES, handle_stop_signals, quiet_environment
+from cli.common import SERVICES, configure_logging, handle_stop_signals, quiet_environment
 from cli.demo import cmd_demo
 from cli.services import cmd_broker, cmd_migrate, cmd_realtime, cmd_run, cmd_serve
 
@@ -37,11 +35,13 @@ def cmd_bench_realtime(args) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     quiet_environment()
-    logging.basicConfig(
-        level=os.environ.get("BILLING_LOG_LEVEL", "INFO"),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
     parser = argparse.ArgumentParser(prog="billing", description=__doc__)
+    parser.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="library logs (INFO) on the console too (or BILLING_LOG_LEVEL=INFO)",
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("broker", help="start the embedded Kafka-compatible broker").set_defaults(
         func=cmd_broker
@@ -84,6 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     bench_rt.set_defaults(func=cmd_bench_realtime)
     args = parser.parse_args(argv)
+    configure_logging(args.verbose)
     handle_stop_signals()
     try:
         return args.func(args)

@@ -9,6 +9,7 @@ collect the finalized invoices (collect_payments_job).
 from __future__ import annotations
 
 import logging
+import os
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
@@ -74,7 +75,11 @@ def billing_run_config(settings: Settings) -> dict:
             config[name] = value
     return {
         "resources": {"billing": {"config": config}},
-        "loggers": {"console": {"config": {"log_level": "INFO"}}},
+        # Dagster's step events on the console: WARNING unless BILLING_LOG_LEVEL says otherwise
+        # (`billing --verbose`); the run's event log keeps them all.
+        "loggers": {
+            "console": {"config": {"log_level": os.environ.get("BILLING_LOG_LEVEL", "WARNING")}}
+        },
     }
 
 

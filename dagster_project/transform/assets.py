@@ -81,6 +81,19 @@ class BillingDbtTranslator(DagsterDbtTranslator):
 translator = BillingDbtTranslator()
 
 
+@contextlib.contextmanager
+def _dbt_output(settings):
+    """dagster-dbt echoes every dbt event to stdout: on the console only at
+    ``BILLING_LOG_LEVEL=INFO`` (``billing --verbose``), otherwise in ``<data dir>/logs/dbt.log``."""
+    if os.environ.get("BILLING_LOG_LEVEL", "WARNING").upper() in ("DEBUG", "INFO"):
+        yield
+        return
+    logs = settings.data_path / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    with (logs / "dbt.log").open("a") as out, contextlib.redirect_stdout(out):
+        yield
+
+
 def _dbt_build(
     context: dg.AssetExecutionContext,
     dbt: DbtCliResource,
@@ -107,7 +120,8 @@ def _dbt_build(
     os.environ["DBT_TARGET_PATH"] = str(parse_cache)
     with _environment(env or {}):
         invocation = dbt.cli(args, context=context)  # the dbt process starts here
-    yield from invocation.stream()
+    with _dbt_output(settings):
+        yield from invocation.stream()
     parsed = invocation.target_path / PARTIAL_PARSE
     if parsed.exists():
         staged = parse_cache / f"{PARTIAL_PARSE}.{invocation.target_path.name}"
