@@ -19,8 +19,17 @@ from datetime import datetime
 from fastapi.testclient import TestClient
 from pypdf import PdfReader
 
-from tests.conftest import admin_api, clocked_app, produce, run_dbt, run_pipeline
-from tests.e2e.test_invoices import ADMIN, BASE, BASIC, OCT, SEP, events, past_grace
+from tests.conftest import admin_api, clocked_app, produce, run_pipeline
+from tests.e2e.test_invoices import (
+    ADMIN,
+    BASE,
+    BASIC,
+    OCT,
+    SEP,
+    events,
+    past_grace,
+    rebuild_everything,
+)
 
 
 def pdf_text(content: bytes) -> str:
@@ -139,15 +148,7 @@ def test_invoice_pdfs_are_frozen_at_finalization(target_settings):
         assert "Billed to Bee Ltd" in pdf_text(reissued_pdf)
 
         # A full rebuild of every model changes no stored PDF.
-        run_dbt(
-            settings,
-            "dbt-full",
-            ["build", "--full-refresh", "--exclude-resource-type", "unit_test"],
-            timeout=600,
-        )
-        from adapters.warehouse.serving import publish_snapshot
-
-        publish_snapshot(settings)
+        rebuild_everything(settings)
         rebuilt = client.get(url, headers=ADMIN)
         assert hashlib.sha256(rebuilt.content).hexdigest() == sha
         after = client.get(f"{BASE}/invoices/{reissued['id']}/pdf", headers=ADMIN).content

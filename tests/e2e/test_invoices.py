@@ -123,6 +123,19 @@ def invoices_by_tenant(client, period: str, status: str | None = None) -> dict[s
     return out
 
 
+def rebuild_everything(settings) -> None:
+    """Every model rebuilt from scratch (``--full-refresh``) and published."""
+    from adapters.warehouse.serving import publish_snapshot
+
+    run_dbt(
+        settings,
+        "dbt-full",
+        ["build", "--full-refresh", "--exclude-resource-type", "unit_test"],
+        timeout=600,
+    )
+    publish_snapshot(settings)
+
+
 def lines(invoice: dict) -> list[tuple[str, str]]:
     return [(line["kind"], line["amount"]) for line in invoice["lines"]]
 
@@ -315,15 +328,7 @@ def test_finalized_invoices_survive_a_full_rebuild(make_settings):
         produce(settings, events("tenant-b", "x", 7, 20))
         run_pipeline(past_grace(settings))
         before = invoices_by_tenant(client, SEP, "finalized")["tenant-b"]
-        run_dbt(
-            settings,
-            "dbt-full",
-            ["build", "--full-refresh", "--exclude-resource-type", "unit_test"],
-            timeout=600,
-        )
-        from adapters.warehouse.serving import publish_snapshot
-
-        publish_snapshot(settings)
+        rebuild_everything(settings)
         after = client.get(f"{BASE}/invoices/{before['id']}", headers=ADMIN).json()
     assert after == before
     assert Decimal(before["total"]) == Decimal("26.00")
