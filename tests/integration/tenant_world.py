@@ -4,7 +4,9 @@ PostgreSQL control plane, plus a serving snapshot holding both tenants' invoices
 
 from __future__ import annotations
 
+import base64
 import contextlib
+import hashlib
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -28,7 +30,16 @@ ADMIN = {"X-API-Key": ADMIN_KEY}
 NOW = datetime(2026, 12, 7, 12, 0)
 TENANTS = ("tenant-alpha-3c1e", "tenant-bravo-7f3a")  # distinctive: searched for in bodies
 # Kinds of resource a tenant owns; the others (meters, plans, ...) are shared by all tenants.
-OWNED = {"tenant", "quota", "api_key", "subscription", "invoice", "milestone", "wallet"}
+OWNED = {
+    "tenant",
+    "quota",
+    "api_key",
+    "subscription",
+    "invoice",
+    "milestone",
+    "wallet",
+    "contract",
+}
 # An id of each owned kind that exists nowhere: B's must get the same answer.
 GHOSTS = {
     "tenant": "tenant-ghost-0000",
@@ -38,6 +49,7 @@ GHOSTS = {
     "invoice": "inv_ffffffffffffffff",
     "milestone": "987654",
     "wallet": "987654",
+    "contract": "ctr_00000000000000000000",
     "draft_invoice": "inv_eeeeeeeeeeeeeeee",
 }
 
@@ -102,6 +114,8 @@ MARTS = {  # the columns the tenant-readable mart routes query
     "fct_usage_daily": "tenant_id varchar, meter_key varchar, usage_date date, "
     "aggregation varchar, quantity decimal(38,12), unit varchar, event_count bigint, "
     "late_event_count bigint",
+    "fct_invoice_documents": "invoice_id varchar, media_type varchar, content_sha256 varchar, "
+    "content_base64 varchar, byte_count bigint, rendered_at timestamp",
 }
 
 
@@ -136,6 +150,17 @@ def _publish_marts(settings, tenants: list[Tenant]) -> None:
                     "(:id, 1, 'base_fee', 'Base fee', :start, null, null, 30)",
                     {"id": invoice_id, "start": start},
                 )
+            pdf = f"%PDF-1.7 invoice of {t.tenant_id}".encode()  # the finalized one's
+            con.execute(
+                "insert into marts.fct_invoice_documents values (:id, 'application/pdf', "
+                ":sha, :content, :size, '2026-12-01 01:00:00')",
+                {
+                    "id": t.ids["invoice"],
+                    "sha": hashlib.sha256(pdf).hexdigest(),
+                    "content": base64.b64encode(pdf).decode(),
+                    "size": len(pdf),
+                },
+            )
             con.execute(
                 "insert into marts.fct_usage_daily values "
                 "(:tenant, 'calls', '2026-12-06', 'count', 7, 'call', 7, 0)",
@@ -164,8 +189,20 @@ def _tenant(client, n: int, tenant_id: str) -> Tenant:
         f"/tenants/{tenant_id}/wallets/{wallet['id']}/grants",
         {"kind": "paid", "amount": "9"},
     )
+    contract = admin_post(
+        client,
+        "/contracts",
+        {
+            "tenant_id": tenant_id,
+            "starts_on": "2026-12-01",
+            "ends_on": "2027-03-01",
+            "currency": "USD",
+            "postpaid_commit_amount": "100",
+        },
+    )
     ids = {
         "tenant": tenant_id,
+        "contract": contract["id"],
         "api_key": key["id"],
         "subscription": sub["id"],
         "quota": str(quota["id"]),

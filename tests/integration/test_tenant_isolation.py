@@ -53,6 +53,7 @@ PATH_PARAMS = {
     "rule_id": "rule",
     "version": "plan_version",
     "wallet_id": "wallet",
+    "contract_id": "contract",
 }
 CODES = {
     "/meters/": "meter",
@@ -289,7 +290,9 @@ def _attack(world: World, admin_reads: bool = True) -> list[str]:
     """A's key at B's ids and filters on every tenant-readable operation: what went wrong."""
     ghost = world.ghost()
     pairs = list(zip(world.secrets_of(world.b), world.secrets_of(ghost), strict=True))
-    pairs += [(world.b.ids[k], ghost.ids[k]) for k in ("quota", "milestone", "draft_invoice")]
+    pairs += [
+        (world.b.ids[k], ghost.ids[k]) for k in ("quota", "milestone", "draft_invoice", "contract")
+    ]
     failures, attempts = [], 0
     for op in operations(world.app):
         if op.admin_only or (op.method, op.path) in PUBLIC:
