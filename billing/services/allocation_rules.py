@@ -18,8 +18,9 @@ from sqlalchemy.orm import Session
 
 from billing.control_plane.commands import AllocationRuleIn
 from billing.control_plane.models import CostAllocationRule, CostAllocationTarget, Meter
-from billing.errors import Conflict, Invalid, NotFound
+from billing.errors import Conflict, Invalid
 from billing.services.cost_centers import get_center
+from billing.services.rows import get_row
 
 MATCH_FIELDS = (
     "tag_key",
@@ -96,10 +97,7 @@ def _apply(rule: CostAllocationRule, body: AllocationRuleIn) -> None:
 
 
 def get_rule(session: Session, rule_id: int) -> CostAllocationRule:
-    rule = session.get(CostAllocationRule, rule_id)
-    if rule is None:
-        raise NotFound(f"allocation rule {rule_id} not found")
-    return rule
+    return get_row(session, CostAllocationRule, rule_id, f"allocation rule {rule_id} not found")
 
 
 def list_rules(session: Session) -> list[CostAllocationRule]:

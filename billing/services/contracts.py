@@ -11,7 +11,6 @@ changes.
 
 from __future__ import annotations
 
-import secrets
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
@@ -35,18 +34,12 @@ from billing.errors import ApiError, Conflict, Invalid, NotFound
 from billing.rules.periods import check_period_start, period_start
 from billing.services import overrides
 from billing.services.plans import check_amount
+from billing.services.rows import get_row, new_id
 from billing.timeutil import as_datetime
 
 
-def new_contract_id() -> str:
-    return "ctr_" + secrets.token_hex(10)
-
-
 def get_contract(session: Session, contract_id: str) -> Contract:
-    contract = session.get(Contract, contract_id)
-    if contract is None:
-        raise NotFound(f"contract {contract_id!r} not found")
-    return contract
+    return get_row(session, Contract, contract_id, f"contract {contract_id!r} not found")
 
 
 def list_contracts(session: Session, tenant_id: str | None = None) -> list[Contract]:
@@ -210,7 +203,7 @@ def create_contract(session: Session, body: ContractCreate, now: datetime) -> Co
     _check_ramps(body)
     _check_no_overlap(session, body)
     contract = Contract(
-        id=new_contract_id(),
+        id=new_id("ctr"),
         tenant_id=body.tenant_id,
         subscription_id=sub.id,
         starts_on=body.starts_on,

@@ -8,9 +8,10 @@ from sqlalchemy.orm import Session
 
 from billing.control_plane.commands import MeterCreate, MeterUpdate
 from billing.control_plane.models import Meter as MeterRow
-from billing.errors import Conflict, Invalid, NotFound
+from billing.errors import Conflict, Invalid
 from billing.rules.events import utc_now
 from billing.rules.meters import Aggregation, Meter, MeterDefinitionError
+from billing.services.rows import get_row
 
 
 def to_meter(row: MeterRow) -> Meter:
@@ -33,10 +34,13 @@ def list_meters(session: Session, include_archived: bool = False) -> list[MeterR
 
 
 def get_meter(session: Session, key: str) -> MeterRow:
-    row = session.get(MeterRow, key)
-    if row is None:
-        raise NotFound(f"meter {key!r} not found")
-    return row
+    return get_row(session, MeterRow, key, f"meter {key!r} not found")
+
+
+def check_known_meter(session: Session, key: str, field: str = "meter") -> None:
+    """``Invalid`` on ``field`` unless there is a meter ``key`` (archived or not)."""
+    if session.get(MeterRow, key) is None:
+        raise Invalid(f"unknown meter {key!r}", field)
 
 
 def create_meter(session: Session, body: MeterCreate) -> MeterRow:

@@ -10,9 +10,11 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from billing.control_plane.commands import MilestoneCreate
-from billing.control_plane.models import BillingAlert, Meter, NotificationDelivery, UsageMilestone
-from billing.errors import Invalid, NotFound
+from billing.control_plane.models import BillingAlert, NotificationDelivery, UsageMilestone
+from billing.errors import Invalid
 from billing.services.alerts import decimal_text
+from billing.services.meters import check_known_meter
+from billing.services.rows import get_row
 
 
 def list_milestones(
@@ -31,8 +33,7 @@ def list_milestones(
 
 def create_milestone(session: Session, body: MilestoneCreate, now: datetime) -> UsageMilestone:
     """Levels of a known meter, at most 9 decimal places, stored distinct and ascending."""
-    if session.get(Meter, body.meter) is None:
-        raise Invalid(f"unknown meter {body.meter!r}", "meter")
+    check_known_meter(session, body.meter)
     for i, level in enumerate(body.levels):
         if level.normalize().as_tuple().exponent < -9:
             raise Invalid("has more than 9 decimal places", f"levels[{i}]")
@@ -48,10 +49,7 @@ def create_milestone(session: Session, body: MilestoneCreate, now: datetime) -> 
 
 
 def get_milestone(session: Session, milestone_id: int) -> UsageMilestone:
-    row = session.get(UsageMilestone, milestone_id)
-    if row is None:
-        raise NotFound(f"milestone {milestone_id} not found")
-    return row
+    return get_row(session, UsageMilestone, milestone_id, f"milestone {milestone_id} not found")
 
 
 def delete_milestone(session: Session, milestone_id: int) -> UsageMilestone:

@@ -12,12 +12,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from billing.control_plane.commands import BudgetIn, QuotaCreate, QuotaUpdate
-from billing.control_plane.models import Meter, RealtimeUsage, ResourceQuota, TenantBudget
-from billing.errors import Conflict, Invalid, NotFound
+from billing.control_plane.models import RealtimeUsage, ResourceQuota, TenantBudget
+from billing.errors import Conflict, Invalid
 from billing.rules.alerts import quota_decision, remaining
 from billing.rules.pricing import QUANTITY_PLACES
 from billing.services.alerts import decimal_text
+from billing.services.meters import check_known_meter
 from billing.services.plans import check_amount, check_currency
+from billing.services.rows import get_row
 
 MAX_QUANTITY = Decimal(10) ** 29
 
@@ -45,8 +47,7 @@ def list_quotas(session: Session, tenant_id: str | None) -> list[ResourceQuota]:
 
 def create_quota(session: Session, body: QuotaCreate, now: datetime) -> ResourceQuota:
     """A quota on a known meter, one per tenant and meter."""
-    if session.get(Meter, body.meter) is None:
-        raise Invalid(f"unknown meter {body.meter!r}", "meter")
+    check_known_meter(session, body.meter)
     check_quantity(body.limit, "limit")
     existing = session.scalars(
         select(ResourceQuota)
@@ -77,10 +78,7 @@ def create_quota(session: Session, body: QuotaCreate, now: datetime) -> Resource
 
 
 def get_quota(session: Session, quota_id: int) -> ResourceQuota:
-    row = session.get(ResourceQuota, quota_id)
-    if row is None:
-        raise NotFound(f"quota {quota_id} not found")
-    return row
+    return get_row(session, ResourceQuota, quota_id, f"quota {quota_id} not found")
 
 
 def update_quota(
@@ -179,9 +177,7 @@ def put_budget(session: Session, tenant_id: str, body: BudgetIn, now: datetime) 
 
 def delete_budget(session: Session, tenant_id: str) -> TenantBudget:
     """Delete a tenant's budget; the row keeps the values it had (to answer with)."""
-    row = session.get(TenantBudget, tenant_id)
-    if row is None:
-        raise NotFound(f"tenant {tenant_id!r} has no budget")
+    row = get_row(session, TenantBudget, tenant_id, f"tenant {tenant_id!r} has no budget")
     session.delete(row)
     session.commit()
     return row

@@ -10,7 +10,6 @@ rounded on its own.
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -39,11 +38,8 @@ from billing.rules.pricing import PricingError, round_money
 from billing.rules.proration import prorate_at, share_text
 from billing.services import overrides
 from billing.services.plans import current_plan
+from billing.services.rows import new_id
 from billing.timeutil import as_datetime, period_of, to_utc, utc_text
-
-
-def new_subscription_id() -> str:
-    return "sub_" + secrets.token_hex(10)
 
 
 def status_at(sub: Subscription, now: datetime) -> str:
@@ -175,7 +171,7 @@ def create_subscription(session: Session, body: SubscriptionCreate, now: datetim
     start = to_utc(body.start_at, now)
     trial_days = plan.trial_days if body.trial_days is None else body.trial_days
     sub = Subscription(
-        id=new_subscription_id(),
+        id=new_id("sub"),
         tenant_id=body.tenant_id,
         plan_id=plan.id,
         started_at=start,

@@ -11,6 +11,7 @@ from billing.control_plane.commands import CreditGrantCreate, TaxRateCreate, Ten
 from billing.control_plane.models import CreditGrant, TaxRate, Tenant, TenantTaxRate
 from billing.errors import Conflict, Invalid, NotFound
 from billing.services.plans import check_amount, check_currency
+from billing.services.rows import get_row
 
 
 # ----------------------------------------------------------------------------- tax rates
@@ -29,9 +30,7 @@ def create_tax_rate(session: Session, body: TaxRateCreate) -> TaxRate:
 
 def archive_tax_rate(session: Session, code: str, now: datetime) -> TaxRate:
     """The rate stops applying to invoices not finalized yet."""
-    row = session.get(TaxRate, code)
-    if row is None:
-        raise NotFound(f"tax rate {code!r} not found")
+    row = get_row(session, TaxRate, code, f"tax rate {code!r} not found")
     row.archived_at = now
     session.commit()
     return row
