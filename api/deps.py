@@ -19,6 +19,7 @@ from billing import security
 from billing.control_plane.db import session_factory
 from billing.control_plane.models import ApiKey
 from billing.control_plane.models import Meter as MeterRow
+from billing.errors import NotFound
 from billing.rules.events import EventValidator
 from billing.rules.meters import Meter
 from billing.services.meters import to_meter
@@ -121,6 +122,13 @@ def scoped_tenant(caller: security.Caller, tenant_id: str | None) -> str | None:
     if tenant_id is not None and tenant_id != caller.tenant_id:
         raise HTTPException(403, OWN_TENANT_ONLY)
     return caller.tenant_id
+
+
+def check_visible(caller: security.Caller, tenant_id: str, missing: str) -> None:
+    """``NotFound(missing)`` unless the caller may see ``tenant_id``'s resources: another
+    tenant's resource answers 404, as one that does not exist (see ``scoped_tenant``)."""
+    if not caller.can_see(tenant_id):
+        raise NotFound(missing)
 
 
 class MeterCache:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from api.deps import AdminDep, CallerDep, ClockDep, SessionDep, scoped_tenant
+from api.deps import AdminDep, CallerDep, ClockDep, SessionDep, check_visible, scoped_tenant
 from api.schemas.contracts import (
     ContractPublic,
     ContractsPublic,
@@ -13,7 +13,6 @@ from api.schemas.contracts import (
     contracts_public,
 )
 from billing.control_plane.commands import ContractCreate
-from billing.errors import NotFound
 from billing.services import contracts as logic
 
 router = APIRouter(prefix="/contracts", tags=["contracts"])
@@ -37,6 +36,5 @@ def create_contract(body: ContractCreate, session: SessionDep, _admin: AdminDep,
 @router.get("/{contract_id}", response_model=ContractPublic)
 def read_contract(contract_id: str, session: SessionDep, caller: CallerDep):
     contract = logic.get_contract(session, contract_id)
-    if not caller.can_see(contract.tenant_id):
-        raise NotFound(f"contract {contract_id!r} not found")
+    check_visible(caller, contract.tenant_id, f"contract {contract_id!r} not found")
     return contract_public(contract)

@@ -10,7 +10,15 @@ from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse, Response
 
 from adapters.warehouse.serving import NoSnapshot
-from api.deps import AdminDep, CallerDep, ClockDep, ReaderDep, SessionDep, scoped_tenant
+from api.deps import (
+    AdminDep,
+    CallerDep,
+    ClockDep,
+    ReaderDep,
+    SessionDep,
+    check_visible,
+    scoped_tenant,
+)
 from api.schemas.common import JSON_ERROR_RESPONSES, from_attrs
 from api.schemas.invoices import (
     InvoiceLinePublic,
@@ -21,7 +29,6 @@ from api.schemas.invoices import (
 from api.serving import row_of
 from billing.control_plane.commands import MAX_DB_INTEGER, VoidIn
 from billing.control_plane.models import InvoicePayment, InvoiceVoid
-from billing.errors import NotFound
 from billing.services import invoices as logic
 from billing.timeutil import IsoDate
 
@@ -72,8 +79,7 @@ def _public(
 def _shown(session, caller, reader, invoice_id: str) -> InvoicePublic:
     """The invoice as its tenant (or the admin) sees it: lines, void, payment and attempts."""
     row, lines = logic.load_invoice(reader, invoice_id)
-    if not caller.can_see(row["tenant_id"]):
-        raise NotFound(f"invoice {invoice_id!r} not found")
+    check_visible(caller, row["tenant_id"], f"invoice {invoice_id!r} not found")
     payment = logic.payments(session, [invoice_id]).get(invoice_id)
     return _public(row, logic.voids(session, [invoice_id]).get(invoice_id), lines, payment)
 

@@ -16,6 +16,7 @@ from api.deps import (
     SessionDep,
     _api_key_header,
     _bearer,
+    check_visible,
     scoped_tenant,
 )
 from api.schemas.alerts import BudgetPublic, BudgetsPublic
@@ -57,8 +58,7 @@ def create_quota(
 @router.get("/quotas/{quota_id}", response_model=QuotaPublic)
 def get_quota(quota_id: RowId, session: SessionDep, caller: CallerDep):
     row = logic.get_quota(session, quota_id)
-    if not caller.can_see(row.tenant_id):
-        raise NotFound(f"quota {quota_id} not found")
+    check_visible(caller, row.tenant_id, f"quota {quota_id} not found")
     return _public(row)
 
 

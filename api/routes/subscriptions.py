@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 
-from api.deps import AdminDep, CallerDep, ClockDep, SessionDep, scoped_tenant
+from api.deps import AdminDep, CallerDep, ClockDep, SessionDep, check_visible, scoped_tenant
 from api.schemas.overrides import (
     OverrideVersionPublic,
     OverrideVersionsPublic,
@@ -26,7 +26,6 @@ from billing.control_plane.commands import (
     SubscriptionCreate,
 )
 from billing.control_plane.models import Subscription
-from billing.errors import NotFound
 from billing.services import overrides
 from billing.services import subscriptions as logic
 
@@ -53,8 +52,7 @@ def _changed(session, caller, subscription_id: str, clock, change, body) -> Subs
 
 def _visible(session, caller, subscription_id: str, lock: bool = False) -> Subscription:
     sub = logic.get_subscription(session, subscription_id, lock=lock)
-    if not caller.can_see(sub.tenant_id):
-        raise NotFound(f"subscription {subscription_id!r} not found")
+    check_visible(caller, sub.tenant_id, f"subscription {subscription_id!r} not found")
     return sub
 
 
