@@ -46,6 +46,7 @@ from billing.rules.periods import period_start
 from billing.settings import Settings
 from tests.conftest import ADMIN_KEY, Clock, cloud_event, produce, seed_meters
 from tests.e2e.proc_tree import command_line, descendants
+from tests.plans import per_unit, plan
 
 ROOT = Path(__file__).resolve().parents[2]
 BILLING = str(Path(sys.executable).parent / "billing")
@@ -54,16 +55,13 @@ BASE = "/api/v1/billing"
 STRIPE_KEY, STRIPE_SECRET = "sk_test_crash", "whsec_test_crash"
 SEED = int(os.environ.get("BILLING_CRASH_SEED") or random.SystemRandom().randrange(10**6))
 TENANTS = {"tenant-a": CARD_OK, "tenant-b": CARD_OK, "tenant-c": CARD_DECLINED}
-PLAN = {
-    "code": "metered",
-    "name": "Metered",
-    "currency": "USD",
-    "base_fee": {"amount": "10", "timing": "in_advance"},
-    "charges": [
-        {"meter": "calls", "price": {"model": "per_unit", "unit_amount": "0.10"}},
-        {"meter": "value_sum", "price": {"model": "per_unit", "unit_amount": "0.015"}},
-    ],
-}
+PLAN = plan(
+    "metered",
+    "Metered",
+    {"amount": "10", "timing": "in_advance"},
+    per_unit("calls", "0.10"),
+    per_unit("value_sum", "0.015"),
+)
 # 8 + 12 kills: a restarted consumer is up in a second or two, a restarted run takes longer,
 # the longer the later its phase. In this order, so that the finalization kill hits the first
 # finalization and the payments kill the first collection (later ones are no-ops).

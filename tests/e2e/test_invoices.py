@@ -32,61 +32,29 @@ from tests.conftest import (
     run_dbt,
     run_pipeline,
 )
+from tests.plans import per_unit, plan, tiered
 
 ADMIN = {"X-API-Key": ADMIN_KEY}
 BASE = "/api/v1/billing"
 SEP, OCT = "2026-09-01", "2026-10-01"
 
-BASIC = {
-    "code": "basic",
-    "name": "Basic",
-    "currency": "USD",
-    "base_fee": {"amount": "10", "timing": "in_advance"},
-    "charges": [
-        {
-            "meter": "calls",
-            "price": {
-                "model": "graduated",
-                "tiers": [
-                    {"up_to": "5", "unit_amount": "1"},
-                    {"up_to": None, "unit_amount": "0.5", "flat_amount": "2"},
-                ],
-            },
-        },
-        {
-            "meter": "value_sum",
-            "price": {
-                "model": "volume",
-                "tiers": [
-                    {"up_to": "100", "unit_amount": "0.10"},
-                    {"up_to": None, "unit_amount": "0.05", "flat_amount": "1"},
-                ],
-            },
-        },
-    ],
-}
-PRO = {
-    "code": "pro",
-    "name": "Pro",
-    "currency": "USD",
-    "base_fee": {"amount": "40", "timing": "in_advance"},
-    "charges": [
-        {
-            "meter": "calls",
-            "price": {
-                "model": "package",
-                "unit_amount": "3",
-                "package_size": "10",
-                "free_units": "5",
-            },
-        },
-        {
-            "meter": "value_sum",
-            "price": {"model": "per_unit", "unit_amount": "0.02", "free_units": "50"},
-            "minimum_amount": "5",
-        },
-    ],
-}
+BASIC = plan(
+    "basic",
+    "Basic",
+    {"amount": "10", "timing": "in_advance"},
+    tiered("calls", "graduated", ("5", "1"), (None, "0.5", "2")),
+    tiered("value_sum", "volume", ("100", "0.10"), (None, "0.05", "1")),
+)
+PRO = plan(
+    "pro",
+    "Pro",
+    {"amount": "40", "timing": "in_advance"},
+    {
+        "meter": "calls",
+        "price": {"model": "package", "unit_amount": "3", "package_size": "10", "free_units": "5"},
+    },
+    {**per_unit("value_sum", "0.02", free_units="50"), "minimum_amount": "5"},
+)
 
 
 def events(tenant: str, prefix: str, count: int, value: int, day: int = 5) -> list[dict]:
