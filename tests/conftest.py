@@ -352,6 +352,20 @@ def cloud_event(
     }
 
 
+def month_events(tenant: str, month: int, count: int, value: int = 1, first: int = 0) -> list[dict]:
+    """``count`` events of ``tenant`` with ``{"value": value}`` (and a user and region), one a
+    second from 12:00 on the 5th of ``month`` 2026; ids ``<tenant>-<month>-<i>`` from ``first``."""
+    return [
+        cloud_event(
+            f"{tenant}-{month}-{i}",
+            tenant,
+            datetime(2026, month, 5, 12, i % 60, i // 60),
+            {"value": value, "user_id": "u", "region": "eu"},
+        )
+        for i in range(first, first + count)
+    ]
+
+
 def produce(settings: Settings, events: list[dict | bytes]) -> None:
     producer = EventProducer(settings)
     messages = []

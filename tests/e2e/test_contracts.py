@@ -18,25 +18,13 @@ from datetime import UTC, datetime
 
 from fastapi.testclient import TestClient
 
-from tests.conftest import admin_api, clocked_app, cloud_event, produce, run_pipeline
+from tests.conftest import admin_api, clocked_app, month_events, produce, run_pipeline
 from tests.e2e.test_invoices import in_grace, invoices_by_tenant, lines
 from tests.e2e.test_overrides import ties_out
 from tests.plans import per_unit, plan
 
 SEP, OCT, NOV, DEC = "2026-09-01", "2026-10-01", "2026-11-01", "2026-12-01"
 STD = plan("std", "Standard", "20", per_unit("calls", "0.10"))  # base fee in advance (default)
-
-
-def calls(tenant: str, month: int, count: int, first: int = 0) -> list[dict]:
-    return [
-        cloud_event(
-            f"{tenant}-{month}-{i}",
-            tenant,
-            datetime(2026, month, 5, 12, i % 60, i // 60),
-            {"value": 1, "user_id": "u", "region": "eu"},
-        )
-        for i in range(first, first + count)
-    ]
 
 
 def until_november(settings):
@@ -80,10 +68,10 @@ def test_a_contract_with_a_ramp_and_a_postpaid_commit(target_settings):
 
         produce(
             settings,
-            calls("tenant-a", 9, 50)
-            + calls("tenant-a", 10, 40)
-            + calls("tenant-a", 11, 20)
-            + calls("tenant-b", 9, 50),
+            month_events("tenant-a", 9, 50)
+            + month_events("tenant-a", 10, 40)
+            + month_events("tenant-a", 11, 20)
+            + month_events("tenant-b", 9, 50),
         )
         run_pipeline(in_grace(settings))
         a = {p: invoices_by_tenant(client, p)["tenant-a"] for p in (SEP, OCT, NOV, DEC)}
@@ -116,7 +104,7 @@ def test_a_contract_with_a_ramp_and_a_postpaid_commit(target_settings):
         # from the finalized invoices (30.00 + 32.00) and its draft: calls 40 x 0.05 = 2.00,
         # billed 94.00, true-up 56.00, VAT (32.00 + 56.00) x 10% = 8.80 -> 96.80.
         clock.now = datetime(2026, 11, 3)
-        produce(settings, calls("tenant-a", 11, 20, first=20))
+        produce(settings, month_events("tenant-a", 11, 20, first=20))
         run_pipeline(until_november(settings))
         final = {p: invoices_by_tenant(client, p, "finalized")["tenant-a"] for p in (SEP, OCT)}
         assert (final[SEP]["total"], final[OCT]["total"]) == ("33.00", "35.20")

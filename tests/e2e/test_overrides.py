@@ -31,7 +31,7 @@ from tests.conftest import (
     ADMIN_KEY,
     admin_api,
     clocked_app,
-    cloud_event,
+    month_events,
     produce,
     run_pipeline,
 )
@@ -57,18 +57,6 @@ PLUS_S = plan(
     per_unit("calls", "0.08"),
 )
 CHEAP_TIERS = tiers(("200", "0.03"), (None, "0.01"))
-
-
-def events(tenant: str, count: int, value: int, month: int = 9) -> list[dict]:
-    return [
-        cloud_event(
-            f"{tenant}-{month}-{i}",
-            tenant,
-            datetime(2026, month, 5, 12, i % 60, i // 60),
-            {"value": value, "user_id": "u", "region": "eu"},
-        )
-        for i in range(count)
-    ]
 
 
 def ties_out(invoice: dict) -> bool:
@@ -159,7 +147,7 @@ def test_overrides_end_to_end(target_settings):
             ("plus", ["calls"]),
         ]
 
-        produce(settings, [e for t in subs for e in events(t, 50, 10)])
+        produce(settings, [e for t in subs for e in month_events(t, 9, 50, value=10)])
         run_pipeline(in_grace(settings))
         drafts = invoices_by_tenant(client, SEP)
         expected = {
@@ -240,7 +228,7 @@ def test_overrides_end_to_end(target_settings):
             {"charges": [{"meter": "calls", "unit_amount": "0.01", "free_units": "20"}]},
         )
         assert (v2["version"], v2["effective_from"]) == (2, "2026-10-01T00:00:00Z")
-        produce(settings, events("tenant-a", 30, 1, month=10))
+        produce(settings, month_events("tenant-a", 10, 30))
         run_pipeline(past_grace(settings))
         again = invoices_by_tenant(client, SEP, "finalized")
         assert again["tenant-a"] == final["tenant-a"]
@@ -317,7 +305,7 @@ def test_a_migrated_subscription_end_to_end(target_settings):
         assert [p["amount"] for p in h["proration"]] == ["-10.00", "13.00"]
         assert h["dropped_overrides"] == []
 
-        produce(settings, [e for t in subs for e in events(t, 50, 10)])
+        produce(settings, [e for t in subs for e in month_events(t, 9, 50, value=10)])
         run_pipeline(in_grace(settings))
         drafts = invoices_by_tenant(client, SEP)
         # tenant-f: base 12 (v1, overridden), -6.00 + 6.00; usage on v2: calls (50 - 10 free
