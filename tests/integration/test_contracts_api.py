@@ -4,28 +4,14 @@ at the end of the term, tenant keys only reading."""
 
 from __future__ import annotations
 
-from datetime import datetime
-
 import pytest
 
-from tests.conftest import Clock
-from tests.integration.test_overrides_api import ADMIN, BASE, _client, subscribe
+from tests.integration import test_overrides_api as overrides_api
+from tests.integration.test_overrides_api import ADMIN, BASE, subscribe
 
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock(datetime(2026, 2, 10, 12, 0))
-
-
-@pytest.fixture
-def client(settings, clock):
-    """A control plane with the plans of the overrides tests (std: calls, value_sum)."""
-    yield from _client(settings, clock)
-
-
-@pytest.fixture
-def pg_client(make_settings, pg_database, clock):
-    yield from _client(make_settings(control_db_url=pg_database), clock)
+# The fixtures of the overrides tests: their clock and their control plane (on SQLite and on
+# PostgreSQL) with their plans (std: calls, value_sum).
+clock, client, pg_client = overrides_api.clock, overrides_api.client, overrides_api.pg_client
 
 
 def contract(**fields) -> dict:
