@@ -33,10 +33,7 @@ charge_subtotals as (
 
 true_ups as (
 
-    select subscription_id, period_start, sum(true_up_amount) as true_up_amount
-    from {{ ref('int_invoice_commit_true_ups') }}
-    where {{ usage_window_filter('period_start', none) }}
-    group by subscription_id, period_start
+    {{ subscription_period_sum('int_invoice_commit_true_ups', 'true_up_amount') }}
 
 ),
 
@@ -61,10 +58,7 @@ subtotals as (
 
 discounts as (
 
-    select subscription_id, period_start, sum(discount_amount) as discount_amount
-    from {{ ref('int_invoice_discounts_draft') }}
-    where {{ usage_window_filter('period_start', none) }}
-    group by subscription_id, period_start
+    {{ subscription_period_sum('int_invoice_discounts_draft', 'discount_amount') }}
 
 ),
 
