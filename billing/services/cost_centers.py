@@ -19,7 +19,7 @@ from billing.control_plane.models import (
 )
 from billing.errors import Conflict, Invalid, NotFound
 from billing.services.plans import check_amount, check_currency
-from billing.services.rows import get_row
+from billing.services.rows import delete_row
 
 
 def get_center(session, code: str, field: str | None = None) -> CostCenter:
@@ -132,9 +132,7 @@ def set_tenant_center(session: Session, tenant_id: str, cost_center: str) -> Ten
 
 
 def delete_tenant_center(session: Session, tenant_id: str) -> None:
-    row = get_row(session, TenantCostCenter, tenant_id, f"tenant {tenant_id!r} has no cost center")
-    session.delete(row)
-    session.commit()
+    delete_row(session, TenantCostCenter, tenant_id, f"tenant {tenant_id!r} has no cost center")
 
 
 def check_center_filter(session, code: str | None, field: str = "cost_center") -> str | None:

@@ -10,15 +10,25 @@ from sqlalchemy.orm import Session
 
 from billing.control_plane.commands import CouponCreate
 from billing.control_plane.models import Coupon, Plan
-from billing.errors import Conflict, Invalid, NotFound
+from billing.errors import Conflict, Invalid
 from billing.services.plans import check_amount, check_currency
+from billing.services.rows import first_row
 from billing.timeutil import to_utc
 
 
 def get_coupon(session: Session, code: str) -> Coupon:
-    coupon = session.scalars(select(Coupon).where(Coupon.code == code)).first()
-    if coupon is None:
-        raise NotFound(f"coupon {code!r} not found")
+    query = select(Coupon).where(Coupon.code == code)
+    return first_row(session, query, f"coupon {code!r} not found")
+
+
+def redeemable_coupon(session: Session, code: str, now: datetime) -> Coupon:
+    """The coupon ``code`` if it can be redeemed at ``now``: 404 if there is none, 409 if it is
+    archived or its redeem-by time has passed (whether it fits a plan is the caller's check)."""
+    coupon = get_coupon(session, code)
+    if coupon.archived_at is not None:
+        raise Conflict(f"coupon {code!r} is archived")
+    if coupon.redeem_by is not None and now > coupon.redeem_by:
+        raise Conflict(f"coupon {code!r} could be redeemed until {coupon.redeem_by}")
     return coupon
 
 

@@ -14,7 +14,7 @@ from billing.control_plane.models import BillingAlert, NotificationDelivery, Usa
 from billing.errors import Invalid
 from billing.services.alerts import decimal_text
 from billing.services.meters import check_known_meter
-from billing.services.rows import get_row
+from billing.services.rows import delete_row, get_row
 
 
 def list_milestones(
@@ -54,10 +54,7 @@ def get_milestone(session: Session, milestone_id: int) -> UsageMilestone:
 
 def delete_milestone(session: Session, milestone_id: int) -> UsageMilestone:
     """Delete a milestone; the row keeps the values it had (to answer with)."""
-    row = get_milestone(session, milestone_id)
-    session.delete(row)
-    session.commit()
-    return row
+    return delete_row(session, UsageMilestone, milestone_id, f"milestone {milestone_id} not found")
 
 
 def alert_page(

@@ -22,6 +22,7 @@ from billing.control_plane.models import Meter, Plan, PlanCharge, PlanChargeTier
 from billing.errors import Conflict, Invalid, NotFound
 from billing.rules.events import utc_now
 from billing.rules.pricing import Price, PriceModel, PricingError, Tier, minor_units
+from billing.services.rows import first_row
 
 MAX_MONEY_SCALE = 12
 
@@ -144,12 +145,7 @@ def current_plan(session: Session, code: str, *, for_update: bool = False) -> Pl
     query = select(Plan).where(
         Plan.code == code, Plan.superseded_at.is_(None), Plan.archived_at.is_(None)
     )
-    if for_update:
-        query = query.with_for_update()
-    plan = session.scalars(query).first()
-    if plan is None:
-        raise NotFound(f"plan {code!r} not found")
-    return plan
+    return first_row(session, query, f"plan {code!r} not found", lock=for_update)
 
 
 def plan_in_use(session: Session, plan_id: int) -> bool:

@@ -19,7 +19,7 @@ from billing.rules.pricing import QUANTITY_PLACES
 from billing.services.alerts import decimal_text
 from billing.services.meters import check_known_meter
 from billing.services.plans import check_amount, check_currency
-from billing.services.rows import get_row
+from billing.services.rows import delete_row, get_row
 
 MAX_QUANTITY = Decimal(10) ** 29
 
@@ -177,7 +177,4 @@ def put_budget(session: Session, tenant_id: str, body: BudgetIn, now: datetime) 
 
 def delete_budget(session: Session, tenant_id: str) -> TenantBudget:
     """Delete a tenant's budget; the row keeps the values it had (to answer with)."""
-    row = get_row(session, TenantBudget, tenant_id, f"tenant {tenant_id!r} has no budget")
-    session.delete(row)
-    session.commit()
-    return row
+    return delete_row(session, TenantBudget, tenant_id, f"tenant {tenant_id!r} has no budget")

@@ -7,13 +7,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from billing.control_plane.commands import PriceIn, QuoteIn
 from billing.control_plane.models import Coupon
-from billing.errors import Conflict, Invalid, NotFound
+from billing.errors import Invalid
 from billing.rules.pricing import PriceLine, PriceResult, PricingError, calculate, round_money
+from billing.services.coupons import redeemable_coupon
 from billing.services.plans import charge_price, check_currency, current_plan, to_price
 
 
@@ -106,13 +106,7 @@ def quote(session: Session, body: QuoteIn, now: datetime) -> Quote:
     subtotal = round_money(subtotal, currency)
     discount = round_money(Decimal(0), currency)
     if body.coupon_code:
-        coupon = session.scalars(select(Coupon).where(Coupon.code == body.coupon_code)).first()
-        if coupon is None:
-            raise NotFound(f"coupon {body.coupon_code!r} not found")
-        if coupon.archived_at is not None:
-            raise Conflict(f"coupon {coupon.code!r} is archived")
-        if coupon.redeem_by is not None and now > coupon.redeem_by:
-            raise Conflict(f"coupon {coupon.code!r} could be redeemed until {coupon.redeem_by}")
+        coupon = redeemable_coupon(session, body.coupon_code, now)
         if coupon.plan_codes and plan.code not in coupon.plan_codes:
             raise Invalid(
                 f"coupon {coupon.code!r} does not apply to plan {plan.code!r}", "coupon_code"

@@ -37,8 +37,9 @@ from billing.errors import ApiError, Conflict, Invalid, NotFound
 from billing.rules.pricing import PricingError, round_money
 from billing.rules.proration import prorate_at, share_text
 from billing.services import overrides
+from billing.services.coupons import redeemable_coupon
 from billing.services.plans import current_plan
-from billing.services.rows import new_id
+from billing.services.rows import first_row, new_id
 from billing.timeutil import as_datetime, period_of, to_utc, utc_text
 
 
@@ -72,12 +73,7 @@ def fee_starts_at(sub: Subscription) -> datetime:
 
 def get_subscription(session: Session, subscription_id: str, *, lock: bool = False) -> Subscription:
     query = select(Subscription).where(Subscription.id == subscription_id)
-    if lock:
-        query = query.with_for_update()
-    sub = session.scalars(query).first()
-    if sub is None:
-        raise NotFound(f"subscription {subscription_id!r} not found")
-    return sub
+    return first_row(session, query, f"subscription {subscription_id!r} not found", lock=lock)
 
 
 def _event(sub: Subscription, kind: str, effective_at: datetime, now: datetime, **details) -> None:
@@ -483,13 +479,7 @@ def redeem_coupon(
     session: Session, sub: Subscription, code: str, now: datetime, field: str = "code"
 ) -> CouponRedemption:
     """Apply a coupon, counting the redemption atomically (safe under concurrent requests)."""
-    coupon = session.scalars(select(Coupon).where(Coupon.code == code)).first()
-    if coupon is None:
-        raise NotFound(f"coupon {code!r} not found")
-    if coupon.archived_at is not None:
-        raise Conflict(f"coupon {code!r} is archived")
-    if coupon.redeem_by is not None and now > coupon.redeem_by:
-        raise Conflict(f"coupon {code!r} could be redeemed until {coupon.redeem_by}")
+    coupon = redeemable_coupon(session, code, now)
     plan = phase_at(sub, max(now, sub.started_at))
     plan_row = plan.plan if plan is not None else sub.plan
     if coupon.plan_codes and plan_row.code not in coupon.plan_codes:
