@@ -47,6 +47,7 @@ from dagster_project.pipeline import billing_run_config
 from dagster_project.pipeline import run_pipeline as pipeline_run
 from dagster_project.resources import BillingSettings
 from tests.conftest import ADMIN_KEY, Clock, seed_meters, serving
+from tests.plans import plan
 
 ADMIN = {"X-API-Key": ADMIN_KEY}
 BASE = "/api/v1/billing"
@@ -60,13 +61,7 @@ THIS_MONTH = datetime.now(UTC).replace(
 )
 LAST_MONTH = (THIS_MONTH - timedelta(days=1)).replace(day=1)
 COLLECTED_AT = THIS_MONTH + timedelta(days=1, hours=9)
-FLAT = {
-    "code": "flat",
-    "name": "Flat",
-    "currency": "USD",
-    "base_fee": {"amount": "42.65", "timing": "in_advance"},
-    "charges": [],
-}
+FLAT = plan("flat", "Flat", {"amount": "42.65", "timing": "in_advance"})
 
 pytestmark = pytest.mark.slow
 

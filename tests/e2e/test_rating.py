@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 from adapters.warehouse.connection import Warehouse
 from api.main import create_app
 from tests.conftest import ADMIN_KEY, cloud_event, produce, run_pipeline, seed_meters
+from tests.plans import per_unit, plan, tiered
 
 ADMIN = {"X-API-Key": ADMIN_KEY}
 BASE = "/api/v1/billing"
@@ -24,25 +25,17 @@ def target_settings(request, make_settings):
     return make_settings(warehouse_url=request.getfixturevalue("pg_database"))
 
 
-def plan(unit_amount: str) -> dict:
-    return {
-        "name": "Pro",
-        "currency": "USD",
-        "base_fee": {"amount": "10"},
-        "charges": [
-            {"meter": "calls", "price": {"model": "per_unit", "unit_amount": unit_amount}},
-            {
-                "meter": "value_sum",
-                "price": {
-                    "model": "volume",
-                    "tiers": [
-                        {"up_to": "100", "unit_amount": "0.10"},
-                        {"up_to": None, "unit_amount": "0.05", "flat_amount": "1"},
-                    ],
-                },
-            },
-        ],
-    }
+def definition(unit_amount: str) -> dict:
+    """Plan pro's definition, without its code (as PUT /plans/pro takes it)."""
+    body = plan(
+        "pro",
+        "Pro",
+        {"amount": "10"},
+        per_unit("calls", unit_amount),
+        tiered("value_sum", "volume", ("100", "0.10"), (None, "0.05", "1")),
+    )
+    del body["code"]
+    return body
 
 
 def test_each_subscription_is_rated_with_its_plan_version(target_settings):
@@ -50,7 +43,7 @@ def test_each_subscription_is_rated_with_its_plan_version(target_settings):
     with TestClient(create_app(target_settings)) as client:
         assert (
             client.post(
-                f"{BASE}/plans", json={"code": "pro", **plan("1.00")}, headers=ADMIN
+                f"{BASE}/plans", json={"code": "pro", **definition("1.00")}, headers=ADMIN
             ).status_code
             == 201
         )
@@ -60,7 +53,7 @@ def test_each_subscription_is_rated_with_its_plan_version(target_settings):
             json={"tenant_id": "tenant-a", "plan_code": "pro", "start_at": "2026-10-01T00:00:00Z"},
         ).json()
         # Used by a subscription: the edit becomes version 2; tenant-a keeps version 1.
-        v2 = client.put(f"{BASE}/plans/pro", json=plan("2.00"), headers=ADMIN).json()
+        v2 = client.put(f"{BASE}/plans/pro", json=definition("2.00"), headers=ADMIN).json()
         assert v2["version"] == 2
         b = client.post(
             f"{BASE}/subscriptions",

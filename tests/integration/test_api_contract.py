@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 from api.main import create_app
 from billing.rules.alerts import alert_cloud_event
 from tests.conftest import ADMIN_KEY, seed_meters
+from tests.plans import plan
 
 ADMIN = {"X-API-Key": ADMIN_KEY}
 BASE = "/api/v1/billing"
@@ -159,14 +160,8 @@ def test_timestamps_are_written_in_utc_with_an_offset(client):
     assert created.endswith("Z"), created
     assert datetime.fromisoformat(created).tzinfo is not None
 
-    plan = {
-        "code": "pro",
-        "name": "Pro",
-        "currency": "USD",
-        "base_fee": {"amount": "30", "timing": "in_advance"},
-        "charges": [],
-    }
-    assert client.post(f"{BASE}/plans", json=plan, headers=ADMIN).status_code == 201
+    pro = plan("pro", "Pro", {"amount": "30", "timing": "in_advance"})
+    assert client.post(f"{BASE}/plans", json=pro, headers=ADMIN).status_code == 201
     # Read with an offset or without one (UTC); written back in UTC with its offset.
     for start_at, expected in [
         ("2026-11-03T12:00:00+02:00", "2026-11-03T10:00:00Z"),
