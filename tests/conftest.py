@@ -386,6 +386,27 @@ def seed_meters(settings: Settings, meters=TEST_METERS) -> None:
     ensure_meters(settings, meters)
 
 
+def add_hard_quota(
+    settings: Settings, tenant_id: str, meter: str, limit, alert_thresholds: list[str]
+) -> None:
+    """A hard monthly quota written straight into the control plane (as POST /quotas would,
+    without the API's checks or its quota cache)."""
+    from billing.control_plane.db import session_scope
+    from billing.control_plane.models import ResourceQuota
+
+    with session_scope(settings) as session:
+        session.add(
+            ResourceQuota(
+                tenant_id=tenant_id,
+                meter_key=meter,
+                period="month",
+                limit=limit,
+                enforcement="hard",
+                alert_thresholds=alert_thresholds,
+            )
+        )
+
+
 def snapshot_meters(settings: Settings) -> None:
     """Copy the control plane into the warehouse (the pipeline's first step)."""
     from adapters.warehouse.control_snapshot import snapshot_control_plane

@@ -27,7 +27,7 @@ from billing.rules.events import utc_now
 from billing.services.alerts import AlertRules, evaluate_usage
 from ingestion.broker import free_port
 from ingestion.realtime_delivery import DeliveryWorker
-from tests.conftest import cloud_event, produce, seed_meters
+from tests.conftest import add_hard_quota, cloud_event, produce, seed_meters
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -189,21 +189,10 @@ def test_notification_retried_until_the_receiver_is_up_and_delivered_once(make_s
     )
     seed_meters(settings)
     from billing.control_plane.db import migrate
-    from billing.control_plane.models import ResourceQuota
 
     migrate(settings)
     clock = _Clock(datetime(2026, 11, 10))
-    with session_scope(settings) as session:
-        session.add(
-            ResourceQuota(
-                tenant_id="t1",
-                meter_key="calls",
-                period="month",
-                limit=Decimal(10),
-                enforcement="hard",
-                alert_thresholds=["80", "100"],
-            )
-        )
+    add_hard_quota(settings, "t1", "calls", Decimal(10), ["80", "100"])
     with session_scope(settings) as session:
         rules = AlertRules.load(session)
         fired = evaluate_usage(

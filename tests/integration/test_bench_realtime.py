@@ -11,10 +11,9 @@ import pytest
 
 from api.main import create_app
 from benchmarks.realtime import _Connection, _load, _paced_load
-from billing.control_plane.db import ensure_meters, session_scope
-from billing.control_plane.models import ResourceQuota
+from billing.control_plane.db import ensure_meters
 from billing.rules.meters import DEMO_METERS
-from tests.conftest import serving
+from tests.conftest import add_hard_quota, serving
 
 ADMIN = {"X-API-Key": "bench-test-admin-key-0123456789ab"}
 CHECK = "/api/v1/billing/quotas/t001/check?meter=api_calls&quantity=5"
@@ -25,17 +24,7 @@ def api(make_settings) -> Iterator[str]:
     settings = make_settings(admin_api_key=ADMIN["X-API-Key"])
     app = create_app(settings)
     ensure_meters(settings, DEMO_METERS)
-    with session_scope(settings) as session:
-        session.add(
-            ResourceQuota(
-                tenant_id="t001",
-                meter_key="api_calls",
-                period="month",
-                limit=3,
-                enforcement="hard",
-                alert_thresholds=["100"],
-            )
-        )
+    add_hard_quota(settings, "t001", "api_calls", 3, ["100"])
     with serving(app) as base:
         yield base
 
