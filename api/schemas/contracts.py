@@ -6,6 +6,7 @@ from datetime import date
 
 from pydantic import BaseModel, Field
 
+from api.schemas.common import from_attrs
 from api.schemas.overrides import OverrideVersionPublic, override_version_public
 from billing.control_plane.commands import Plain
 from billing.control_plane.models import Contract
@@ -41,15 +42,10 @@ class ContractsPublic(BaseModel):
 
 def contract_public(contract: Contract) -> ContractPublic:
     ends = [r.starts_on for r in contract.ramps[1:]] + [contract.ends_on][: len(contract.ramps)]
-    return ContractPublic(
-        id=contract.id,
-        tenant_id=contract.tenant_id,
-        subscription_id=contract.subscription_id,
-        starts_on=contract.starts_on,
-        ends_on=contract.ends_on,
+    return from_attrs(
+        ContractPublic,
+        contract,
         last_period_start=last_period_start(contract),
-        currency=contract.currency,
-        postpaid_commit_amount=contract.postpaid_commit_amount,
         ramps=[
             RampPublic(
                 starts_on=ramp.starts_on,
@@ -58,7 +54,6 @@ def contract_public(contract: Contract) -> ContractPublic:
             )
             for ramp, end in zip(contract.ramps, ends, strict=True)
         ],
-        created_at=contract.created_at,
     )
 
 
