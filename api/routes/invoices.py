@@ -178,8 +178,7 @@ def invoice_pdf(invoice_id: str, caller: CallerDep, reader: ReaderDep):
     """The invoice's PDF as it was frozen at finalization (the same bytes every time; their
     SHA-256 is the ETag). 404 for a draft, which has none until it is finalized."""
     row, _ = logic.load_invoice(reader, invoice_id)
-    if not caller.can_see(row["tenant_id"]):
-        raise NotFound(f"invoice {invoice_id!r} not found")
+    check_visible(caller, row["tenant_id"], f"invoice {invoice_id!r} not found")
     document = logic.frozen_document(reader, row)
     return Response(
         document.content,
