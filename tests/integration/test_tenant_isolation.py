@@ -304,7 +304,9 @@ def _attack(world: World, admin_reads: bool = True) -> list[str]:
             response = _send(world.client, op, url, _headers(world.a.key, i))
             unknown = _send(world.client, op, ghost_url, _headers(world.a.key, i))
             answer = _detail(response)
-            for real, fake in pairs:
+            # Longest first: a short numeric id (a quota's "2") must not rewrite part of a
+            # longer one (a contract's id) before that one is replaced.
+            for real, fake in sorted(pairs, key=lambda pair: -len(pair[0])):
                 answer = answer.replace(real, fake)
             if response.status_code not in (403, 404):
                 failures.append(f"{op.method} {url}: {response.status_code} {response.text}")
