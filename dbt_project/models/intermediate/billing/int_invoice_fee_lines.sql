@@ -46,9 +46,7 @@ fee_spans as (
             cast(subscription_periods.period_end as timestamp),
             coalesce(subscription_periods.cancel_at,
                      cast(subscription_periods.period_end as timestamp))
-        ) as span_end,
-        {{ dbt.datediff('subscription_periods.period_start', 'subscription_periods.period_end',
-                        'day') }} as period_days
+        ) as span_end
 
     from subscription_periods
 
@@ -67,7 +65,6 @@ span_phases as (
         billable_spans.tenant_id,
         billable_spans.period_start,
         billable_spans.period_end,
-        billable_spans.period_days,
         billable_spans.span_start,
         billable_spans.span_end,
         billable_spans.cancel_at,
@@ -150,7 +147,6 @@ with_previous as (
         priced_phases.*,
         previous_plans.plan_code as previous_plan_code,
         previous_plans.plan_version as previous_plan_version,
-        previous_plans.base_fee_proration as previous_base_fee_proration,
         lag(priced_phases.base_fee_amount) over (
             partition by priced_phases.subscription_id, priced_phases.period_start
             order by priced_phases.starts_at, priced_phases.phase_id
