@@ -36,6 +36,7 @@ from adapters.kafka import EventProducer, ensure_topics  # noqa: E402
 from billing.rules.meters import Aggregation, Meter  # noqa: E402
 from billing.settings import Settings, get_settings  # noqa: E402
 from ingestion.broker import EmbeddedBroker, free_port  # noqa: E402
+from tests.dbt_shim.sitecustomize import leave_duckdb_path_out_of_parse_state  # noqa: E402
 
 PG_ADMIN_DSN = os.environ.get(
     "BILLING_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -159,6 +160,7 @@ def share_dbt_setup() -> None:
         return macros[key]
 
     ManifestLoader.load_macros = classmethod(load_macros_once)
+    leave_duckdb_path_out_of_parse_state()  # as in a dbt process (tests/dbt_shim)
 
 
 def _pg_admin():

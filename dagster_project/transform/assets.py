@@ -8,9 +8,10 @@
   model is rebuilt whole, whatever the window.
 * ``invoice_models`` (tag ``invoices``): the invoice marts, built after finalization.
 
-Each dbt process costs seconds of start-up (imports, loading the parse, opening the
-warehouse) before any model runs, so the models are grouped by when they must run, not by
-subject; their Dagster groups still follow the dbt schemas.
+Each dbt invocation costs time before any model runs (loading the parse, opening the
+warehouse; a dbt process also imports dbt, which is why the builds run in this process), so
+the models are grouped by when they must run, not by subject; their Dagster groups still
+follow the dbt schemas.
 
 dbt tests become asset checks; they are ``severity: error``, so a failing one fails the run and
 nothing downstream (the serving snapshot, later invoicing and payment collection) proceeds.
@@ -30,6 +31,7 @@ from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 from adapters.warehouse.connection import Warehouse
 from dagster_project.partitions import billing_periods, periods_in_window
 from dagster_project.resources import BillingSettings
+from dagster_project.transform import in_process
 from dagster_project.transform.project import dbt_project
 from ingestion.landing_store import mark_period_built, period_build_watermark
 
@@ -103,7 +105,8 @@ def _dbt_build(
 ) -> Iterator:
     """``dbt build`` with ``args``, its artifacts under ``<data dir>/dbt/``.
 
-    profiles.yml reads the target from the environment; the dbt subprocess inherits it. dbt
+    profiles.yml reads the target from the environment, where dbt finds it (run in this
+    process, ``in_process``, or as a subprocess with ``BILLING_DBT_IN_PROCESS=false``). dbt
     parses the whole project again whenever its profile (this warehouse) or its ``--vars``
     differ from the last parse it finds (a changed environment variable re-parses only the
     files that read it; ``env`` is given to this invocation alone), so each warehouse keeps
@@ -118,8 +121,9 @@ def _dbt_build(
     parse_cache = settings.data_path / "dbt" / command
     parse_cache.mkdir(parents=True, exist_ok=True)
     os.environ["DBT_TARGET_PATH"] = str(parse_cache)
-    with _environment(env or {}):
-        invocation = dbt.cli(args, context=context)  # the dbt process starts here
+    runner = in_process.invocations() if settings.dbt_in_process else contextlib.nullcontext()
+    with in_process.environment(env or {}), runner:
+        invocation = dbt.cli(args, context=context)  # dbt runs (or its process starts) here
     with _dbt_output(settings):
         yield from invocation.stream()
     parsed = invocation.target_path / PARTIAL_PARSE
@@ -128,21 +132,6 @@ def _dbt_build(
         shutil.copyfile(parsed, staged)
         os.replace(staged, parse_cache / PARTIAL_PARSE)
     shutil.rmtree(invocation.target_path, ignore_errors=True)
-
-
-@contextlib.contextmanager
-def _environment(values: Mapping[str, str]) -> Iterator[None]:
-    """``values`` in this process's environment for the block, restored afterwards."""
-    saved = {name: os.environ.get(name) for name in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
 
 
 @dbt_assets(
