@@ -124,7 +124,8 @@ def test_run_stops_dbt_on_sigterm(settings, tmp_path):
         lambda: "running dbt build" in log.read_text(),  # dbt runs in the run's process
         timeout=180,
     )
-    assert not any("dbt" in command_line(pid) for pid, _ in descendants(proc.pid))
+    started = [command_line(pid) for pid, _ in descendants(proc.pid)]
+    assert not [c for c in started if Path(c.split(" ")[0]).name == "dbt"], started
     assert _stop_and_check(proc, signal.SIGTERM, log, timeout=30) == 1
 
 
