@@ -177,13 +177,19 @@ def postgres_available() -> bool:
         return False
 
 
+_PG_TEST_DATABASE = f"billing_test_{uuid.uuid4().hex[:12]}"
+
+
 @pytest.fixture
 def pg_database(postgres_available) -> Iterator[str]:
     """A fresh PostgreSQL database, dropped afterwards; yields its URL."""
     if not postgres_available:
         pytest.fail("PostgreSQL is not running at 127.0.0.1:5432 (.ci/run starts it)")
-    name = f"billing_test_{uuid.uuid4().hex[:12]}"
+    # One name per worker process, its database made anew for each test: dbt keys its parse
+    # on the database name, so a new name per test would parse the whole project again.
+    name = _PG_TEST_DATABASE
     with _pg_admin() as con:
+        con.execute(f'drop database if exists "{name}" with (force)')
         con.execute(f'create database "{name}"')
     base = PG_ADMIN_DSN.rsplit("/", 1)[0]
     yield f"{base}/{name}"
@@ -193,17 +199,24 @@ def pg_database(postgres_available) -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def dbt_parse_cache(tmp_path_factory) -> Path:
-    """This worker's latest dbt parse of each distinct dbt command (DuckDB warehouses)."""
+    """This worker's latest dbt parse of each distinct dbt command, per warehouse kind."""
     return tmp_path_factory.mktemp("dbt-parse-cache")
 
 
+def _parse_key(settings: Settings) -> str:
+    """What a dbt parse depends on beyond the project and the command: the warehouse (a
+    DuckDB file's path is left out of it in tests, tests/dbt_shim; a PostgreSQL database's
+    name is not, and is the same for every test of a worker, ``pg_database``)."""
+    if settings.warehouse_kind == "duckdb":
+        return "duckdb"
+    return "postgres-" + settings.resolved_warehouse_url.rsplit("/", 1)[-1]
+
+
 def seed_dbt_parse(settings: Settings, cache: Path) -> None:
-    """Give a new DuckDB data directory the dbt parses an earlier test left in ``cache``
+    """Give a new data directory the dbt parses an earlier test left in ``cache``
     (``<data dir>/dbt/<command hash>/partial_parse.msgpack``, as the pipeline keeps them), so
     its first builds parse only what changed instead of the whole project."""
-    if settings.warehouse_kind != "duckdb":
-        return
-    for parsed in cache.glob("*/partial_parse.msgpack"):
+    for parsed in (cache / _parse_key(settings)).glob("*/partial_parse.msgpack"):
         target = settings.data_path / "dbt" / parsed.parent.name
         if not (target / parsed.name).exists():
             target.mkdir(parents=True, exist_ok=True)
@@ -249,11 +262,9 @@ def run_dbt(
 
 
 def keep_dbt_parse(settings: Settings, cache: Path) -> None:
-    """Keep the dbt parses of a DuckDB data directory in ``cache`` for the next tests."""
-    if settings.warehouse_kind != "duckdb":
-        return
+    """Keep the dbt parses of a data directory in ``cache`` for the next tests."""
     for parsed in (settings.data_path / "dbt").glob("*/partial_parse.msgpack"):
-        target = cache / parsed.parent.name
+        target = cache / _parse_key(settings) / parsed.parent.name
         target.mkdir(parents=True, exist_ok=True)
         staged = target / f"{parsed.name}.{uuid.uuid4().hex[:8]}"
         shutil.copyfile(parsed, staged)
