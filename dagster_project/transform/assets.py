@@ -32,7 +32,7 @@ from adapters.warehouse.connection import Warehouse
 from dagster_project.partitions import billing_periods, periods_in_window
 from dagster_project.resources import BillingSettings
 from dagster_project.transform import in_process
-from dagster_project.transform.in_process import PARTIAL_PARSE
+from dagster_project.transform.in_process import PARTIAL_PARSE, PERIOD_END_ENV, PERIOD_START_ENV
 from dagster_project.transform.project import dbt_project
 from ingestion.landing_store import mark_period_built, period_build_watermark
 
@@ -41,8 +41,6 @@ INVOICE_SELECTOR = "tag:invoices"
 # builds do not (as dbt recommends).
 BUILD_FLAGS = ["--exclude-resource-type", "unit_test"]
 # The partition window of a billing-period build (macros/usage_window.sql reads them).
-PERIOD_START_ENV = "BILLING_DBT_PERIOD_START"
-PERIOD_END_ENV = "BILLING_DBT_PERIOD_END"
 
 
 class BillingDbtTranslator(DagsterDbtTranslator):

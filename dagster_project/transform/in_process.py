@@ -25,12 +25,19 @@ import os
 import shutil
 import threading
 from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
 
 import orjson
 from dagster_dbt.core import dbt_cli_invocation, resource
 from dagster_dbt.core.dbt_cli_invocation import DbtCliInvocation
 
 PARTIAL_PARSE = "partial_parse.msgpack"
+# The billing window of a build (macros/usage_window.sql). Read in the body of the models, it
+# is rendered again for each build, so a parse made with another window serves this one.
+PERIOD_START_ENV = "BILLING_DBT_PERIOD_START"
+PERIOD_END_ENV = "BILLING_DBT_PERIOD_END"
+RENDERED_AT_RUN = frozenset({PERIOD_START_ENV, PERIOD_END_ENV})
+PROJECT_OUTPUTS = frozenset({"target", "logs", "dbt_packages", "__pycache__"})
 # dagster-dbt re-emits every event to stdout (where _dbt_output sends it); dbt's own console
 # log would print each a second time.
 QUIET = ["--log-level", "none"]
@@ -59,7 +66,8 @@ class InProcessDbt:
 
         def invoke() -> None:
             try:
-                outcome["result"] = dbtRunner(callbacks=[keep]).invoke(command)
+                manifest = _parsed_project(command)
+                outcome["result"] = dbtRunner(manifest=manifest, callbacks=[keep]).invoke(command)
             except BaseException as error:  # noqa: BLE001 - re-raised in the calling thread
                 outcome["error"] = error
 
@@ -114,6 +122,72 @@ class InProcessDbtCliInvocation(DbtCliInvocation):
             adapter=adapter,
             cli_version=cli_version,
         )
+
+
+_parses: dict[tuple, object] = {}
+
+
+def _parsed_project(command: Sequence[str]):
+    """The project as dbt parsed it for ``command`` in this process, parsed (``dbt parse``,
+    from the last parse on disk) if it changed since, or if the warehouse or an environment
+    value the parse read did. Reading and writing a parse costs each build more than a second;
+    the two builds of a run, and the runs of a process, share one."""
+    subcommand = next(i for i, arg in enumerate(command) if not arg.startswith("-"))
+    parse = [*command[:subcommand], "parse", *_profile_args(command[subcommand:]), *QUIET]
+    key = (tuple(parse), _warehouse_identity(), _project_files(Path.cwd()))
+    parsed = _parses.get(key)
+    if parsed is None or any(
+        os.environ.get(name) != value
+        for name, value in parsed.env_vars.items()
+        if name not in RENDERED_AT_RUN
+    ):
+        parsed = _parse(parse)
+        if parsed is None:
+            return None  # the build parses again and reports what is wrong
+        if len(_parses) >= 4:  # a few warehouses at a time (the tests switch between two)
+            _parses.pop(next(iter(_parses)))
+        _parses[key] = parsed
+    # A build compiles into the manifest it is given (compiled SQL, ephemeral models' CTEs):
+    # each build gets a copy of the parse, as a parse of its own would give it.
+    return parsed.deepcopy()  # dbt's own copy (copy.deepcopy misplaces its lookups)
+
+
+def _parse(command: list[str]):
+    """``dbt parse``: the manifest, or None if the project does not parse."""
+    from dbt.cli.main import dbtRunner
+
+    result = dbtRunner().invoke(command)
+    return result.result if result.success else None
+
+
+def _profile_args(args: Sequence[str]) -> list[str]:
+    chosen = []
+    for flag in ("--profile", "--target", "--vars", "--profiles-dir", "--project-dir"):
+        if flag in args:
+            at = list(args).index(flag)
+            chosen += [flag, args[at + 1]]
+    return chosen
+
+
+def _warehouse_identity() -> tuple:
+    """What of dbt_project/profiles.yml's connection a parse records: the adapter and the
+    database each node names (a DuckDB file's name without its folder)."""
+    target = os.environ.get("BILLING_DBT_TARGET", "duckdb")
+    if target == "duckdb":
+        return (target, Path(os.environ.get("BILLING_DUCKDB_PATH", "warehouse.duckdb")).stem)
+    names = ("BILLING_PG_HOST", "BILLING_PG_PORT", "BILLING_PG_USER", "BILLING_PG_DATABASE")
+    return (target, os.environ.get("DBT_PROFILES_DIR"), *(os.environ.get(n) for n in names))
+
+
+def _project_files(root: Path) -> tuple:
+    """Each source file of the dbt project (what a parse reads), with its size and time."""
+    files = []
+    for folder, subfolders, names in os.walk(root):
+        subfolders[:] = sorted(d for d in subfolders if d not in PROJECT_OUTPUTS)
+        for name in sorted(names):
+            stat = os.stat(os.path.join(folder, name))
+            files.append((os.path.join(folder, name), stat.st_size, stat.st_mtime_ns))
+    return tuple(files)
 
 
 def _release_warehouse() -> None:
