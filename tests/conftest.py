@@ -137,30 +137,13 @@ _shared_dbt_setup = False
 
 
 def share_dbt_setup() -> None:
-    """Before each dbt command, dagster-dbt loads dbt's and the project's macros into an adapter
-    in this process (seconds, four times per pipeline run). They are the same for every command
-    of the session: load them once per worker and adapter type. (The dbt version it also needs
-    is read from the installed package by the production resource, BillingDbtCliResource.)"""
+    """The workers run dbt in process (dagster_project/transform/in_process.py): give them the
+    parse-state shim a ``dbt`` process of the suite gets (tests/dbt_shim), once per worker."""
     global _shared_dbt_setup
     if _shared_dbt_setup:
         return
     _shared_dbt_setup = True
-
-    from dbt.parser.manifest import ManifestLoader
-
-    load_macros = ManifestLoader.load_macros.__func__
-    macros: dict[tuple[str, str], object] = {}
-
-    def load_macros_once(cls, root_config, macro_hook, base_macros_only=False):
-        if not base_macros_only:
-            return load_macros(cls, root_config, macro_hook, base_macros_only)
-        key = (str(root_config.project_root), root_config.credentials.type)
-        if key not in macros:
-            macros[key] = load_macros(cls, root_config, macro_hook, base_macros_only)
-        return macros[key]
-
-    ManifestLoader.load_macros = classmethod(load_macros_once)
-    leave_duckdb_path_out_of_parse_state()  # as in a dbt process (tests/dbt_shim)
+    leave_duckdb_path_out_of_parse_state()
 
 
 def _pg_admin():

@@ -35,6 +35,13 @@ class BillingDbtCliResource(DbtCliResource):
             return version.parse(metadata.version("dbt-core"))
         return DbtCliResource._cli_version.func(self)
 
+    def _initialize_dbt_core_adapter(self, args):
+        """dagster-dbt opens a dbt adapter in this process before each dbt command (loading
+        the profile and dbt's macros: a second or more per build) for ``fetch_row_counts`` and
+        ``fetch_column_metadata`` alone, which these assets do not call. Without it the
+        invocation has no adapter, as under dbt Fusion; the build itself opens its own."""
+        return None
+
 
 def dbt_resource() -> DbtCliResource:
     return BillingDbtCliResource(project_dir=dbt_project(), dbt_executable=dbt_executable())
