@@ -40,7 +40,6 @@ INVOICE_SELECTOR = "tag:invoices"
 # dbt unit tests pin business rules on hand-made inputs; the test suite runs them, production
 # builds do not (as dbt recommends).
 BUILD_FLAGS = ["--exclude-resource-type", "unit_test"]
-# The partition window of a billing-period build (macros/usage_window.sql reads them).
 
 
 class BillingDbtTranslator(DagsterDbtTranslator):

@@ -173,10 +173,12 @@ def _warehouse_identity() -> tuple:
     """What of dbt_project/profiles.yml's connection a parse records: the adapter and the
     database each node names (a DuckDB file's name without its folder)."""
     target = os.environ.get("BILLING_DBT_TARGET", "duckdb")
+    profiles = os.environ.get("DBT_PROFILES_DIR")
     if target == "duckdb":
-        return (target, Path(os.environ.get("BILLING_DUCKDB_PATH", "warehouse.duckdb")).stem)
+        stem = Path(os.environ.get("BILLING_DUCKDB_PATH", "warehouse.duckdb")).stem
+        return (target, profiles, stem)
     names = ("BILLING_PG_HOST", "BILLING_PG_PORT", "BILLING_PG_USER", "BILLING_PG_DATABASE")
-    return (target, os.environ.get("DBT_PROFILES_DIR"), *(os.environ.get(n) for n in names))
+    return (target, profiles, *(os.environ.get(n) for n in names))
 
 
 def _project_files(root: Path) -> tuple:
