@@ -37,6 +37,7 @@ SNAPSHOT_TABLES = tuple(
         "SubscriptionChargeOverrideTier",
         "Contract",
         "ContractRamp",
+        "ContractCommitInstalment",
         "Coupon",
         "CouponRedemption",
         "Tenant",

@@ -10,7 +10,7 @@ from api.schemas.common import from_attrs
 from api.schemas.overrides import OverrideVersionPublic, override_version_public
 from billing.control_plane.commands import Plain
 from billing.control_plane.models import Contract
-from billing.services.contracts import last_period_start
+from billing.services.contracts import last_period_start, prepaid_wallet_id
 from billing.timeutil import UtcDateTime
 
 
@@ -22,6 +22,11 @@ class RampPublic(BaseModel):
     )
 
 
+class InstalmentPublic(BaseModel):
+    period_start: date = Field(description="The period whose invoice carries the instalment.")
+    amount: Plain
+
+
 class ContractPublic(BaseModel):
     id: str
     tenant_id: str
@@ -31,6 +36,16 @@ class ContractPublic(BaseModel):
     last_period_start: date = Field(description="The period whose invoice carries the true-up.")
     currency: str
     postpaid_commit_amount: Plain | None
+    prepaid_commit_amount: Plain | None
+    prepaid_commit_rollover: bool
+    prepaid_commit_instalments: list[InstalmentPublic] = Field(
+        description="The invoices the prepaid commit is billed on."
+    )
+    prepaid_grant_id: int | None = Field(
+        description="The wallet grant that holds the prepaid commit's balance (its wallet's "
+        "ledger shows what the term's invoices drew from it)."
+    )
+    prepaid_wallet_id: int | None
     ramps: list[RampPublic]
     created_at: UtcDateTime
 
@@ -46,6 +61,11 @@ def contract_public(contract: Contract) -> ContractPublic:
         ContractPublic,
         contract,
         last_period_start=last_period_start(contract),
+        prepaid_commit_instalments=[
+            InstalmentPublic(period_start=i.period_start, amount=i.amount)
+            for i in contract.instalments
+        ],
+        prepaid_wallet_id=prepaid_wallet_id(contract),
         ramps=[
             RampPublic(
                 starts_on=ramp.starts_on,

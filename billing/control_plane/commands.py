@@ -249,7 +249,7 @@ class RampIn(BaseModel):
 
 class ContractCreate(BaseModel):
     """A tenant's term ``[starts_on, ends_on)`` (billing period starts) with an optional
-    postpaid commit and price ramps."""
+    prepaid or postpaid commit and price ramps."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -266,6 +266,24 @@ class ContractCreate(BaseModel):
         None,
         description="Minimum spend over the term; a shortfall is billed as a true-up on the "
         "invoice of the term's last period.",
+    )
+    prepaid_commit_amount: Decimal | None = Field(
+        None,
+        description="Invoiced up front (or in instalments) and granted to a wallet of the "
+        "tenant at the start of the term; the term's invoices draw it down before anything is "
+        "charged. Not with a postpaid commit.",
+    )
+    prepaid_commit_instalments: int = Field(
+        1,
+        ge=1,
+        le=120,
+        description="Invoices the prepaid commit is billed over: the term's first periods, "
+        "one each.",
+    )
+    prepaid_commit_rollover: bool = Field(
+        False,
+        description="What is left of the prepaid commit at the end of the term: rolls over "
+        "(stays in the wallet, never expires) or, by default, expires.",
     )
     ramps: list[RampIn] = Field(default_factory=list, max_length=120)
 

@@ -29,10 +29,11 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 
 from billing.ports import WarehouseConnection
 from billing.rules import wallet_ledger
-from billing.rules.periods import closes_at
+from billing.rules.periods import closes_at, period_end
 
 log = logging.getLogger(__name__)
 
@@ -215,6 +216,17 @@ def _freeze_document(
     )
 
 
+def _prepaid_commits(con: WarehouseConnection, period: date) -> dict[str, Decimal]:
+    """The prepaid commit instalment on each draft of ``period`` (wallets do not pay it: it is
+    what fills the contract's wallet)."""
+    rows = con.fetchall(
+        "select l.invoice_id, sum(l.amount) from intermediate.int_invoice_full_lines_draft l "
+        "where l.period_start = :p and l.line_kind = 'prepaid_commit' group by l.invoice_id",
+        {"p": period},
+    )
+    return {invoice_id: Decimal(amount) for invoice_id, amount in rows}
+
+
 def finalize_period(
     con: WarehouseConnection,
     period: date,
@@ -224,7 +236,8 @@ def finalize_period(
     """Finalize the drafts of ``period`` not finalized yet; close the period. Returns the new
     invoice numbers. The caller holds the period's lock.
 
-    Wallets pay what an invoice still owes after credits (``billing.rules.wallet_ledger``):
+    Wallets pay what an invoice still owes after credits, less a prepaid commit's instalment
+    on it (``billing.rules.wallet_ledger``):
     their consumption is added to the invoice's ``credit_amount`` and shown as ``wallet``
     lines, in the same transaction as the invoice, so it happens exactly once per invoice.
     With ``document``, each invoice's PDF is frozen with it, wallet lines included (the
@@ -238,7 +251,7 @@ def finalize_period(
         drafts = con.fetchall(
             f"select {', '.join('d.' + c for c in INVOICE_COLUMNS)} "
             "from intermediate.int_invoices_draft d "
-            "where d.period_start = :p and d.line_count > 0 "
+            "where d.period_start = :p and (d.line_count > 0 or d.subtotal_amount <> 0) "
             "and not exists (select 1 from raw.finalized_invoices f "
             "  where f.invoice_id = d.invoice_id) "
             "and not exists (select 1 from raw.finalized_invoices f "
@@ -248,11 +261,17 @@ def finalize_period(
             "order by d.tenant_id, d.subscription_id",
             {"p": period},
         )
+        prepaid = _prepaid_commits(con, period) if wallets else {}
         numbers = []
         sequence = _next_sequence(con, now.year)
         for row in drafts:
             values = dict(zip(INVOICE_COLUMNS, row, strict=True))
-            paid = wallet_ledger.consume(con, balances, values, names, now) if wallets else []
+            commit = prepaid.get(values["invoice_id"], 0)
+            paid = (
+                wallet_ledger.consume(con, balances, values, names, now, not_paid=commit)
+                if wallets
+                else []
+            )
             wallet_total = sum((amount for _, _, amount in paid), 0)
             values["credit_amount"] += wallet_total
             values["total_amount"] -= wallet_total
@@ -276,7 +295,9 @@ def finalize_period(
                 _freeze_document(con, values["invoice_id"], now, document)
             numbers.append(number)
         if wallets:
-            wallet_ledger.record_breakage(con, balances, now)
+            ends = period_end(period)
+            until = datetime(ends.year, ends.month, ends.day)
+            wallet_ledger.record_breakage(con, balances, now, until)
         con.execute(
             "insert into raw.closed_billing_periods (period_start, closed_at, closed_by) "
             "values (:p, :now, 'finalization') on conflict (period_start) do nothing",

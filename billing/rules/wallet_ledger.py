@@ -7,8 +7,9 @@ entry is appended here, never updated or deleted, with its cause:
   the invoice. Its id is ``consumption|<invoice>|<grant>``, so an invoice consumes a grant once.
 - ``reversal`` (positive): the consumption of an invoice since voided, given back to the same
   grant (the re-issued invoice then consumes again, in the burn order).
-- ``breakage`` (negative): the remainder of a grant expired by the finalization run's time;
-  cause ``expiry run <time>``.
+- ``breakage`` (negative): the remainder of a grant expired by the finalization run's time
+  and by the end of the period it finalized (periods finalize in order, so every invoice the
+  grant could pay has had it); cause ``expiry run <time>``.
 
 A grant's remainder is its amount plus the sum of its entries here (``billing.rules.wallets``).
 """
@@ -105,12 +106,14 @@ def consume(
     invoice: dict,
     wallet_names: dict[int, str],
     now: datetime,
+    not_paid: Decimal = Decimal(0),
 ) -> list[tuple[int, str, Decimal]]:
-    """Burn the tenant's grants for what ``invoice`` still owes after credits; append the
+    """Burn the tenant's grants for what ``invoice`` still owes after credits, less
+    ``not_paid`` (a prepaid commit's instalment: grants do not pay for themselves); append the
     consumption entries and return the invoice's wallet lines (wallet id, description,
     amount paid), in the burn order of their first grant."""
     key = (invoice["tenant_id"], invoice["currency"])
-    due = Decimal(invoice["total_amount"])
+    due = Decimal(invoice["total_amount"]) - not_paid
     if due <= 0 or not balances.get(key):
         return []
     period_end = invoice["period_end"]
@@ -131,11 +134,16 @@ def consume(
     ]
 
 
-def record_breakage(con: WarehouseConnection, balances: Balances, now: datetime) -> int:
-    """The remainder of every grant expired by ``now`` becomes a breakage entry."""
+def record_breakage(
+    con: WarehouseConnection, balances: Balances, now: datetime, until: datetime | None = None
+) -> int:
+    """The remainder of every grant expired by ``now`` (and by ``until``: the end of the period
+    just finalized, so a grant is not broken while an invoice it can pay is still to be
+    finalized) becomes a breakage entry."""
     count = 0
+    by = now if until is None else min(now, until)
     for key, grants in list(balances.items()):
-        breaks = expired(grants, now)
+        breaks = expired(grants, by)
         for b in breaks:
             reversals = con.fetchone(
                 "select count(*) from raw.wallet_ledger_entries "

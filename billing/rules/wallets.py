@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
 
 GRANT_KINDS = ("paid", "promotional", "recurring", "contract")
 ENTRY_KINDS = ("grant", "consumption", "breakage", "reversal")
@@ -53,8 +53,9 @@ def burn_key(grant: GrantBalance) -> tuple:
 
 def usable_at(grant: GrantBalance, at: datetime) -> bool:
     """A grant pays an invoice whose period ends at ``at`` if it was granted before then and
-    does not expire by then."""
-    return grant.granted_at < at and (grant.expires_at is None or grant.expires_at > at)
+    does not expire before then (a grant expiring at a period's end pays that period: a
+    contract's prepaid commit pays the term's last invoice)."""
+    return grant.granted_at < at and (grant.expires_at is None or grant.expires_at >= at)
 
 
 def burn(amount_due: Decimal, grants: Iterable[GrantBalance], at: datetime) -> list[Burn]:
@@ -79,6 +80,14 @@ def expired(grants: Iterable[GrantBalance], now: datetime) -> list[Burn]:
         for g in sorted(grants, key=burn_key)
         if g.expires_at is not None and g.expires_at <= now and g.remaining > ZERO
     ]
+
+
+def instalments(amount: Decimal, count: int, places: int) -> list[Decimal]:
+    """``amount`` billed over ``count`` invoices: equal parts rounded down to the currency's
+    minor unit, the first carrying what rounding left, so the parts add up to ``amount``."""
+    unit = Decimal(1).scaleb(-places)
+    part = (amount / count).quantize(unit, rounding=ROUND_DOWN)
+    return [amount - part * (count - 1)] + [part] * (count - 1)
 
 
 def remaining(granted: Decimal, entries: Iterable[tuple[str, Decimal]]) -> Decimal:

@@ -1,6 +1,9 @@
 """Contracts: bind a tenant's subscription to a term ``[starts_on, ends_on)`` of whole billing
-periods, with an optional postpaid commit (a minimum spend over the term, trued up on the
-invoice of its last period by the invoice models) and price ramps.
+periods, with an optional commit and price ramps. A postpaid commit is a minimum spend over the
+term, trued up on the invoice of its last period by the invoice models. A prepaid commit is
+billed on the term's first invoices (its instalments) and is a wallet grant (kind
+``contract``, granted at the start of the term, expiring at its end unless it rolls over), so
+the term's invoices draw it down through the one wallet ledger (``billing.rules.wallets``).
 
 A ramp is a rate card: it is written as a version of the subscription's overrides effective
 from its start (``billing.services.overrides``), so rating knows nothing of contracts. At the
@@ -12,9 +15,10 @@ changes.
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from billing.control_plane.commands import (
     ChargeOverrideIn,
@@ -25,15 +29,20 @@ from billing.control_plane.commands import (
 )
 from billing.control_plane.models import (
     Contract,
+    ContractCommitInstalment,
     ContractRamp,
     Plan,
     Subscription,
     SubscriptionOverrideVersion,
+    Wallet,
+    WalletGrant,
 )
 from billing.errors import ApiError, Conflict, Invalid, NotFound
-from billing.rules.periods import check_period_start, period_start
+from billing.rules.periods import check_period_start, next_period, period_start
+from billing.rules.pricing import minor_units
+from billing.rules.wallets import instalments
 from billing.services import overrides
-from billing.services.plans import check_amount
+from billing.services.plans import check_amount, decimal_places
 from billing.services.rows import get_row, new_id
 from billing.timeutil import as_datetime
 
@@ -109,10 +118,49 @@ def _check_term(body: ContractCreate, sub: Subscription, now: datetime) -> Plan:
             f"must be the plan's currency ({phase.plan.currency}, plan {phase.plan.code!r})",
             "currency",
         )
-    check_amount(body.postpaid_commit_amount, "postpaid_commit_amount")
-    if body.postpaid_commit_amount is not None and body.postpaid_commit_amount == 0:
-        raise Invalid("must be positive (or null: no commit)", "postpaid_commit_amount")
+    for field in ("postpaid_commit_amount", "prepaid_commit_amount"):
+        amount = getattr(body, field)
+        check_amount(amount, field)
+        if amount is not None and amount == 0:
+            raise Invalid("must be positive (or null: no commit)", field)
+    _check_prepaid(body)
     return phase.plan
+
+
+def term_periods(starts_on: date, ends_on: date) -> list[date]:
+    """The period starts of the term ``[starts_on, ends_on)``."""
+    out, current = [], starts_on
+    while current < ends_on:
+        out.append(current)
+        current = next_period(current)
+    return out
+
+
+def _check_prepaid(body: ContractCreate) -> None:
+    amount = body.prepaid_commit_amount
+    if amount is None:
+        if body.prepaid_commit_instalments != 1:
+            raise Invalid("needs a prepaid_commit_amount", "prepaid_commit_instalments")
+        if body.prepaid_commit_rollover:
+            raise Invalid("needs a prepaid_commit_amount", "prepaid_commit_rollover")
+        return
+    if body.postpaid_commit_amount is not None:
+        raise Invalid(
+            "a contract has a prepaid or a postpaid commit, not both", "prepaid_commit_amount"
+        )
+    places = minor_units(body.currency)
+    if decimal_places(amount) > places:
+        raise Invalid(
+            f"has more than {places} decimal places for {body.currency}", "prepaid_commit_amount"
+        )
+    periods = len(term_periods(body.starts_on, body.ends_on))
+    if body.prepaid_commit_instalments > periods:
+        raise Invalid(
+            f"must be at most the term's {periods} billing periods", "prepaid_commit_instalments"
+        )
+    unit = Decimal(1).scaleb(-places)
+    if amount < unit * body.prepaid_commit_instalments:
+        raise Invalid(f"is less than one {unit} per instalment", "prepaid_commit_instalments")
 
 
 def _check_ramps(body: ContractCreate) -> None:
@@ -193,6 +241,41 @@ def _write_ramp(
         raise type(exc)(exc.message, f"ramps[{i}].{field}" if field else f"ramps[{i}]") from None
 
 
+def _write_prepaid(session: Session, contract: Contract, body: ContractCreate, now: datetime):
+    """The commit's instalments (one per period from the term's first) and its grant, to a
+    wallet of its own, usable by the invoices of the term's periods."""
+    amount = body.prepaid_commit_amount
+    parts = instalments(amount, body.prepaid_commit_instalments, minor_units(body.currency))
+    periods = term_periods(body.starts_on, body.ends_on)
+    for i, part in enumerate(parts):
+        contract.instalments.append(
+            ContractCommitInstalment(instalment_index=i, period_start=periods[i], amount=part)
+        )
+    wallet = Wallet(
+        tenant_id=body.tenant_id,
+        currency=body.currency,
+        name=f"contract {contract.id}",
+        priority=100,
+        created_at=now,
+    )
+    session.add(wallet)
+    session.flush()
+    grant = WalletGrant(
+        wallet_id=wallet.id,
+        tenant_id=body.tenant_id,
+        currency=body.currency,
+        kind="contract",
+        source_ref=contract.id,
+        amount=amount,
+        reason=f"prepaid commit of contract {contract.id}",
+        granted_at=as_datetime(body.starts_on),
+        expires_at=None if body.prepaid_commit_rollover else as_datetime(body.ends_on),
+    )
+    session.add(grant)
+    session.flush()
+    contract.prepaid_grant_id = grant.id
+
+
 def create_contract(session: Session, body: ContractCreate, now: datetime) -> Contract:
     """Validate the whole contract, then write it and its ramps' override versions (the
     caller commits; an error leaves nothing written)."""
@@ -210,9 +293,13 @@ def create_contract(session: Session, body: ContractCreate, now: datetime) -> Co
         ends_on=body.ends_on,
         currency=body.currency,
         postpaid_commit_amount=body.postpaid_commit_amount,
+        prepaid_commit_amount=body.prepaid_commit_amount,
+        prepaid_commit_rollover=body.prepaid_commit_rollover,
         created_at=now,
     )
     session.add(contract)
+    if body.prepaid_commit_amount is not None:
+        _write_prepaid(session, contract, body, now)
     if body.ramps:
         before = overrides.version_at(
             session, sub, as_datetime(body.starts_on) - timedelta(microseconds=1)
@@ -233,3 +320,11 @@ def create_contract(session: Session, body: ContractCreate, now: datetime) -> Co
             )
     session.flush()
     return contract
+
+
+def prepaid_wallet_id(contract: Contract) -> int | None:
+    """The wallet holding the contract's prepaid commit, if it has one."""
+    if contract.prepaid_grant_id is None:
+        return None
+    grant = object_session(contract).get(WalletGrant, contract.prepaid_grant_id)
+    return grant.wallet_id if grant is not None else None

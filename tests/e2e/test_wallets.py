@@ -12,8 +12,9 @@ tenant-w (granted Sep 1, all in USD):
 Burn of 25.80 (priority, then soonest expiry, then oldest): B 4.00, A 15.00 (D expired before
 the period's end: unusable), then main: E 6.80 (expires before C, which never does).
 Invoice: 20.00 + 4.00 + 4.80 - 3.00 - 19.00 (promo) - 6.80 (main) = 0.00.
-Finalization runs on the real date (after Nov 1): D's 6.00 and E's remaining 3.20 break.
-Balances: promo 25 - 19 - 6 = 0; main 60 - 6.80 - 3.20 = 50.
+Finalization runs on the real date (after Nov 1): D's 6.00 breaks (it expired before the end
+of September, the period finalized); E's remaining 3.20 does not yet, since E can still pay
+October, which is not finalized. Balances: promo 25 - 19 - 6 = 0; main 60 - 6.80 = 53.20.
 tenant-x has no wallet: 28.80.
 """
 
@@ -98,7 +99,7 @@ def test_wallets_end_to_end(target_settings):
             return body["granted"], body["consumed"], body["expired"], body["balance"]
 
         assert totals(wallet(promo["id"])) == ("25", "19", "6", "0")
-        assert totals(wallet(main["id"])) == ("60", "6.8", "3.2", "50")
+        assert totals(wallet(main["id"])) == ("60", "6.8", "0", "53.2")
         inv = w["id"]
         assert ledger(promo["id"]) == [
             ("grant", b, "4", None),
@@ -111,16 +112,15 @@ def test_wallets_end_to_end(target_settings):
         assert ledger(main["id"]) == [
             ("grant", e, "10", None),
             ("grant", c, "50", None),
-            ("breakage", e, "-3.2", None),
             ("consumption", e, "-6.8", inv),
         ]
         page = call("GET", f"{wallets}/{main['id']}/ledger?limit=1&offset=1")
-        assert (page["count"], page["data"][0]["grant_id"]) == (4, c)
+        assert (page["count"], page["data"][0]["grant_id"]) == (3, c)
 
         # A re-run finalizes nothing again: the ledger and the invoice stay as they are.
         run_pipeline(past_grace(settings))
         assert invoices_by_tenant(client, SEP, "finalized")["tenant-w"] == w
-        assert totals(wallet(main["id"])) == ("60", "6.8", "3.2", "50")
+        assert totals(wallet(main["id"])) == ("60", "6.8", "0", "53.2")
         with Warehouse(settings).connection() as con:
             entries = con.fetchall("select count(*) from raw.wallet_ledger_entries")
             daily = con.fetchall(
@@ -128,11 +128,11 @@ def test_wallets_end_to_end(target_settings):
                 "consumed_amount, expired_amount, balance_amount "
                 "from marts.fct_wallet_balances_daily order by wallet_id, balance_date"
             )
-        assert entries == [(5,)]
+        assert entries == [(4,)]
         today = daily[1][1]
         assert [(r[0], r[1], *map(Decimal, r[2:])) for r in daily] == [
             (promo["id"], "2026-09-01", 25, 0, 0, 25),
             (promo["id"], today, 0, 19, 6, 0),
             (main["id"], "2026-09-01", 60, 0, 0, 60),
-            (main["id"], today, 0, Decimal("6.8"), Decimal("3.2"), 50),
+            (main["id"], today, 0, Decimal("6.8"), 0, Decimal("53.2")),
         ]

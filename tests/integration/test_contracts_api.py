@@ -40,6 +40,7 @@ def overrides_of(client, sub) -> dict:
 
 
 RAMP = {"starts_on": "2026-03-01", "charges": []}
+PREPAID = {"postpaid_commit_amount": None, "prepaid_commit_amount": "100"}
 
 
 @pytest.mark.parametrize(
@@ -88,6 +89,31 @@ RAMP = {"starts_on": "2026-03-01", "charges": []}
             "ramps[1].charges[0].unit_amount",
         ),
         ({"ramps": [{**RAMP, "base_fee_amount": "-5"}]}, 422, "ramps[0].base_fee_amount"),
+        # A prepaid commit: alone, positive, in the currency's minor unit, at most one
+        # instalment per period of the term and at least one cent each.
+        ({"prepaid_commit_amount": "100"}, 422, "prepaid_commit_amount"),
+        *(
+            ({**PREPAID, **fields}, 422, field)
+            for fields, field in (
+                ({"prepaid_commit_amount": "0"}, "prepaid_commit_amount"),
+                ({"prepaid_commit_amount": "-3"}, "prepaid_commit_amount"),
+                ({"prepaid_commit_amount": "10.001"}, "prepaid_commit_amount"),
+                ({"prepaid_commit_instalments": 4}, "prepaid_commit_instalments"),
+                ({"prepaid_commit_instalments": 0}, "prepaid_commit_instalments"),
+                (
+                    {"prepaid_commit_amount": "0.02", "prepaid_commit_instalments": 3},
+                    "prepaid_commit_instalments",
+                ),
+                (
+                    {"prepaid_commit_amount": None, "prepaid_commit_instalments": 2},
+                    "prepaid_commit_instalments",
+                ),
+                (
+                    {"prepaid_commit_amount": None, "prepaid_commit_rollover": True},
+                    "prepaid_commit_rollover",
+                ),
+            )
+        ),
     ],
 )
 def test_invalid_contracts_name_the_field_and_write_nothing(client, fields, status, field):
@@ -97,6 +123,7 @@ def test_invalid_contracts_name_the_field_and_write_nothing(client, fields, stat
     assert response.json()["field"] == field
     assert client.get(f"{BASE}/contracts", headers=ADMIN).json()["count"] == 0
     assert overrides_of(client, sub)["count"] == 0
+    assert client.get(f"{BASE}/tenants/t1/wallets", headers=ADMIN).json()["count"] == 0
 
 
 def test_a_contract_writes_its_ramps_as_override_versions(client, clock):
@@ -184,6 +211,49 @@ def test_the_subscription_must_last_the_term_and_be_unambiguous(client):
     assert post(client, contract(subscription_id=first)).status_code == 201
 
 
+def prepaid_contract(client, **fields) -> dict:
+    subscribe(client)
+    created = post(client, contract(ramps=[], **{**PREPAID, **fields}))
+    assert created.status_code == 201, created.text
+    return created.json()
+
+
+def test_a_prepaid_commit_is_a_wallet_grant_billed_in_instalments(client):
+    body = prepaid_contract(client, prepaid_commit_instalments=3)
+    # 100 over 3 invoices: 33.33 each, the first carrying the cent rounding left.
+    assert [(i["period_start"], i["amount"]) for i in body["prepaid_commit_instalments"]] == [
+        ("2026-03-01", "33.34"),
+        ("2026-04-01", "33.33"),
+        ("2026-05-01", "33.33"),
+    ]
+    wallet = client.get(
+        f"{BASE}/tenants/t1/wallets/{body['prepaid_wallet_id']}", headers=ADMIN
+    ).json()
+    assert (wallet["name"], wallet["currency"], wallet["balance"]) == (
+        f"contract {body['id']}",
+        "USD",
+        "100",
+    )
+    [grant] = wallet["grants"]
+    assert grant["id"] == body["prepaid_grant_id"]
+    # Usable by the term's invoices (granted at its start), expiring at its end.
+    assert (grant["kind"], grant["source_ref"], grant["amount"]) == ("contract", body["id"], "100")
+    assert (grant["granted_at"], grant["expires_at"]) == (
+        "2026-03-01T00:00:00Z",
+        "2026-06-01T00:00:00Z",
+    )
+    assert client.get(f"{BASE}/contracts/{body['id']}", headers=ADMIN).json() == body
+
+
+def test_a_prepaid_commit_that_rolls_over_never_expires(client):
+    body = prepaid_contract(client, prepaid_commit_rollover=True)
+    assert body["prepaid_commit_instalments"] == [{"period_start": "2026-03-01", "amount": "100"}]
+    wallet = client.get(
+        f"{BASE}/tenants/t1/wallets/{body['prepaid_wallet_id']}", headers=ADMIN
+    ).json()
+    assert wallet["grants"][0]["expires_at"] is None
+
+
 def test_postgres_control_plane(pg_client):
     sub = subscribe(pg_client)
     created = post(pg_client, contract())
@@ -196,3 +266,16 @@ def test_postgres_control_plane(pg_client):
     bad = post(pg_client, contract(tenant_id="t1", starts_on="2026-04-01", ramps=[RAMP]))
     assert (bad.status_code, bad.json()["field"]) == (422, "ramps[0].starts_on")
     assert pg_client.get(f"{BASE}/contracts", headers=ADMIN).json()["count"] == 1
+    prepaid = post(
+        pg_client,
+        contract(
+            tenant_id="t1",
+            starts_on="2026-06-01",
+            ends_on="2026-08-01",
+            ramps=[],
+            **PREPAID,
+            prepaid_commit_instalments=2,
+        ),
+    )
+    assert prepaid.status_code == 201, prepaid.text
+    assert [i["amount"] for i in prepaid.json()["prepaid_commit_instalments"]] == ["50", "50"]

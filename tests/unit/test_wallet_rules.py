@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal as D
 
-from billing.rules.wallets import Burn, GrantBalance, burn, expired, remaining
+from billing.rules.wallets import Burn, GrantBalance, burn, expired, instalments, remaining
 
 JAN = datetime(2026, 1, 1)
 FEB = datetime(2026, 2, 1)
@@ -40,14 +40,24 @@ def test_each_grant_at_most_down_to_zero_and_nothing_beyond_the_amount_due():
     assert burn(D("0"), grants, FEB) == []
 
 
-def test_only_grants_made_before_and_not_expired_at_the_period_end_pay():
+def test_only_grants_made_before_and_not_expired_before_the_period_end_pay():
     grants = [
         grant(1, 1, 1, "10", granted=datetime(2026, 2, 3)),  # granted after the period
         grant(2, 1, 1, "10", expires=datetime(2026, 1, 20)),  # expired within it
-        grant(3, 1, 1, "10", expires=FEB),  # expires exactly at its end: expired
+        grant(3, 1, 1, "10", expires=FEB),  # expires exactly at its end: pays (soonest first)
         grant(4, 1, 1, "10", expires=datetime(2026, 2, 15)),  # still valid
     ]
-    assert burn(D("25"), grants, FEB) == [Burn(4, 1, D("10"))]
+    assert burn(D("25"), grants, FEB) == [Burn(3, 1, D("10")), Burn(4, 1, D("10"))]
+    assert burn(D("25"), grants, datetime(2026, 2, 1, 0, 0, 1)) == [Burn(4, 1, D("10"))]
+
+
+def test_instalments_add_up_the_first_carrying_the_rounding():
+    assert instalments(D("100"), 3, 2) == [D("33.34"), D("33.33"), D("33.33")]
+    assert instalments(D("100"), 1, 2) == [D("100")]
+    assert instalments(D("1000"), 7, 0) == [D("148")] + [D("142")] * 6
+    for amount, count in ((D("0.05"), 4), (D("120000"), 12), (D("99.99"), 11)):
+        parts = instalments(amount, count, 2)
+        assert sum(parts) == amount and len(parts) == count and min(parts) > 0
 
 
 def test_breakage_is_the_remainder_of_grants_expired_by_now():

@@ -7,7 +7,7 @@ Timestamps are stored as naive UTC. The pipeline snapshots these tables into the
 """
 
 from billing.control_plane.models.base import MONEY, QUANTITY, Base, ExactDecimal
-from billing.control_plane.models.contracts import Contract, ContractRamp
+from billing.control_plane.models.contracts import Contract, ContractCommitInstalment, ContractRamp
 from billing.control_plane.models.cost_centers import (
     UNALLOCATED,
     CostAllocationRule,
@@ -65,6 +65,7 @@ __all__ = [
     "Base",
     "BillingAlert",
     "Contract",
+    "ContractCommitInstalment",
     "ContractRamp",
     "CostAllocationRule",
     "CostAllocationTarget",

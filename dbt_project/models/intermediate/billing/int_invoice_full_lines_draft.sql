@@ -2,7 +2,8 @@
 
 {#- Every line of every draft invoice, in order: the charge lines (fees, usage, true-ups,
     adjustments), then one line per coupon (negative), a postpaid commit's true-up (after the
-    coupons, which do not reduce it), the tax line and the credit line
+    coupons, which do not reduce it), a prepaid commit's instalment (untaxed), the tax line
+    and the credit line
     (negative), so that an invoice's total is the sum of its lines. This is what finalization
     copies, unchanged. -#}
 with
@@ -75,6 +76,34 @@ true_up_lines as (
 
 ),
 
+prepaid_lines as (
+
+    select
+        invoices.invoice_id,
+        invoices.line_count + 600 as line_number,
+        'prepaid_commit' as line_kind,
+        'Prepaid commit'
+            || case when prepaid.instalment_count > 1
+                then ' instalment ' || cast(prepaid.instalment_number as {{ dbt.type_string() }})
+                    || ' of ' || cast(prepaid.instalment_count as {{ dbt.type_string() }})
+                else '' end
+            || ' (term '
+            || cast(prepaid.starts_on as {{ dbt.type_string() }}) || ' to '
+            || cast(prepaid.ends_on as {{ dbt.type_string() }}) || ')' as description,
+        invoices.period_start as service_period_start,
+        cast(null as bigint) as plan_id,
+        cast(null as bigint) as charge_id,
+        cast(null as {{ dbt.type_string() }}) as meter_key,
+        cast(null as {{ quantity_type() }}) as quantity,
+        prepaid.commit_amount as amount
+
+    from {{ ref('int_invoice_prepaid_commits') }} as prepaid
+    inner join invoices
+        on invoices.subscription_id = prepaid.subscription_id
+        and invoices.period_start = prepaid.period_start
+
+),
+
 totals_lines as (
 
     select
@@ -117,6 +146,8 @@ unioned as (
     select * from discount_lines
     union all
     select * from true_up_lines
+    union all
+    select * from prepaid_lines
     union all
     select * from totals_lines
 

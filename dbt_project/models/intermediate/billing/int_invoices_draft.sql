@@ -2,11 +2,11 @@
 
 {#-
   Draft invoices, one per subscription and billing period not yet finalized, totalled in the
-  documented order: the lines (each already rounded) and a postpaid commit's true-up
-  (int_invoice_commit_true_ups) make the subtotal; coupons come off the lines in
-  sequence and never below zero; tax is computed once on the discounted subtotal (clamped at
-  zero), all the tenant's rates on the same base without compounding, rounded half-up once;
-  credits are applied after tax.
+  documented order: the lines (each already rounded), a postpaid commit's true-up
+  (int_invoice_commit_true_ups) and a prepaid commit's instalment (int_invoice_prepaid_commits)
+  make the subtotal; coupons come off the lines in sequence and never below zero; tax is
+  computed once on the discounted subtotal less the instalment (clamped at zero), all the
+  tenant's rates on the same base without compounding, rounded half-up once; credits are applied after tax.
 
   Credits: per tenant and currency, grants (from the period they were granted in) and invoices
   form one sequence in period order; the balance before each invoice pays as much of it as it
@@ -37,22 +37,54 @@ true_ups as (
 
 ),
 
+prepaid as (
+
+    select
+        subscription_id, tenant_id, period_start, currency,
+        sum(commit_amount) as prepaid_amount
+    from {{ ref('int_invoice_prepaid_commits') }}
+    where {{ usage_window_filter('period_start', none) }}
+    group by subscription_id, tenant_id, period_start, currency
+
+),
+
+invoice_keys as (
+
+    {#- A prepaid commit's instalment is billed even in a period without a charge line. -#}
+    select subscription_id, tenant_id, period_start, currency from charge_subtotals
+    union
+    select subscription_id, tenant_id, period_start, currency from prepaid
+
+),
+
 subtotals as (
 
-    {#- A postpaid commit's true-up is part of the subtotal (taxed) but comes after the
-        coupons, which apply to the charge lines only. line_count counts the charge lines. -#}
+    {#- A postpaid commit's true-up and a prepaid commit's instalment are part of the
+        subtotal but come after the coupons, which apply to the charge lines only; the
+        instalment is a prepayment, not taxed (what it pays for is taxed when billed).
+        line_count counts the charge lines. -#}
     select
-        charge_subtotals.subscription_id,
-        charge_subtotals.tenant_id,
-        charge_subtotals.period_start,
-        charge_subtotals.currency,
-        charge_subtotals.line_count,
-        charge_subtotals.subtotal_amount + coalesce(true_ups.true_up_amount, 0)
-            as subtotal_amount
-    from charge_subtotals
+        invoice_keys.subscription_id,
+        invoice_keys.tenant_id,
+        invoice_keys.period_start,
+        invoice_keys.currency,
+        coalesce(charge_subtotals.line_count, 0) as line_count,
+        coalesce(charge_subtotals.subtotal_amount, 0) + coalesce(true_ups.true_up_amount, 0)
+            + coalesce(prepaid.prepaid_amount, 0) as subtotal_amount,
+        coalesce(prepaid.prepaid_amount, 0) as prepaid_amount
+    from invoice_keys
+    left join charge_subtotals
+        on {{ same_keys(
+            'charge_subtotals', 'invoice_keys',
+            ['subscription_id', 'tenant_id', 'period_start', 'currency']
+        ) }}
     left join true_ups
-        on true_ups.subscription_id = charge_subtotals.subscription_id
-        and true_ups.period_start = charge_subtotals.period_start
+        on true_ups.subscription_id = invoice_keys.subscription_id
+        and true_ups.period_start = invoice_keys.period_start
+    left join prepaid
+        on {{ same_keys(
+            'prepaid', 'invoice_keys', ['subscription_id', 'tenant_id', 'period_start', 'currency']
+        ) }}
 
 ),
 
@@ -91,7 +123,8 @@ taxed as (
         coalesce(discounts.discount_amount, 0) as discount_amount,
         coalesce(tax_rates.tax_rate_percentage, 0) as tax_rate_percentage,
         {{ round_to_minor_unit(
-            'greatest(subtotals.subtotal_amount - coalesce(discounts.discount_amount, 0), 0)'
+            'greatest(subtotals.subtotal_amount - subtotals.prepaid_amount'
+            ' - coalesce(discounts.discount_amount, 0), 0)'
             ' * coalesce(tax_rates.tax_rate_percentage, 0) * 0.01',
             'currencies.minor_unit') }} as tax_amount,
         1 + coalesce(voided.voided_count, 0) as issue_number

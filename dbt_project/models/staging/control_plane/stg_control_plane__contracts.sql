@@ -6,4 +6,7 @@
     'cast(ends_on as date) as ends_on',
     'currency',
     'postpaid_commit_amount',
+    'prepaid_commit_amount',
+    'prepaid_commit_rollover',
+    'prepaid_grant_id',
 ]) }}
