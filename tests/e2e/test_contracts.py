@@ -14,12 +14,12 @@ tenant-b 50 in September.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 from fastapi.testclient import TestClient
 
 from tests.conftest import admin_api, clocked_app, month_events, produce, run_pipeline
-from tests.e2e.test_invoices import in_grace, invoices_by_tenant, lines
+from tests.e2e.test_invoices import due_until, in_grace, invoices_by_tenant, lines
 from tests.e2e.test_overrides import ties_out
 from tests.plans import per_unit, plan
 
@@ -29,9 +29,7 @@ STD = plan("std", "Standard", "20", per_unit("calls", "0.10"))  # base fee in ad
 
 def until_november(settings):
     """Settings under which September and October are due for finalization, November not."""
-    now = datetime.now(UTC).replace(tzinfo=None)
-    hours = int((now - datetime(2026, 11, 1)).total_seconds() // 3600) - 1
-    return settings.model_copy(update={"grace_period_hours": hours})
+    return due_until(settings, datetime(2026, 11, 1))
 
 
 def test_a_contract_with_a_ramp_and_a_postpaid_commit(target_settings):

@@ -26,7 +26,7 @@ Cloud cost (one FOCUS file, USD, EffectiveCost):
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from fastapi.testclient import TestClient
@@ -36,6 +36,7 @@ from api.main import create_app
 from billing.control_plane.db import session_scope
 from billing.control_plane.models import InvoicePayment
 from tests.conftest import ADMIN_KEY, clocked_app, cloud_event, produce, run_pipeline, seed_meters
+from tests.e2e.test_invoices import past_grace
 
 ADMIN = {"X-API-Key": ADMIN_KEY}
 BASE = "/api/v1/billing"
@@ -49,13 +50,6 @@ BASIC = {
     "base_fee": {"amount": "10", "timing": "in_advance"},
     "charges": [{"meter": "calls", "price": {"model": "per_unit", "unit_amount": "1"}}],
 }
-
-
-def past_grace(settings):
-    """Settings under which September is due for finalization, but October is not."""
-    now = datetime.now(UTC).replace(tzinfo=None)
-    hours = int((now - datetime(2026, 10, 1)).total_seconds() // 3600) - 1
-    return settings.model_copy(update={"grace_period_hours": hours})
 
 
 FOCUS_HEADER = (

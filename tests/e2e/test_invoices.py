@@ -74,11 +74,17 @@ def in_grace(settings):
     return settings.model_copy(update={"grace_period_hours": 10**6})
 
 
+def due_until(settings, first_open: datetime):
+    """Settings under which every period ending by ``first_open`` is due for finalization and
+    the one starting there is not (a grace period an hour short of the time since then)."""
+    now = datetime.now(UTC).replace(tzinfo=None)
+    hours = int((now - first_open).total_seconds() // 3600) - 1
+    return settings.model_copy(update={"grace_period_hours": hours})
+
+
 def past_grace(settings):
     """Settings under which September is due for finalization, but October is not."""
-    now = datetime.now(UTC).replace(tzinfo=None)
-    hours = int((now - datetime(2026, 10, 1)).total_seconds() // 3600) - 1
-    return settings.model_copy(update={"grace_period_hours": hours})
+    return due_until(settings, datetime(2026, 10, 1))
 
 
 def invoices_by_tenant(client, period: str, status: str | None = None) -> dict[str, dict]:

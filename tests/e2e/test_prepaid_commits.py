@@ -24,12 +24,12 @@ wallet ledger; invoices through the API, computed by hand.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 from fastapi.testclient import TestClient
 
 from tests.conftest import admin_api, clocked_app, month_events, produce, run_pipeline
-from tests.e2e.test_invoices import invoices_by_tenant, lines
+from tests.e2e.test_invoices import due_until, invoices_by_tenant, lines
 from tests.e2e.test_overrides import ties_out
 from tests.plans import per_unit, plan
 
@@ -39,9 +39,7 @@ STD = plan("std", "Standard", "20", per_unit("calls", "0.10"))
 
 def until_december(settings):
     """Settings under which September to November are due for finalization, December not."""
-    now = datetime.now(UTC).replace(tzinfo=None)
-    hours = int((now - datetime(2026, 12, 1)).total_seconds() // 3600) - 1
-    return settings.model_copy(update={"grace_period_hours": hours})
+    return due_until(settings, datetime(2026, 12, 1))
 
 
 def contract(call, tenant: str, ends_on: str, amount: str, **prepaid) -> dict:
