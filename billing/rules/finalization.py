@@ -34,6 +34,7 @@ from decimal import Decimal
 from billing.ports import WarehouseConnection
 from billing.rules import wallet_ledger
 from billing.rules.periods import closes_at, period_end
+from billing.timeutil import as_datetime
 
 log = logging.getLogger(__name__)
 
@@ -295,8 +296,7 @@ def finalize_period(
                 _freeze_document(con, values["invoice_id"], now, document)
             numbers.append(number)
         if wallets:
-            ends = period_end(period)
-            until = datetime(ends.year, ends.month, ends.day)
+            until = as_datetime(period_end(period))
             wallet_ledger.record_breakage(con, balances, now, until)
         con.execute(
             "insert into raw.closed_billing_periods (period_start, closed_at, closed_by) "

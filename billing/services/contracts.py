@@ -38,7 +38,7 @@ from billing.control_plane.models import (
     WalletGrant,
 )
 from billing.errors import ApiError, Conflict, Invalid, NotFound
-from billing.rules.periods import check_period_start, next_period, period_start
+from billing.rules.periods import check_period_start, period_start, periods_between
 from billing.rules.pricing import minor_units
 from billing.rules.wallets import instalments
 from billing.services import overrides
@@ -129,11 +129,7 @@ def _check_term(body: ContractCreate, sub: Subscription, now: datetime) -> Plan:
 
 def term_periods(starts_on: date, ends_on: date) -> list[date]:
     """The period starts of the term ``[starts_on, ends_on)``."""
-    out, current = [], starts_on
-    while current < ends_on:
-        out.append(current)
-        current = next_period(current)
-    return out
+    return periods_between(starts_on, ends_on - timedelta(days=1))
 
 
 def _check_prepaid(body: ContractCreate) -> None:
